@@ -1,0 +1,27 @@
+# gan-study: the replication DAG. data → train (model × dataset × seed) → sample → Parzen → aggregate →
+# figures → report PDF. Rules are thin shells over `python -m gan_study <command>`; the logic is in gan_study/.
+#
+#   snakemake --cores 2 --profile workflows/profiles/smoke    # the whole study in minutes on a CPU
+#   snakemake --cores 8 --profile workflows/profiles/paper    # the paper protocol, on a GPU
+from snakemake.utils import min_version, validate
+
+min_version("8.0")
+
+
+configfile: "workflows/config/config.yaml"
+
+
+validate(config, "workflows/config/schema.yaml")
+
+
+include: "workflows/rules/common.smk"
+include: "workflows/rules/train.smk"
+include: "workflows/rules/evaluate.smk"
+include: "workflows/rules/aggregate.smk"
+include: "workflows/rules/report.smk"
+
+
+rule all:
+    input:
+        REPORT_PDF,
+    default_target: True

@@ -1,0 +1,164 @@
+"""Collect per-run metrics into tables: per-seed CSV, per-cell summary, Table 1 and LaTeX macros."""
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from . import latex
+from .atomic import write_csv, write_text
+from .data import DATASETS
+from .errors import GanStudyError
+from .models import get_variant
+from .reference import parzen_table1
+
+
+def _read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise GanStudyError(f"cannot read metrics file {path}: {err}; re-run the step that writes it") from None
+
+
+def collect_runs(parzen_files, train_files):
+    """One row per run: Parzen result, training status and provenance."""
+    trains = {(t["model"], t["dataset"], t["seed"]): t for t in map(_read_json, train_files)}
+    rows = []
+    for record in map(_read_json, parzen_files):
+        key = (record["model"], record["dataset"], record["seed"])
+        if key not in trains:
+            raise GanStudyError(f"no train.json for {key}; pass every run's train summary to aggregate")
+        t, prov = trains[key], record["provenance"]
+        rows.append({
+            "model": key[0], "dataset": key[1], "seed": key[2],
+            "status": t["status"],
+            "diverged_at_step": (t.get("diverged") or {}).get("step"),
+            "test_mean_ll": record.get("test_mean_ll"),
+            "test_se": record.get("test_se"),
+            "sigma": record.get("sigma"),
+            "n_centres": record.get("n_centres"),
+            "n_test": record.get("n_test"),
+            "epochs": t["epochs_completed"],
+            "train_images": t["train_images"],
+            "run_config_hash": record["run_config_hash"],
+            "git_commit": t["provenance"]["git_commit"],
+            "git_dirty": t["provenance"]["git_dirty"],
+            "device": t["provenance"]["device"],
+            "torch": t["provenance"]["packages"].get("torch"),
+            "train_wall_s": t["wall_time_s"],
+            "parzen_wall_s": record["wall_time_s"],
+            "started": t["provenance"]["started"],
+            "finished": prov["finished"],
+        })
+    return pd.DataFrame(rows).sort_values(["model", "dataset", "seed"]).reset_index(drop=True)
+
+
+def summarise(runs, allow_mixed=False):
+    """Mean ± std over seeds per (model, dataset); diverged runs are counted, not averaged."""
+    out = []
+    for (model, dataset), cell in runs.groupby(["model", "dataset"], sort=True):
+        hashes = sorted(cell["run_config_hash"].unique())
+        if len(hashes) > 1 and not allow_mixed:
+            raise GanStudyError(
+                f"{model}/{dataset} mixes runs made with different configs ({', '.join(hashes)}); "
+                f"re-run them with one config or pass --allow-mixed-configs"
+            )
+        done = cell[cell["status"] == "completed"]
+        ll = done["test_mean_ll"].astype(float)
+        out.append({
+            "model": model, "dataset": dataset,
+            "runs": len(cell), "completed": len(done), "diverged": int((cell["status"] == "diverged").sum()),
+            "parzen_mean": ll.mean() if len(done) else math.nan,
+            "parzen_seed_std": ll.std(ddof=1) if len(done) > 1 else math.nan,
+            "parzen_mean_se": done["test_se"].astype(float).mean() if len(done) else math.nan,
+            "parzen_min": ll.min() if len(done) else math.nan,
+            "parzen_max": ll.max() if len(done) else math.nan,
+            "n_centres": int(done["n_centres"].iloc[0]) if len(done) else None,
+            "n_test": int(done["n_test"].iloc[0]) if len(done) else None,
+            "epochs": int(cell["epochs"].max()),
+            "run_config_hashes": " ".join(hashes),
+        })
+    return pd.DataFrame(out)
+
+
+def table1(summary):
+    """Table 1 of the paper with our measured rows below its rows (MNIST and TFD columns)."""
+    rows = []
+    for model, cells in parzen_table1():
+        rows.append({"Model": latex.escape(model),
+                     "MNIST": latex.quoted_pm(*cells.get("mnist", (None, None))),
+                     "TFD": latex.quoted_pm(*cells.get("tfd", (None, None))),
+                     "Seed std": "---", "Seeds": "---"})
+    rows.append({"Model": "\\midrule", "MNIST": "", "TFD": "", "Seed std": "", "Seeds": ""})
+    for cell in summary[summary["dataset"] == "mnist"].itertuples():
+        rows.append({
+            "Model": latex.escape(f"{get_variant(cell.model).title}, this study"),
+            "MNIST": latex.num_pm(cell.parzen_mean, cell.parzen_mean_se),
+            "TFD": "not run (licensed data)",
+            "Seed std": latex.fmt(cell.parzen_seed_std),
+            "Seeds": f"{cell.completed}/{cell.runs}",
+        })
+    frame = pd.DataFrame(rows)
+    return latex.tabular(frame, "lllrr")
+
+
+def parzen_all_datasets(summary):
+    rows = [{
+        "Model": latex.escape(get_variant(c.model).title),
+        "Dataset": latex.escape(DATASETS[c.dataset].title),
+        "Log-likelihood (s.e.)": latex.num_pm(c.parzen_mean, c.parzen_mean_se),
+        "Seed std": latex.fmt(c.parzen_seed_std),
+        "Range over seeds": f"{latex.fmt(c.parzen_min)} to {latex.fmt(c.parzen_max)}",
+        "Completed": f"{c.completed}/{c.runs}",
+    } for c in summary.itertuples()]
+    return latex.tabular(pd.DataFrame(rows), "llrrrr")
+
+
+def macros(config, summary, runs):
+    lines = [
+        "% Generated by `python -m gan_study aggregate` from this study's metrics files; do not edit.",
+        latex.macro("gsStudy", latex.escape(config["study"])),
+        latex.macro("gsSeeds", len(config["seeds"])),
+        latex.macro("gsGitCommit", latex.escape(runs["git_commit"].iloc[0][:10])),
+    ]
+    paper = dict(parzen_table1())["Adversarial nets"]
+    for dataset, (mean, se) in paper.items():
+        stem = f"gsPaperParzen{latex.camel(dataset)}"
+        lines += [latex.macro(stem + "Mean", mean), latex.macro(stem + "SE", se)]
+    for c in summary.itertuples():
+        stem = f"gsParzen{latex.camel(c.model)}{latex.camel(c.dataset)}"
+        lines += [
+            latex.macro(stem + "Mean", latex.fmt(c.parzen_mean)),
+            latex.macro(stem + "SE", latex.fmt(c.parzen_mean_se)),
+            latex.macro(stem + "SeedStd", latex.fmt(c.parzen_seed_std)),
+            latex.macro(stem + "Completed", c.completed),
+            latex.macro(stem + "Runs", c.runs),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def provenance_table(runs):
+    rows = [{
+        "Run": latex.escape(f"{r.model}/{r.dataset}/{r.seed}"),
+        "Status": r.status,
+        "Commit": latex.escape(r.git_commit[:10] + ("+dirty" if r.git_dirty else "")),
+        "Config": r.run_config_hash,
+        "Device": latex.escape(r.device),
+        "torch": latex.escape(r.torch),
+        "Train (s)": latex.fmt(r.train_wall_s),
+    } for r in runs.itertuples()]
+    return latex.tabular(pd.DataFrame(rows), "lllllll")
+
+
+def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False):
+    out_dir = Path(out_dir)
+    runs = collect_runs(parzen_files, train_files)
+    summary = summarise(runs, allow_mixed)
+    write_csv(out_dir / "parzen_runs.csv", runs)
+    write_csv(out_dir / "parzen_summary.csv", summary)
+    write_text(out_dir / "tables" / "table1.tex", table1(summary))
+    write_text(out_dir / "tables" / "parzen_all.tex", parzen_all_datasets(summary))
+    write_text(out_dir / "tables" / "provenance.tex", provenance_table(runs))
+    write_text(out_dir / "macros.tex", macros(config, summary, runs))
+    return summary

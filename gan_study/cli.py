@@ -1,0 +1,122 @@
+"""`python -m gan_study <command>`: the commands the Snakemake rules call (and a person can run by hand).
+
+Every command takes `--config FILE...`: overlays merged onto workflows/config/config.yaml and
+validated against the schema. Any GanStudyError becomes one line on stderr and exit status 2.
+"""
+
+import argparse
+import sys
+
+from .errors import GanStudyError
+
+
+def _run_args(p):
+    p.add_argument("--model", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--seed", required=True, type=int)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m gan_study", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", action="append", default=[], metavar="FILE",
+                        help="config overlay (YAML/JSON) merged onto the default config; repeatable")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check-config", help="validate the merged config and print it as JSON")
+    p.add_argument("--out", help="write the resolved config (JSON) here instead of printing it")
+
+    p = sub.add_parser("train", help="train one run (resumes from WORK_DIR/checkpoint.pt)")
+    _run_args(p)
+    p.add_argument("--work-dir", required=True)
+    p.add_argument("--final", required=True, help="final weights (.pt)")
+    p.add_argument("--log-csv", required=True)
+    p.add_argument("--summary", required=True, help="train.json with status and provenance")
+
+    p = sub.add_parser("sample", help="draw the evaluation samples and a sample grid")
+    _run_args(p)
+    p.add_argument("--final", required=True)
+    p.add_argument("--samples", required=True)
+    p.add_argument("--grid", required=True)
+
+    p = sub.add_parser("parzen", help="Parzen-window log-likelihood of the test set (paper protocol)")
+    _run_args(p)
+    p.add_argument("--samples", required=True)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("aggregate", help="per-seed and per-cell tables, LaTeX tables and macros")
+    p.add_argument("--parzen", nargs="+", required=True)
+    p.add_argument("--train", nargs="+", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--allow-mixed-configs", action="store_true",
+                   help="aggregate runs of one cell even if their run configs differ")
+
+    p = sub.add_parser("figures", help="figures for the report")
+    p.add_argument("--train-logs", nargs="+", required=True)
+    p.add_argument("--grids", nargs="+", required=True)
+    p.add_argument("--out-dir", required=True)
+
+    p = sub.add_parser("methods", help="the methods section, generated from the resolved config")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("report", help="build the PDF from a results dir with latexmk")
+    p.add_argument("--results-dir", required=True)
+    p.add_argument("--out", required=True)
+    return parser
+
+
+def dispatch(args):
+    from .config import load_config
+
+    config = load_config(*args.config)
+    if args.command == "check-config":
+        import json
+
+        text = json.dumps(config, indent=2, sort_keys=True)
+        if args.out:
+            from .atomic import write_text
+
+            write_text(args.out, text + "\n")
+        else:
+            print(text)
+    elif args.command == "train":
+        from .train import train
+
+        train(config, args.model, args.dataset, args.seed, args.work_dir, args.final, args.log_csv, args.summary)
+    elif args.command == "sample":
+        from .sample import sample
+
+        sample(config, args.model, args.dataset, args.seed, args.final, args.samples, args.grid)
+    elif args.command == "parzen":
+        from .evaluate import parzen
+
+        record = parzen(config, args.model, args.dataset, args.seed, args.samples, args.out)
+        if record["status"] == "completed":
+            print(f"{args.model}/{args.dataset}/seed{args.seed}: Parzen test log-likelihood "
+                  f"{record['test_mean_ll']:.1f} ± {record['test_se']:.1f} nats (σ = {record['sigma']:.4f}, "
+                  f"{record['n_centres']} samples, {record['n_test']} test images)")
+    elif args.command == "aggregate":
+        from .aggregate import aggregate
+
+        aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs)
+    elif args.command == "figures":
+        from .figures import figures
+
+        figures(config, args.train_logs, args.grids, args.out_dir)
+    elif args.command == "methods":
+        from .methods import write_methods
+
+        write_methods(config, args.out)
+    elif args.command == "report":
+        from .report import build_report
+
+        build_report(args.results_dir, args.out)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        dispatch(args)
+    except GanStudyError as err:
+        print(f"gan-study: error: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,90 @@
+"""Load, merge and validate the study configuration.
+
+The same YAML files and the same JSON schema serve Snakemake (`validate` in the Snakefile) and the
+package (`load_config`), so a command run by hand sees exactly the configuration a rule would.
+Overlays are merged like Snakemake merges `--configfile`s: nested mappings recursively, everything
+else replaced.
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import yaml
+
+from .errors import GanStudyError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "workflows" / "config" / "config.yaml"
+SCHEMA = REPO_ROOT / "workflows" / "config" / "schema.yaml"
+
+
+def deep_merge(base, overlay):
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_mapping(path):
+    path = Path(path)
+    if not path.is_file():
+        raise GanStudyError(f"config file {path} does not exist")
+    try:
+        data = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        raise GanStudyError(f"config file {path} is not valid YAML/JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise GanStudyError(f"config file {path} must hold a mapping of keys to values")
+    return data
+
+
+def validate(config, source="config"):
+    """Raise a GanStudyError naming the first offending key if `config` breaks the schema."""
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise GanStudyError(
+            f"invalid {source}: at '{where}': {err.message} "
+            f"(allowed keys and values: workflows/config/schema.yaml)"
+        )
+    return config
+
+
+def load_config(*overlays, base=DEFAULT_CONFIG):
+    """The validated configuration: `base` with each overlay file merged on top in order.
+
+    A `.json` overlay that is already a fully resolved config (as written for the Snakemake rules)
+    may also be passed as `base` with no overlays.
+    """
+    config = read_mapping(base)
+    for path in overlays:
+        config = deep_merge(config, read_mapping(path))
+    return validate(config, source=f"config ({', '.join(str(p) for p in (base, *overlays))})")
+
+
+def run_id(model, dataset, seed):
+    return f"{model}/{dataset}/seed{seed}"
+
+
+def grid(config):
+    """(model, dataset, seed) for every run of the study, in a stable order."""
+    return [
+        (entry["model"], dataset, seed)
+        for entry in config["runs"]
+        for dataset in entry["datasets"]
+        for seed in config["seeds"]
+    ]
+
+
+def sigma_grid(parzen_cfg):
+    import numpy as np
+
+    return np.logspace(parzen_cfg["sigma_log10_start"], parzen_cfg["sigma_log10_stop"], parzen_cfg["sigma_count"])

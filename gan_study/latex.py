@@ -1,0 +1,51 @@
+"""Small helpers for the LaTeX fragments the DAG writes (tables, macros, lists)."""
+
+import math
+import re
+
+
+def escape(text):
+    return re.sub(r"([&%$#_{}])", r"\\\1", str(text))
+
+
+def camel(name):
+    """'fashion_mnist' → 'FashionMnist' (LaTeX macro names take letters only)."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z]+", name) if part)
+
+
+def fmt(value, digits=1):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def num_pm(mean, err, digits=1):
+    """siunitx value with uncertainty, or an em dash if there is none."""
+    if mean is None or (isinstance(mean, float) and not math.isfinite(mean)):
+        return "---"
+    if err is None or (isinstance(err, float) and not math.isfinite(err)):
+        return rf"\num{{{fmt(mean, digits)}}}"
+    return rf"\num{{{fmt(mean, digits)} +- {fmt(err, digits)}}}"
+
+
+def quoted_pm(mean, err):
+    """A published value with its uncertainty, at the precision the paper printed (e.g. 121 ± 1.6)."""
+    if mean is None:
+        return "---"
+    return rf"\num{{{mean:g} +- {err:g}}}"
+
+
+def macro(name, value):
+    return rf"\newcommand{{\{name}}}{{{value}}}"
+
+
+def tabular(frame, column_format):
+    """A booktabs table from a DataFrame of already formatted cells."""
+    lines = [rf"\begin{{tabular}}{{{column_format}}}", r"\toprule", " & ".join(frame.columns) + r" \\", r"\midrule"]
+    for row in frame.itertuples(index=False):
+        if row[0] == "\\midrule":
+            lines.append(r"\midrule")
+            continue
+        lines.append(" & ".join(str(c) for c in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,32 @@
+"""The model registry: one module per GAN variant, looked up by its config name.
+
+A variant module defines a `GanVariant` subclass and registers an instance with `@register`. The
+training loop, sampler and evaluators only talk to this interface, so adding a variant is one
+module here plus one entry under `models:` in the config (and its schema).
+"""
+
+import importlib
+
+from .base import GanVariant
+
+_REGISTRY = {}
+_MODULES = ("mlp_gan",)
+
+
+def register(cls):
+    """Class decorator: make `cls()` available as `get_variant(cls.name)`."""
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_variant(name):
+    for module in _MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+    if name not in _REGISTRY:
+        from ..errors import GanStudyError
+
+        raise GanStudyError(f"unknown model '{name}'; known models: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+__all__ = ["GanVariant", "get_variant", "register"]

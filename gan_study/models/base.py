@@ -1,0 +1,70 @@
+"""The interface every GAN variant implements for the shared training loop."""
+
+import torch
+
+
+class GanVariant:
+    """A generator/discriminator pair with its objective and optimisers.
+
+    Subclasses set `name` and implement the methods below. `cfg` is the model's section of the
+    config (`config["models"][name]`).
+    """
+
+    name = None
+    title = None  # how tables and figures name the model
+    # Range of the generator's output; the sampler maps it to [0, 1] before any metric sees it.
+    output_range = (0.0, 1.0)
+
+    def build(self, cfg, image_shape, train_x):
+        """Return (generator, discriminator) nn.Modules with the variant's initialisation.
+
+        `train_x` (the training images, for data-dependent initialisation) is None when the weights
+        will be loaded from a checkpoint.
+        """
+        raise NotImplementedError
+
+    def sample_noise(self, n, cfg, generator, device):
+        raise NotImplementedError
+
+    def make_optimizers(self, cfg, gen_net, disc_net):
+        """Return (generator optimiser, discriminator optimiser)."""
+        raise NotImplementedError
+
+    def schedule(self, cfg, step, epoch):
+        """Optimiser hyper-parameters to set before update `step` (0-based) in `epoch` (0-based), or {}."""
+        return {}
+
+    def discriminator_loss(self, d_real, d_fake):
+        raise NotImplementedError
+
+    def generator_loss(self, d_fake):
+        raise NotImplementedError
+
+    def d_steps(self, cfg, g_updates):
+        """Discriminator updates before the next generator update (alternating order)."""
+        return cfg.get("d_steps", 1)
+
+    def describe(self, cfg):
+        """One LaTeX paragraph for the methods section; by default the model's config values."""
+        from .. import latex
+
+        return "Settings: " + "; ".join(f"{latex.escape(k)} = {latex.escape(v)}" for k, v in cfg.items()) + "."
+
+    def to_unit_range(self, x):
+        lo, hi = self.output_range
+        return ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
+
+    @staticmethod
+    def count_parameters(module):
+        return sum(p.numel() for p in module.parameters())
+
+    @staticmethod
+    def uniform_init_(module, irange):
+        """pylearn2's `irange` initialisation: weights U(-irange, irange), biases zero."""
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.Linear):
+                torch.nn.init.uniform_(layer.weight, -irange, irange)
+                torch.nn.init.zeros_(layer.bias)
+
+    def after_discriminator_step(self, cfg, disc):
+        """Hook run after every discriminator update (weight clipping for WGAN); nothing by default."""

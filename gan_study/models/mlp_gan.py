@@ -1,0 +1,159 @@
+"""The 2014 MNIST MLP GAN, exactly as goodfeli/adversarial `mnist.yaml` (Goodfellow et al., 2014).
+
+Generator: z ∈ R^100 ~ U(−√3, √3) → ReLU 1200 → ReLU 1200 → sigmoid 784; weights U(±0.05); output
+bias = logit of each pixel's mean over the training set (pylearn2 `init_sigmoid_bias_from_marginals`).
+Discriminator: maxout 240×5 → maxout 240×5 → sigmoid; weights U(±0.005); dropout on every layer's
+input (pixels kept with p 0.8 and scaled ×1.25, later layers p 0.5 and ×2).
+Objective: AdversaryCost2 — D minimises ½[BCE(D(x),1)+BCE(D(G(z)),0)], G minimises BCE(D(G(z)),1).
+Optimiser: one pylearn2 SGD over both nets, batch 100, lr 0.1 / 1.000004 per minibatch (floor 1e-6),
+momentum 0.5 → 0.7 from epoch 1 to 250.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from .. import losses
+from ..optim import PylearnMomentumSGD, exponential_decay_lr, linear_momentum
+from . import register
+from .base import GanVariant
+
+NOISE_DIM = 100
+HIDDEN = 1200
+MAXOUT_UNITS = 240
+MAXOUT_PIECES = 5
+G_IRANGE = 0.05
+D_IRANGE = 0.005
+# Dropout on each discriminator layer's input: (keep probability, scale), as in mnist.yaml.
+PIXEL_DROPOUT = (0.8, 1.25)
+HIDDEN_DROPOUT = (0.5, 2.0)
+MARGINAL_CLIP = 1e-7
+
+
+class Maxout(nn.Module):
+    """pylearn2 Maxout: a linear map to units×pieces, then the max over each unit's consecutive pieces."""
+
+    def __init__(self, in_features, units, pieces):
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = nn.Linear(in_features, units * pieces)
+
+    def forward(self, x):
+        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
+
+
+def dropout(x, keep, scale, generator):
+    """pylearn2 dropout_fprop: keep each input with probability `keep` and multiply kept ones by `scale`.
+
+    Masks are drawn from `generator` so a seed fixes them; `generator=None` means no dropout (eval).
+    """
+    if generator is None:
+        return x
+    mask = torch.rand(x.shape, generator=generator, device=x.device) < keep
+    return x * mask * scale
+
+
+class MlpGenerator(nn.Module):
+    def __init__(self, image_shape, noise_dim=NOISE_DIM, hidden=HIDDEN):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.net = nn.Sequential(
+            nn.Linear(noise_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, math.prod(image_shape)),
+        )
+
+    @property
+    def output_layer(self):
+        return self.net[-1]
+
+    def forward(self, z):
+        return torch.sigmoid(self.net(z)).view(z.shape[0], *self.image_shape)
+
+
+class MaxoutDiscriminator(nn.Module):
+    """Returns logits; `generator` (a torch.Generator) switches dropout on."""
+
+    def __init__(self, image_shape, units=MAXOUT_UNITS, pieces=MAXOUT_PIECES):
+        super().__init__()
+        self.h0 = Maxout(math.prod(image_shape), units, pieces)
+        self.h1 = Maxout(units, units, pieces)
+        self.y = nn.Linear(units, 1)
+
+    def forward(self, x, generator=None):
+        h = dropout(x.flatten(1), *PIXEL_DROPOUT, generator)
+        h = dropout(self.h0(h), *HIDDEN_DROPOUT, generator)
+        h = dropout(self.h1(h), *HIDDEN_DROPOUT, generator)
+        return self.y(h).squeeze(1)
+
+
+def logit_of_pixel_means(train_x):
+    mean = train_x.flatten(1).double().mean(0).clamp(MARGINAL_CLIP, 1 - MARGINAL_CLIP)
+    return torch.log(mean / (1 - mean)).float()
+
+
+@register
+class MlpGan(GanVariant):
+    name = "mlp_gan"
+    title = "MLP GAN (2014)"
+    output_range = (0.0, 1.0)
+    noise_bound = math.sqrt(3.0)  # U(−√3, √3) has unit variance
+
+    def build(self, cfg, image_shape, train_x):
+        gen, disc = MlpGenerator(image_shape), MaxoutDiscriminator(image_shape)
+        self.uniform_init_(gen, G_IRANGE)
+        self.uniform_init_(disc, D_IRANGE)
+        if train_x is not None:  # None: weights are about to be loaded from a checkpoint
+            with torch.no_grad():
+                gen.output_layer.bias.copy_(logit_of_pixel_means(train_x))
+        return gen, disc
+
+    def sample_noise(self, n, cfg, generator, device):
+        u = torch.rand(n, NOISE_DIM, generator=generator, device=device)
+        return (2 * u - 1) * self.noise_bound
+
+    def make_optimizers(self, cfg, gen_net, disc_net):
+        # One SGD over both nets in pylearn2 = two identical optimisers here (same schedule, per-parameter state).
+        make = lambda net: PylearnMomentumSGD(net.parameters(), cfg["lr_initial"], cfg["momentum_initial"])  # noqa: E731
+        return make(gen_net), make(disc_net)
+
+    def schedule(self, cfg, step, epoch):
+        return {
+            "lr": exponential_decay_lr(step, cfg["lr_initial"], cfg["lr_decay_factor"], cfg["lr_min"]),
+            "momentum": linear_momentum(
+                epoch,
+                cfg["momentum_initial"],
+                cfg["momentum_final"],
+                cfg["momentum_start_epoch"],
+                cfg["momentum_saturate_epoch"],
+            ),
+        }
+
+    def discriminator_loss(self, d_real, d_fake):
+        return losses.bce_discriminator_loss(d_real, d_fake)
+
+    def generator_loss(self, d_fake):
+        return losses.non_saturating_generator_loss(d_fake)
+
+    def describe(self, cfg):
+        order = (
+            "simultaneous updates (one forward pass per minibatch gives both gradients, as in the 2014 code)"
+            if cfg["update_order"] == "simultaneous"
+            else f"alternating updates with $k={cfg['d_steps']}$ discriminator steps per generator step (Algorithm 1)"
+        )
+        images = "all 50,000" if cfg["train_limit"] is None else f"the first {cfg['train_limit']:,}"
+        return (
+            r"Generator $z\in\mathbb{R}^{100}\sim U(-\sqrt3,\sqrt3)$, ReLU 1200, ReLU 1200, sigmoid 784, weights "
+            r"$U(\pm0.05)$, output bias the logit of each pixel's training mean. Discriminator: maxout $240\times5$, "
+            r"maxout $240\times5$, sigmoid, weights $U(\pm0.005)$, dropout on each layer's input (pixels kept with "
+            r"$p=0.8$, scaled $\times1.25$; hidden units $p=0.5$, $\times2$). Objective: the discriminator minimises "
+            r"$\tfrac12[\mathrm{BCE}(D(x),1)+\mathrm{BCE}(D(G(z)),0)]$, the generator the non-saturating "
+            r"$\mathrm{BCE}(D(G(z)),1)$. "
+            f"SGD with pylearn2 momentum, batch {cfg['batch_size']}, learning rate {cfg['lr_initial']} divided by "
+            f"{cfg['lr_decay_factor']} after every minibatch (floor {cfg['lr_min']:g}), momentum "
+            f"{cfg['momentum_initial']} to {cfg['momentum_final']} linearly from epoch {cfg['momentum_start_epoch']} "
+            f"to {cfg['momentum_saturate_epoch']}; {order}. Budget: {cfg['epochs']} epochs over {images} training images."
+        )

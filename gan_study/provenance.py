@@ -1,0 +1,73 @@
+"""Where a number came from: code version, configuration, packages, device, seed, time."""
+
+import datetime
+import hashlib
+import json
+import platform
+import socket
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("torch", "torchvision", "numpy", "scipy", "pandas", "torch-fidelity", "snakemake")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_hash(config):
+    """sha256 of the canonical JSON form of a (resolved) config; the first 12 hex digits."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _git(*args):
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def git_state():
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit or "unknown", "git_dirty": bool(status) if status is not None else None}
+
+
+def package_versions():
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def device_name(device):
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def provenance(config, seed=None, device="cpu", started=None):
+    """The provenance record written into every metrics file."""
+    record = {
+        **git_state(),
+        "config_hash": config_hash(config),
+        "seed": seed,
+        "packages": package_versions(),
+        "device": device_name(device),
+        "host": socket.gethostname(),
+        "started": started or now(),
+        "finished": now(),
+    }
+    return record

@@ -1,0 +1,35 @@
+"""Build report/gan_study.pdf from a results dir with latexmk, in a scratch dir, atomically."""
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .atomic import atomic_path
+from .errors import GanStudyError
+
+REPORT_DIR = Path(__file__).resolve().parent.parent / "report"
+SOURCES = ("gan_study.tex", "references.bib")
+TEX_PACKAGES = ("latexmk texlive-latex-recommended texlive-latex-extra texlive-science texlive-pictures "
+                "texlive-fonts-recommended lmodern")
+
+
+def build_report(results_dir, out_pdf):
+    results_dir = Path(results_dir)
+    if shutil.which("latexmk") is None:
+        raise GanStudyError(f"latexmk is not installed; on Debian/Ubuntu: apt-get install {TEX_PACKAGES}")
+    for name in ("macros.tex", "methods.tex", "tables/table1.tex", "figures/figures.tex"):
+        if not (results_dir / name).is_file():
+            raise GanStudyError(f"{results_dir / name} is missing; run the DAG (snakemake) to produce it")
+    with tempfile.TemporaryDirectory(prefix="gan_study_report_") as build:
+        build = Path(build)
+        for name in SOURCES:
+            shutil.copy(REPORT_DIR / name, build / name)
+        shutil.copytree(results_dir, build / "results")
+        cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "gan_study.tex"]
+        done = subprocess.run(cmd, cwd=build, capture_output=True, text=True)
+        if done.returncode != 0:
+            errors = [line for line in done.stdout.splitlines() if ":" in line and "error" in line.lower()]
+            raise GanStudyError(f"latexmk failed: {' | '.join(errors[:3]) or done.stdout[-800:]}")
+        with atomic_path(out_pdf) as tmp:
+            shutil.copy(build / "gan_study.pdf", tmp)

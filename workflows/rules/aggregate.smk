@@ -1,0 +1,22 @@
+# Per-seed and per-cell tables (CSV), Table 1 and the LaTeX macros a thesis can \input.
+
+
+rule aggregate:
+    input:
+        parzen=run_files(f"{RESULTS}/runs/{RUN}/parzen.json"),
+        train=run_files(f"{RESULTS}/runs/{RUN}/train.json"),
+    output:
+        runs=f"{RESULTS}/parzen_runs.csv",
+        summary=f"{RESULTS}/parzen_summary.csv",
+        table1=f"{RESULTS}/tables/table1.tex",
+        parzen_all=f"{RESULTS}/tables/parzen_all.tex",
+        provenance=f"{RESULTS}/tables/provenance.tex",
+        macros=f"{RESULTS}/macros.tex",
+    params:
+        out_dir=RESULTS,
+    log:
+        f"{LOGS}/aggregate.log",
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "{GAN_STUDY} aggregate --parzen {input.parzen} --train {input.train} --out-dir {params.out_dir} > {log} 2>&1"

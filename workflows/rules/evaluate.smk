@@ -1,0 +1,40 @@
+# Sample each trained generator and score it with the paper's Parzen-window protocol.
+
+
+rule sample:
+    input:
+        final=f"{WORK}/runs/{RUN}/final.pt",
+    output:
+        samples=f"{WORK}/runs/{RUN}/samples.pt",
+        grid=f"{RESULTS}/runs/{RUN}/samples.png",
+    params:
+        settings=lambda w: config_digest("models", w.model) + config_digest("parzen") + config_digest("report"),
+    log:
+        f"{LOGS}/sample/{RUN}.log",
+    threads: 1
+    resources:
+        gpu=USES_GPU,
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {GAN_STUDY} sample --model {wildcards.model} --dataset {wildcards.dataset} "
+        "--seed {wildcards.seed} --final {input.final} --samples {output.samples} --grid {output.grid} > {log} 2>&1"
+
+
+rule parzen:
+    input:
+        samples=f"{WORK}/runs/{RUN}/samples.pt",
+    output:
+        f"{RESULTS}/runs/{RUN}/parzen.json",
+    params:
+        settings=lambda w: config_digest("parzen"),
+    log:
+        f"{LOGS}/parzen/{RUN}.log",
+    threads: 2
+    resources:
+        gpu=USES_GPU,
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {GAN_STUDY} parzen --model {wildcards.model} --dataset {wildcards.dataset} "
+        "--seed {wildcards.seed} --samples {input.samples} --out {output} > {log} 2>&1"
