@@ -15,6 +15,15 @@ validate(config, "workflows/config/schema.yaml")
 
 
 include: "workflows/rules/common.smk"
+
+
+wildcard_constraints:
+    model="[a-z_]+",
+    dataset="[a-z_]+",
+    seed=r"\d+",
+
+
+
 include: "workflows/rules/train.smk"
 include: "workflows/rules/evaluate.smk"
 include: "workflows/rules/aggregate.smk"

@@ -47,7 +47,7 @@ def validate(config, source="config"):
     import jsonschema
 
     schema = yaml.safe_load(SCHEMA.read_text())
-    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
         err = errors[0]
         where = ".".join(str(p) for p in err.absolute_path) or "(top level)"

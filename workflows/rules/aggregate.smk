@@ -13,10 +13,11 @@ rule aggregate:
         provenance=f"{RESULTS}/tables/provenance.tex",
         macros=f"{RESULTS}/macros.tex",
     params:
-        out_dir=RESULTS,
+        cli=GAN_STUDY,
+        out_dir=lambda w, output: os.path.dirname(output.runs),
     log:
         f"{LOGS}/aggregate.log",
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "{GAN_STUDY} aggregate --parzen {input.parzen} --train {input.train} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --out-dir {params.out_dir} > {log} 2>&1"

@@ -17,20 +17,15 @@ RUNS = [
 ]
 
 
-wildcard_constraints:
-    model="[a-z_]+",
-    dataset="[a-z_]+",
-    seed=r"\d+",
-
-
 def _write_resolved_config(path, cfg):
     """The merged, validated config as JSON for the commands; rewritten only when it changes."""
     text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
     if not os.path.exists(path) or open(path).read() != text:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "w") as handle:
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as handle:
             handle.write(text)
-        os.replace(path + ".tmp", path)
+        os.replace(tmp, path)
 
 
 CONFIG_JSON = f"{WORK}/config.json"
@@ -42,7 +37,7 @@ USES_GPU = 0 if config["device"] == "cpu" else 1
 
 
 def config_digest(*keys):
-    """A digest of the config sections a rule depends on: Snakemake re-runs the rule when it changes."""
+    """A digest of the config sections that a job depends on; Snakemake re-runs the job when it changes."""
     section = config
     for key in keys:
         section = section[key]

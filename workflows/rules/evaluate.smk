@@ -8,6 +8,7 @@ rule sample:
         samples=f"{WORK}/runs/{RUN}/samples.pt",
         grid=f"{RESULTS}/runs/{RUN}/samples.png",
     params:
+        cli=GAN_STUDY,
         settings=lambda w: config_digest("models", w.model) + config_digest("parzen") + config_digest("report"),
     log:
         f"{LOGS}/sample/{RUN}.log",
@@ -17,7 +18,7 @@ rule sample:
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} {GAN_STUDY} sample --model {wildcards.model} --dataset {wildcards.dataset} "
+        "OMP_NUM_THREADS={threads} {params.cli} sample --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --final {input.final} --samples {output.samples} --grid {output.grid} > {log} 2>&1"
 
 
@@ -27,6 +28,7 @@ rule parzen:
     output:
         f"{RESULTS}/runs/{RUN}/parzen.json",
     params:
+        cli=GAN_STUDY,
         settings=lambda w: config_digest("parzen"),
     log:
         f"{LOGS}/parzen/{RUN}.log",
@@ -36,5 +38,5 @@ rule parzen:
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} {GAN_STUDY} parzen --model {wildcards.model} --dataset {wildcards.dataset} "
+        "OMP_NUM_THREADS={threads} {params.cli} parzen --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --samples {input.samples} --out {output} > {log} 2>&1"

@@ -8,6 +8,7 @@ rule train:
         log_csv=f"{RESULTS}/runs/{RUN}/train_log.csv",
         summary=f"{RESULTS}/runs/{RUN}/train.json",
     params:
+        cli=GAN_STUDY,
         work_dir=f"{WORK}/runs/{RUN}",
         model_config=lambda w: config_digest("models", w.model),
     log:
@@ -18,6 +19,6 @@ rule train:
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} {GAN_STUDY} train --model {wildcards.model} --dataset {wildcards.dataset} "
+        "OMP_NUM_THREADS={threads} {params.cli} train --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --work-dir {params.work_dir} --final {output.final} "
         "--log-csv {output.log_csv} --summary {output.summary} > {log} 2>&1"

@@ -1,0 +1,49 @@
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gan_study.config import load_config
+
+REPO = Path(__file__).resolve().parent.parent
+SMOKE = REPO / "workflows" / "profiles" / "smoke" / "study.yaml"
+
+
+def data_dir():
+    """MNIST/Fashion-MNIST for the tests: $GAN_STUDY_DATA_DIR, else ../shared/data beside the checkout."""
+    path = Path(os.environ.get("GAN_STUDY_DATA_DIR") or REPO.parent / "shared" / "data")
+    if not (path / "mnist").is_dir() and not (path / "MNIST").is_dir():
+        pytest.fail(f"the tests need MNIST: set GAN_STUDY_DATA_DIR to a folder with mnist/*.gz (looked in {path})")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    return data_dir()
+
+
+@pytest.fixture
+def tiny_config(mnist_dir):
+    """The smoke config with an even smaller budget: a few steps of the real MLP GAN on real MNIST."""
+    config = load_config(SMOKE)
+    config["data_dir"] = str(mnist_dir)
+    config["models"]["mlp_gan"].update(epochs=2, train_limit=600, log_every=2)
+    config["parzen"].update(n_samples=200, n_valid=50, n_test=100)
+    return config
+
+
+@pytest.fixture
+def repo_copy(tmp_path):
+    """The tracked files of the checkout (plus uncommitted edits) copied into a scratch dir."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
+                           text=True, check=True).stdout.split()
+    dest = tmp_path / "repo"
+    for rel in files:
+        src = REPO / rel
+        if src.is_file() or src.is_symlink():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target, follow_symlinks=False)
+    return dest

@@ -1,0 +1,49 @@
+import pytest
+
+from gan_study.config import DEFAULT_CONFIG, deep_merge, grid, load_config, sigma_grid, validate
+from gan_study.errors import GanStudyError
+from tests.conftest import REPO
+
+
+def test_default_config_is_the_paper_protocol():
+    c = load_config()
+    assert c["parzen"]["n_samples"] == 10_000 and c["parzen"]["n_test"] == 10_000 and c["parzen"]["n_valid"] == 1000
+    assert sigma_grid(c["parzen"]).tolist() == pytest.approx([10 ** (-1 + i / 9) for i in range(10)])
+    m = c["models"]["mlp_gan"]
+    assert (m["batch_size"], m["lr_initial"], m["lr_decay_factor"], m["lr_min"]) == (100, 0.1, 1.000004, 1e-6)
+    assert (m["momentum_initial"], m["momentum_final"], m["momentum_saturate_epoch"]) == (0.5, 0.7, 250)
+    assert m["update_order"] == "simultaneous"
+
+
+@pytest.mark.parametrize("profile", ["smoke", "paper"])
+def test_profiles_validate(profile):
+    c = load_config(REPO / "workflows" / "profiles" / profile / "study.yaml")
+    assert c["study"] == profile
+
+
+def test_smoke_grid():
+    c = load_config(REPO / "workflows" / "profiles" / "smoke" / "study.yaml")
+    assert grid(c) == [("mlp_gan", "mnist", 0), ("mlp_gan", "mnist", 1)]
+
+
+@pytest.mark.parametrize(
+    "overlay, message",
+    [
+        ({"sedes": [1]}, "Additional properties are not allowed \\('sedes'"),
+        ({"models": {"mlp_gan": {"lr_intial": 0.1}}}, "models.mlp_gan.*lr_intial"),
+        ({"models": {"mlp_gan": {"update_order": "random"}}}, "models.mlp_gan.update_order"),
+        ({"parzen": {"n_test": 20000}}, "parzen.n_test"),
+        ({"seeds": []}, "at 'seeds'"),
+        ({"device": "gpu"}, "at 'device'"),
+    ],
+)
+def test_bad_config_is_one_clear_error(overlay, message):
+    import yaml
+
+    config = deep_merge(yaml.safe_load(DEFAULT_CONFIG.read_text()), overlay)
+    with pytest.raises(GanStudyError, match=message):
+        validate(config)
+
+
+def test_deep_merge_replaces_lists_and_merges_mappings():
+    assert deep_merge({"a": {"b": 1, "c": 2}, "l": [1, 2]}, {"a": {"b": 3}, "l": [9]}) == {"a": {"b": 3, "c": 2}, "l": [9]}

@@ -1,0 +1,67 @@
+import gzip
+import shutil
+
+import pytest
+import torch
+
+from gan_study import data
+from gan_study.data import load_splits, resolve_data_dir
+from gan_study.errors import GanStudyError
+
+
+@pytest.fixture(autouse=True)
+def explicit_data_dir_only(monkeypatch):
+    """These tests pass the data dir explicitly; the environment override would hide it."""
+    monkeypatch.delenv("GAN_STUDY_DATA_DIR", raising=False)
+
+
+def test_paper_splits(mnist_dir):
+    s = load_splits("mnist", mnist_dir)
+    assert s.train_x.shape == (50_000, 1, 28, 28) and s.valid_x.shape == (10_000, 1, 28, 28)
+    assert s.test_x.shape == (10_000, 1, 28, 28) and s.image_shape == (1, 28, 28)
+    assert s.train_x.dtype == torch.float32 and s.train_x.min() == 0 and s.train_x.max() == 1
+    assert s.train_y[:5].tolist() == [5, 0, 4, 1, 9]  # the well-known first MNIST labels
+    assert s.valid_y[:3].tolist() == [3, 8, 6]  # training images 50,000… are the validation split
+    assert load_splits("mnist", mnist_dir) is s  # loaded once per process
+
+
+def test_fashion_mnist(mnist_dir):
+    s = load_splits("fashion_mnist", mnist_dir)
+    assert s.train_x.shape == (50_000, 1, 28, 28)
+    assert torch.bincount(s.test_y).tolist() == [1000] * 10
+
+
+def _copy(mnist_dir, dest):
+    shutil.copytree(mnist_dir / "mnist", dest)
+
+
+def test_missing_file_names_the_file_and_the_fix(tmp_path, mnist_dir):
+    _copy(mnist_dir, tmp_path / "mnist")
+    (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(GanStudyError, match=r"t10k-labels-idx1-ubyte.gz is missing.*GAN_STUDY_DATA_DIR.*download"):
+        load_splits("mnist", tmp_path)
+    with pytest.raises(GanStudyError, match="missing"):
+        load_splits("mnist", tmp_path / "nowhere")
+
+
+def test_truncated_or_altered_file_is_refused(tmp_path, mnist_dir):
+    _copy(mnist_dir, tmp_path / "mnist")
+    f = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
+    f.write_bytes(f.read_bytes()[:1000])
+    with pytest.raises(GanStudyError, match=r"train-labels-idx1-ubyte.gz is corrupt.*md5"):
+        load_splits("mnist", tmp_path)
+
+
+def test_torchvision_layout_and_env_override(tmp_path, mnist_dir, monkeypatch):
+    _copy(mnist_dir, tmp_path / "MNIST" / "raw")
+    monkeypatch.setenv("GAN_STUDY_DATA_DIR", str(tmp_path))
+    assert resolve_data_dir("/somewhere/else") == tmp_path
+    train, labels, *_ = data.load_uint8("mnist", "/somewhere/else")
+    assert train.shape == (60_000, 28, 28)
+    with gzip.open(tmp_path / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz") as fh:
+        assert fh.read()[8] == labels[0]
+
+
+def test_unknown_dataset():
+    with pytest.raises(GanStudyError, match="unknown dataset"):
+        load_splits("svhn")

@@ -1,0 +1,41 @@
+import pytest
+import torch
+
+from gan_study.optim import PylearnMomentumSGD, exponential_decay_lr, linear_momentum
+
+PAPER_LR = dict(initial=0.1, decay_factor=1.000004, min_lr=1e-6)
+PAPER_MOMENTUM = dict(initial=0.5, final=0.7, start=1, saturate=250)
+
+
+def test_learning_rate_schedule_exact_values():
+    assert exponential_decay_lr(0, **PAPER_LR) == 0.1
+    assert exponential_decay_lr(1, **PAPER_LR) == pytest.approx(0.1 / 1.000004, rel=1e-15)
+    assert exponential_decay_lr(500, **PAPER_LR) == pytest.approx(0.1 / 1.000004**500, rel=1e-12)
+    # one epoch of 500 minibatches, 250 epochs: lr ≈ 0.1·e^(−0.5)
+    assert exponential_decay_lr(125_000, **PAPER_LR) == pytest.approx(0.060653, rel=1e-4)
+    # the floor: 0.1 / 1.000004^n < 1e-6 once n > ln(1e5)/ln(1.000004) ≈ 2.88M
+    assert exponential_decay_lr(3_000_000, **PAPER_LR) == 1e-6
+
+
+def test_momentum_schedule_exact_values():
+    assert linear_momentum(0, **PAPER_MOMENTUM) == 0.5
+    assert linear_momentum(1, **PAPER_MOMENTUM) == 0.5
+    assert linear_momentum(125.5, **PAPER_MOMENTUM) == pytest.approx(0.6)
+    assert linear_momentum(250, **PAPER_MOMENTUM) == pytest.approx(0.7)
+    assert linear_momentum(1000, **PAPER_MOMENTUM) == pytest.approx(0.7)
+    assert linear_momentum(2, **PAPER_MOMENTUM) == pytest.approx(0.5 + 0.2 / 249)
+
+
+def test_pylearn2_momentum_update_by_hand():
+    # inc ← m·inc − lr·g; θ ← θ + inc, with a constant gradient g = 2.
+    p = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = PylearnMomentumSGD([p], lr=0.1, momentum=0.5)
+    p.grad = torch.tensor([2.0])
+    opt.step()  # inc = −0.2
+    assert p.item() == pytest.approx(0.8)
+    opt.step()  # inc = 0.5·(−0.2) − 0.2 = −0.3
+    assert p.item() == pytest.approx(0.5)
+    for group in opt.param_groups:
+        group.update(lr=0.01, momentum=0.0)
+    opt.step()  # inc = −0.02
+    assert p.item() == pytest.approx(0.48)

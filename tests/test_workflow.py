@@ -1,0 +1,56 @@
+"""The Snakemake DAG: dry runs of both profiles, the linter, and the smoke study end to end to the PDF."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import data_dir
+
+
+def snakemake(repo, *args, timeout=900):
+    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir())}
+    return subprocess.run(["snakemake", *args], cwd=repo, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_lint_is_clean(repo_copy):
+    done = snakemake(repo_copy, "--lint")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
+
+
+def test_smoke_and_paper_dry_runs(repo_copy):
+    smoke = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/smoke")
+    assert smoke.returncode == 0, smoke.stderr
+    assert "train            2" in smoke.stdout or "train        2" in smoke.stdout.replace("  ", " ")
+    paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper")
+    assert paper.returncode == 0, paper.stderr
+    jobs = dict(line.split()[:2] for line in paper.stdout.splitlines() if line.split()[:1] in (["train"], ["parzen"]))
+    assert jobs == {"train": "5", "parzen": "5"}
+    resolved = json.loads((repo_copy / "work" / "paper" / "config.json").read_text())
+    assert resolved["parzen"]["n_samples"] == 10_000 and resolved["parzen"]["n_test"] == 10_000
+    assert resolved["parzen"]["n_valid"] == 1000 and resolved["parzen"]["sigma_count"] == 10
+    assert resolved["device"] == "cuda"
+
+
+@pytest.mark.slow
+def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
+    done = snakemake(repo_copy, "--profile", "workflows/profiles/smoke")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    pdf = repo_copy / "report" / "gan_study.pdf"
+    assert pdf.is_file()
+    summary = (repo_copy / "results" / "smoke" / "parzen_summary.csv").read_text().splitlines()
+    import pandas as pd
+
+    cell = pd.read_csv(repo_copy / "results" / "smoke" / "parzen_summary.csv").iloc[0]
+    assert cell["model"] == "mlp_gan" and cell["completed"] == 2, summary
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    table1 = text[text.index("DBN"):]
+    for row in ("DBN", "Stacked CAE", "Deep GSN", "Adversarial nets", "MLP GAN (2014), this study"):
+        assert row in table1
+    measured = f"{cell['parzen_mean']:.1f}".replace("-", "−")
+    assert measured in table1 or f"{cell['parzen_mean']:.1f}" in table1
+    assert "225 ± 2" in text and "Figure 1: Samples" in text
+    assert shutil.which("pdftotext")
