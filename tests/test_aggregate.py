@@ -1,0 +1,82 @@
+import json
+
+import pandas as pd
+import pytest
+
+from gan_study.aggregate import aggregate
+from gan_study.errors import GanStudyError
+from gan_study.evaluate import parzen
+from gan_study.sample import sample
+from gan_study.train import train
+
+PROV = {"git_commit": "abc123def456", "git_dirty": False, "device": "cpu", "packages": {"torch": "2.x"},
+        "started": "t0", "finished": "t1"}
+
+
+def write_run(tmp, seed, status="completed", ll=100.0, se=2.0, run_hash="h1"):
+    base = {"model": "mlp_gan", "dataset": "mnist", "seed": seed}
+    train_json, parzen_json = tmp / f"train{seed}.json", tmp / f"parzen{seed}.json"
+    train_json.write_text(json.dumps({**base, "status": status, "epochs_completed": 3, "train_images": 50000,
+                                      "diverged": {"step": 7} if status == "diverged" else None,
+                                      "wall_time_s": 1.0, "provenance": PROV}))
+    record = {**base, "status": status, "run_config_hash": run_hash, "wall_time_s": 1.0, "provenance": PROV}
+    if status == "completed":
+        record.update(test_mean_ll=ll, test_se=se, sigma=0.2, n_centres=10000, n_test=10000)
+    parzen_json.write_text(json.dumps(record))
+    return parzen_json, train_json
+
+
+def test_mean_and_std_over_seeds_with_diverged_runs_counted_not_averaged(tmp_path, tiny_config):
+    files = [write_run(tmp_path, 0, ll=100.0, se=2.0), write_run(tmp_path, 1, ll=110.0, se=4.0),
+             write_run(tmp_path, 2, status="diverged")]
+    summary = aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
+    cell = summary.iloc[0]
+    assert (cell.runs, cell.completed, cell.diverged) == (3, 2, 1)
+    assert cell.parzen_mean == pytest.approx(105.0)
+    assert cell.parzen_seed_std == pytest.approx(7.0710678)  # sample std of (100, 110)
+    assert cell.parzen_mean_se == pytest.approx(3.0)
+    runs = pd.read_csv(tmp_path / "out" / "parzen_runs.csv")
+    assert runs["status"].tolist() == ["completed", "completed", "diverged"]
+    assert runs["diverged_at_step"].iloc[2] == 7
+    macros = (tmp_path / "out" / "macros.tex").read_text()
+    assert r"\newcommand{\gsParzenMlpGanMnistMean}{105.0}" in macros
+    assert r"\newcommand{\gsParzenMlpGanMnistCompleted}{2}" in macros
+    assert r"\newcommand{\gsPaperParzenMnistMean}{225}" in macros
+    table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
+    assert r"\num{121 +- 1.6}" in table and r"\num{105.0 +- 3.0}" in table and "2/3" in table
+
+
+def test_refuses_to_mix_configs_in_one_cell_unless_told(tmp_path, tiny_config):
+    files = [write_run(tmp_path, 0, run_hash="h1"), write_run(tmp_path, 1, run_hash="h2")]
+    args = (tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
+    with pytest.raises(GanStudyError, match="mixes runs made with different configs"):
+        aggregate(*args)
+    assert not (tmp_path / "out").exists()
+    assert aggregate(*args, allow_mixed=True).iloc[0].completed == 2
+
+
+def test_diverged_run_flows_through_sample_and_parzen(tmp_path, tiny_config, monkeypatch):
+    from gan_study.models import get_variant
+
+    variant = get_variant("mlp_gan")
+    original = variant.generator_loss
+    monkeypatch.setattr(variant, "generator_loss", lambda d_fake: original(d_fake) * float("inf"))
+    d = tmp_path
+    train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
+    payload = sample(tiny_config, "mlp_gan", "mnist", 0, d / "final.pt", d / "samples.pt", d / "grid.png")
+    assert payload["status"] == "diverged" and "images" not in payload
+    record = parzen(tiny_config, "mlp_gan", "mnist", 0, d / "samples.pt", d / "parzen.json")
+    assert record["status"] == "diverged" and "test_mean_ll" not in record
+    assert "NaN" not in (d / "parzen.json").read_text()
+
+
+def test_completed_run_samples_are_in_unit_range_and_scored(tmp_path, tiny_config):
+    d = tmp_path
+    train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
+    payload = sample(tiny_config, "mlp_gan", "mnist", 0, d / "final.pt", d / "samples.pt", d / "grid.png")
+    images = payload["images"]
+    assert images.shape == (200, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    record = parzen(tiny_config, "mlp_gan", "mnist", 0, d / "samples.pt", d / "parzen.json")
+    assert record["n_centres"] == 200 and record["n_test"] == 100 and record["n_valid"] == 50
+    assert record["sigma"] in record["sigma_grid"]
+    assert record["provenance"]["seed"] == 0 and len(record["provenance"]["config_hash"]) == 12
