@@ -22,13 +22,17 @@ def load_generator(final_path, model, dataset, seed, cfg, device):
 
 
 @torch.no_grad()
-def generate(variant, gen, cfg, n, seed, device, batch_size=1000):
+def generate(variant, gen, cfg, n, seed, device, labels=None, batch_size=1000):
+    """`n` samples in [0, 1]; a conditional model gets `labels` (default: n/10 per class, in blocks)."""
     rng = torch.Generator(device=device)
     rng.manual_seed(seed + SAMPLE_SEED_OFFSET)
+    if labels is None:
+        labels = variant.sample_labels(n, device)
     parts = []
     for start in range(0, n, batch_size):
         z = variant.sample_noise(min(batch_size, n - start), cfg, rng, device)
-        parts.append(variant.to_unit_range(gen(z)).float().cpu())
+        y = None if labels is None else labels[start : start + z.shape[0]].to(device)
+        parts.append(variant.to_unit_range(gen(z, y)).float().cpu())
     return torch.cat(parts)
 
 
@@ -49,12 +53,18 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path):
     variant, gen, status = load_generator(final_path, model, dataset, seed, cfg, device)
     n = config["parzen"]["n_samples"]
     payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed, "status": status}
+    rows, cols = config["report"]["grid_rows"], config["report"]["grid_cols"]
     if status == "completed":
         images = generate(variant, gen, cfg, n, seed, device)
         payload["images"] = images
-        write_grid(images, grid_path, config["report"]["grid_rows"], config["report"]["grid_cols"])
+        if variant.conditional:  # class-conditional grid: row r shows class r mod 10
+            payload["labels"] = variant.sample_labels(n, "cpu")
+            grid_labels = (torch.arange(rows * cols) // cols) % 10
+            write_grid(generate(variant, gen, cfg, rows * cols, seed, device, labels=grid_labels), grid_path, rows, cols)
+        else:
+            write_grid(images, grid_path, rows, cols)
     else:
         blank = torch.ones(1, *DATASETS[dataset].image_shape)
-        write_grid(blank, grid_path, 1, 1)
+        write_grid(blank, grid_path, 1, 1)  # a blank tile keeps the figure rule's inputs complete
     save_torch(samples_path, payload)
     return payload

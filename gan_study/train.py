@@ -43,14 +43,14 @@ def _grads_to(params, grads):
         p.grad = g
 
 
-def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, rng, update_generator, simultaneous):
-    """One minibatch. Returns detached (d_loss, g_loss or None, mean D(x), mean D(G(z)))."""
+def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, rng, update_generator, simultaneous):
+    """One minibatch (`y`: its labels, used by conditional models). Returns a dict of detached scalars."""
     device = x.device
     z = variant.sample_noise(x.shape[0], cfg, rng, device)
-    fake = gen(z)
-    d_real = disc(x, generator=rng)
+    fake = gen(z, y)
+    d_real = disc(x, y, generator=rng)
     if simultaneous:
-        d_fake = disc(fake, generator=rng)
+        d_fake = disc(fake, y, generator=rng)
         d_loss = variant.discriminator_loss(d_real, d_fake)
         g_loss = variant.generator_loss(d_fake)
         d_params, g_params = list(disc.parameters()), list(gen.parameters())
@@ -59,48 +59,43 @@ def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, rng, update_generator, 
         opt_d.step()
         opt_g.step()
     else:
-        d_fake = disc(fake.detach(), generator=rng)
+        d_fake = disc(fake.detach(), y, generator=rng)
         d_loss = variant.discriminator_loss(d_real, d_fake)
+        penalty = variant.discriminator_penalty(cfg, disc, x, fake.detach(), y, rng)
         opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
+        (d_loss if penalty is None else d_loss + penalty).backward()
         opt_d.step()
         g_loss = None
         if update_generator:
             z = variant.sample_noise(x.shape[0], cfg, rng, device)
-            g_out = disc(gen(z), generator=rng)
-            g_loss = variant.generator_loss(g_out)
+            g_loss = variant.generator_loss(disc(gen(z, y), y, generator=rng))
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
     variant.after_discriminator_step(cfg, disc)
-    return (
-        d_loss.detach(),
-        None if g_loss is None else g_loss.detach(),
-        torch.sigmoid(d_real.detach()).mean(),
-        torch.sigmoid(d_fake.detach()).mean(),
-    )
+    values = {"d_loss": d_loss.detach(), "g_loss": None if g_loss is None else g_loss.detach()}
+    values.update({k: v.detach() for k, v in variant.diagnostics(d_real.detach(), d_fake.detach()).items()})
+    return values
 
 
 class RunningMeans:
-    """Sums losses on the device and syncs only when a log row is written."""
-
-    KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
+    """Sums logged quantities on the device and syncs only when a log row is written."""
 
     def __init__(self):
         self.reset()
 
     def reset(self):
-        self.sums = {k: 0.0 for k in self.KEYS}
-        self.counts = {k: 0 for k in self.KEYS}
+        self.sums, self.counts = {}, {}
 
     def add(self, values):
-        for key, value in zip(self.KEYS, values):
+        for key, value in values.items():
+            self.counts.setdefault(key, 0)
             if value is not None:
-                self.sums[key] = self.sums[key] + value
+                self.sums[key] = self.sums.get(key, 0.0) + value
                 self.counts[key] += 1
 
     def means(self):
-        return {k: float(self.sums[k]) / self.counts[k] if self.counts[k] else None for k in self.KEYS}
+        return {k: float(self.sums[k]) / n if n else None for k, n in self.counts.items()}
 
 
 def _state(variant, gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status):
@@ -129,10 +124,12 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
     device = resolve_device(config["device"])
     rng = make_deterministic(seed, device)
     splits = load_splits(dataset, config["data_dir"], config["download"])
-    train_x = splits.train_x[: cfg["train_limit"]] if cfg["train_limit"] else splits.train_x
-    train_x = train_x.to(device)  # the whole training set lives on the device; minibatches are index gathers
+    limit = cfg["train_limit"] or splits.train_x.shape[0]
+    # The whole training set lives on the device, in the generator's output range; minibatches are index gathers.
+    train_x = variant.from_unit_range(splits.train_x[:limit]).to(device)
+    train_y = splits.train_y[:limit].to(device)
 
-    gen, disc = variant.build(cfg, splits.image_shape, train_x)
+    gen, disc = variant.build(cfg, splits.image_shape, splits.train_x[:limit])
     gen, disc = gen.to(device), disc.to(device)
     opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
 
@@ -176,8 +173,9 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
             set_hyperparameters(opt_d, hyper)
             d_done += 1
             update_g = simultaneous or d_done >= variant.d_steps(cfg, g_updates)
-            x = train_x[order[b * batch : (b + 1) * batch]]
-            values = train_step(variant, cfg, gen, disc, opt_g, opt_d, x, rng, update_g, simultaneous)
+            idx = order[b * batch : (b + 1) * batch]
+            y = train_y[idx] if variant.conditional else None
+            values = train_step(variant, cfg, gen, disc, opt_g, opt_d, train_x[idx], y, rng, update_g, simultaneous)
             if update_g:
                 g_updates += 1
                 d_done = 0
@@ -186,7 +184,7 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
             if step % cfg["log_every"] == 0 or b == n_batches - 1:
                 row = {"step": step, "epoch": epoch + (b + 1) / n_batches, **means.means(), **hyper}
                 means.reset()
-                if not all(math.isfinite(row[k]) for k in RunningMeans.KEYS if row[k] is not None):
+                if not all(math.isfinite(v) for k, v in row.items() if v is not None and k not in hyper):
                     diverged = {"step": step, "last_finite": log[-1] if log else None}
                     break
                 log.append(row)

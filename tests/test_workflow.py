@@ -24,11 +24,16 @@ def test_lint_is_clean(repo_copy):
 def test_smoke_and_paper_dry_runs(repo_copy):
     smoke = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/smoke")
     assert smoke.returncode == 0, smoke.stderr
-    assert "train            2" in smoke.stdout or "train        2" in smoke.stdout.replace("  ", " ")
+    smoke_jobs = dict(line.split()[:2] for line in smoke.stdout.splitlines() if line.split()[:1] == ["train"])
+    assert smoke_jobs == {"train": "10"}  # 5 models × MNIST × 2 seeds
     paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper")
     assert paper.returncode == 0, paper.stderr
     jobs = dict(line.split()[:2] for line in paper.stdout.splitlines() if line.split()[:1] in (["train"], ["parzen"]))
-    assert jobs == {"train": "5", "parzen": "5"}
+    assert jobs == {"train": "50", "parzen": "50"}
+    for model in ("mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp"):
+        for dataset in ("mnist", "fashion_mnist"):
+            for seed in range(5):
+                assert f"work/paper/runs/{model}/{dataset}/seed{seed}/final.pt" in paper.stdout
     resolved = json.loads((repo_copy / "work" / "paper" / "config.json").read_text())
     assert resolved["parzen"]["n_samples"] == 10_000 and resolved["parzen"]["n_test"] == 10_000
     assert resolved["parzen"]["n_valid"] == 1000 and resolved["parzen"]["sigma_count"] == 10
@@ -44,12 +49,16 @@ def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
     summary = (repo_copy / "results" / "smoke" / "parzen_summary.csv").read_text().splitlines()
     import pandas as pd
 
-    cell = pd.read_csv(repo_copy / "results" / "smoke" / "parzen_summary.csv").iloc[0]
-    assert cell["model"] == "mlp_gan" and cell["completed"] == 2, summary
+    cells = pd.read_csv(repo_copy / "results" / "smoke" / "parzen_summary.csv").set_index("model")
+    assert sorted(cells.index) == ["cgan", "dcgan", "mlp_gan", "wgan", "wgan_gp"], summary
+    assert (cells["completed"] == 2).all(), summary
+    cell = cells.loc["mlp_gan"]
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     table1 = text[text.index("DBN"):]
-    for row in ("DBN", "Stacked CAE", "Deep GSN", "Adversarial nets", "MLP GAN (2014), this study"):
-        assert row in table1
+    for row in ("DBN", "Stacked CAE", "Deep GSN", "Adversarial nets", "Conditional adversarial nets",
+                "MLP GAN (2014), this study", "Conditional GAN, this study", "DCGAN, this study",
+                "WGAN (clipping), this study", "WGAN-GP, this study"):
+        assert row in table1, row
     measured = f"{cell['parzen_mean']:.1f}".replace("-", "−")
     assert measured in table1 or f"{cell['parzen_mean']:.1f}" in table1
     assert "225 ± 2" in text and "Figure 1: Samples" in text

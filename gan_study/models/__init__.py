@@ -10,7 +10,7 @@ import importlib
 from .base import GanVariant
 
 _REGISTRY = {}
-_MODULES = ("mlp_gan",)
+_MODULES = ("mlp_gan", "cgan", "dcgan", "wgan")
 
 
 def register(cls):

@@ -12,6 +12,7 @@ class GanVariant:
 
     name = None
     title = None  # how tables and figures name the model
+    conditional = False  # True: generator and discriminator also take the class labels
     # Range of the generator's output; the sampler maps it to [0, 1] before any metric sees it.
     output_range = (0.0, 1.0)
 
@@ -26,6 +27,12 @@ class GanVariant:
     def sample_noise(self, n, cfg, generator, device):
         raise NotImplementedError
 
+    def sample_labels(self, n, device):
+        """Labels for `n` evaluation samples of a conditional model: n/10 per class, in blocks; None otherwise."""
+        if not self.conditional:
+            return None
+        return torch.arange(n, device=device) * 10 // n
+
     def make_optimizers(self, cfg, gen_net, disc_net):
         """Return (generator optimiser, discriminator optimiser)."""
         raise NotImplementedError
@@ -36,6 +43,14 @@ class GanVariant:
 
     def discriminator_loss(self, d_real, d_fake):
         raise NotImplementedError
+
+    def discriminator_penalty(self, cfg, disc, real, fake, labels, rng):
+        """A term added to the discriminator loss (the gradient penalty of WGAN-GP); none by default."""
+        return None
+
+    def diagnostics(self, d_real, d_fake):
+        """Per-step quantities for the training log: mean D(x) and D(G(z)) for sigmoid discriminators."""
+        return {"d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
 
     def generator_loss(self, d_fake):
         raise NotImplementedError
@@ -49,6 +64,11 @@ class GanVariant:
         from .. import latex
 
         return "Settings: " + "; ".join(f"{latex.escape(k)} = {latex.escape(v)}" for k, v in cfg.items()) + "."
+
+    def from_unit_range(self, x):
+        """Training images in [0, 1] → the generator's output range (e.g. [−1, 1] for tanh generators)."""
+        lo, hi = self.output_range
+        return x * (hi - lo) + lo
 
     def to_unit_range(self, x):
         lo, hi = self.output_range

@@ -70,7 +70,7 @@ class MlpGenerator(nn.Module):
     def output_layer(self):
         return self.net[-1]
 
-    def forward(self, z):
+    def forward(self, z, labels=None):
         return torch.sigmoid(self.net(z)).view(z.shape[0], *self.image_shape)
 
 
@@ -83,7 +83,7 @@ class MaxoutDiscriminator(nn.Module):
         self.h1 = Maxout(units, units, pieces)
         self.y = nn.Linear(units, 1)
 
-    def forward(self, x, generator=None):
+    def forward(self, x, labels=None, generator=None):
         h = dropout(x.flatten(1), *PIXEL_DROPOUT, generator)
         h = dropout(self.h0(h), *HIDDEN_DROPOUT, generator)
         h = dropout(self.h1(h), *HIDDEN_DROPOUT, generator)

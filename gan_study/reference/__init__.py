@@ -14,9 +14,8 @@ def published():
 
 
 def parzen_table1():
-    """The rows of Goodfellow et al. (2014) Table 1, in the paper's order: [(model, {dataset: (mean, se)})]."""
+    """Published Parzen rows, in file order (Goodfellow et al. Table 1 first): [(model, {dataset: (mean, se)})]."""
     rows = {}
     for entry in published()["parzen_log_likelihood"]:
-        if entry["source"] == "goodfellow2014":
-            rows.setdefault(entry["model"], {})[entry["dataset"]] = (entry["mean"], entry["se"])
+        rows.setdefault(entry["model"], {})[entry["dataset"]] = (entry["mean"], entry["se"])
     return list(rows.items())

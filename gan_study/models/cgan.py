@@ -1,0 +1,78 @@
+"""Conditional GAN (Mirza & Osindero, 2014), MNIST setup of their Section 4.1.
+
+Generator: z ∈ R^100 ~ U[0, 1] → ReLU 200, one-hot y → ReLU 1000, joined → ReLU 1200 → sigmoid 784.
+Discriminator: x → maxout 240×5, y → maxout 50×5, joined → maxout 240×4 → sigmoid; dropout 0.5 (inverted,
+×2) on the inputs of the joint layer and the output layer. Trained like the 2014 MLP GAN (pylearn2 SGD,
+batch 100, lr 0.1 decayed by 1.00004 per step to 1e-6, momentum 0.5 → 0.7). Where the paper is silent
+(initialisation ranges, momentum ramp length) we use the 2014 mnist.yaml values; the config records them.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import register
+from .mlp_gan import D_IRANGE, G_IRANGE, HIDDEN_DROPOUT, Maxout, MlpGan, dropout, logit_of_pixel_means
+
+N_CLASSES = 10
+NOISE_DIM = 100
+
+
+class ConditionalGenerator(nn.Module):
+    def __init__(self, image_shape):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.z_branch = nn.Linear(NOISE_DIM, 200)
+        self.y_branch = nn.Linear(N_CLASSES, 1000)
+        self.joint = nn.Linear(1200, 1200)
+        self.output_layer = nn.Linear(1200, int(torch.tensor(image_shape).prod()))
+
+    def forward(self, z, labels):
+        y = F.one_hot(labels, N_CLASSES).to(z.dtype)
+        h = torch.cat([F.relu(self.z_branch(z)), F.relu(self.y_branch(y))], dim=1)
+        h = F.relu(self.joint(h))
+        return torch.sigmoid(self.output_layer(h)).view(z.shape[0], *self.image_shape)
+
+
+class ConditionalMaxoutDiscriminator(nn.Module):
+    def __init__(self, image_shape):
+        super().__init__()
+        self.x_branch = Maxout(int(torch.tensor(image_shape).prod()), 240, 5)
+        self.y_branch = Maxout(N_CLASSES, 50, 5)
+        self.joint = Maxout(290, 240, 4)
+        self.y = nn.Linear(240, 1)
+
+    def forward(self, x, labels, generator=None):
+        y = F.one_hot(labels, N_CLASSES).to(x.dtype)
+        h = torch.cat([self.x_branch(x.flatten(1)), self.y_branch(y)], dim=1)
+        h = self.joint(dropout(h, *HIDDEN_DROPOUT, generator))
+        return self.y(dropout(h, *HIDDEN_DROPOUT, generator)).squeeze(1)
+
+
+@register
+class ConditionalGan(MlpGan):
+    name = "cgan"
+    title = "Conditional GAN"
+    conditional = True
+
+    def build(self, cfg, image_shape, train_x):
+        gen, disc = ConditionalGenerator(image_shape), ConditionalMaxoutDiscriminator(image_shape)
+        self.uniform_init_(gen, G_IRANGE)
+        self.uniform_init_(disc, D_IRANGE)
+        if train_x is not None:
+            with torch.no_grad():
+                gen.output_layer.bias.copy_(logit_of_pixel_means(train_x))
+        return gen, disc
+
+    def sample_noise(self, n, cfg, generator, device):
+        return torch.rand(n, NOISE_DIM, generator=generator, device=device)
+
+    def describe(self, cfg):
+        from .base import GanVariant
+
+        return (
+            r"Mirza \& Osindero's MNIST model: generator $z\sim U[0,1]^{100}\to$ ReLU 200 and one-hot "
+            r"$y\to$ ReLU 1000, joined, ReLU 1200, sigmoid 784; discriminator maxout $240\times5$ on $x$ and "
+            r"$50\times5$ on $y$, joined maxout $240\times4$, sigmoid, dropout 0.5; pylearn2 SGD as the MLP GAN. "
+            + GanVariant.describe(self, cfg)
+        )

@@ -1,0 +1,105 @@
+"""DCGAN (Radford, Metz & Chintala, ICLR 2016), sized for 28×28 (MNIST) and 32×32 (CIFAR-10).
+
+Generator: z ∈ R^100 ~ N(0, I) → linear to C×s×s → [conv-transpose 4×4 stride 2, batch norm, ReLU]… → tanh.
+Discriminator: [conv 4×4 stride 2, LeakyReLU 0.2] with batch norm on all but the first conv → linear → logit.
+Weights N(0, 0.02) (batch-norm scales N(1, 0.02)); Adam lr 2e-4, β1 0.5; batch 128; images in [−1, 1].
+The WGAN and WGAN-GP variants reuse these nets.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+from .. import losses
+from . import register
+from .base import GanVariant
+
+NOISE_DIM = 100
+
+
+def _stages(image_shape):
+    """(start size, number of ×2 upsamplings): 28 = 7·2², 32 = 4·2³."""
+    size = image_shape[-1]
+    for n in (3, 2):
+        if size % 2**n == 0 and size // 2**n >= 4:
+            return size // 2**n, n
+    raise ValueError(f"DCGAN nets support 28×28 and 32×32 images, not {size}×{size}")
+
+
+class DcganGenerator(nn.Module):
+    def __init__(self, image_shape, width=64, noise_dim=NOISE_DIM):
+        super().__init__()
+        start, n_up = _stages(image_shape)
+        channels = [width * 2 ** (n_up - 1 - i) for i in range(n_up)] + [image_shape[0]]
+        self.start_shape = (channels[0], start, start)
+        self.project = nn.Sequential(nn.Linear(noise_dim, math.prod(self.start_shape)),
+                                     nn.BatchNorm1d(math.prod(self.start_shape)), nn.ReLU())
+        layers = []
+        for i in range(n_up):
+            layers.append(nn.ConvTranspose2d(channels[i], channels[i + 1], 4, stride=2, padding=1))
+            layers += [nn.BatchNorm2d(channels[i + 1]), nn.ReLU()] if i < n_up - 1 else [nn.Tanh()]
+        self.up = nn.Sequential(*layers)
+
+    def forward(self, z, labels=None):
+        return self.up(self.project(z).view(z.shape[0], *self.start_shape))
+
+
+class DcganDiscriminator(nn.Module):
+    """Returns logits (or critic values); `batchnorm=False` for critics with a gradient penalty."""
+
+    def __init__(self, image_shape, width=64, batchnorm=True):
+        super().__init__()
+        start, n_down = _stages(image_shape)
+        channels = [image_shape[0]] + [width * 2**i for i in range(n_down)]
+        layers = []
+        for i in range(n_down):
+            layers.append(nn.Conv2d(channels[i], channels[i + 1], 4, stride=2, padding=1))
+            if batchnorm and i > 0:
+                layers.append(nn.BatchNorm2d(channels[i + 1]))
+            layers.append(nn.LeakyReLU(0.2))
+        self.features = nn.Sequential(*layers)
+        self.out = nn.Linear(channels[-1] * start * start, 1)
+
+    def forward(self, x, labels=None, generator=None):
+        return self.out(self.features(x).flatten(1)).squeeze(1)
+
+
+def normal_init_(module):
+    """DCGAN initialisation: conv/linear weights N(0, 0.02), batch-norm scale N(1, 0.02), biases zero."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(layer.weight, 0.0, 0.02)
+            nn.init.zeros_(layer.bias)
+        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(layer.weight, 1.0, 0.02)
+            nn.init.zeros_(layer.bias)
+
+
+@register
+class Dcgan(GanVariant):
+    name = "dcgan"
+    title = "DCGAN"
+    output_range = (-1.0, 1.0)
+    critic_batchnorm = True
+
+    def build(self, cfg, image_shape, train_x):
+        gen = DcganGenerator(image_shape, cfg["width"])
+        disc = DcganDiscriminator(image_shape, cfg["width"], batchnorm=self.critic_batchnorm)
+        normal_init_(gen)
+        normal_init_(disc)
+        return gen, disc
+
+    def sample_noise(self, n, cfg, generator, device):
+        return torch.randn(n, NOISE_DIM, generator=generator, device=device)
+
+    def make_optimizers(self, cfg, gen_net, disc_net):
+        betas = (cfg["adam_beta1"], cfg["adam_beta2"])
+        return (torch.optim.Adam(gen_net.parameters(), lr=cfg["lr"], betas=betas),
+                torch.optim.Adam(disc_net.parameters(), lr=cfg["lr"], betas=betas))
+
+    def discriminator_loss(self, d_real, d_fake):
+        return 2.0 * losses.bce_discriminator_loss(d_real, d_fake)  # DCGAN sums the two BCE terms
+
+    def generator_loss(self, d_fake):
+        return losses.non_saturating_generator_loss(d_fake)

@@ -1,0 +1,114 @@
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from gan_study import losses
+from gan_study.models import get_variant
+from gan_study.train import train
+
+MNIST = (1, 28, 28)
+CIFAR = (3, 32, 32)
+CONV_CFG = {"width": 64}
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_dcgan_shapes_and_parameter_counts():
+    v = get_variant("dcgan")
+    gen, disc = v.build(CONV_CFG, MNIST, None)
+    z = v.sample_noise(5, {}, torch.Generator().manual_seed(0), "cpu")
+    x = gen(z)
+    assert x.shape == (5, *MNIST) and x.min() >= -1 and x.max() <= 1
+    assert disc(x).shape == (5,)
+    # G: Linear 100→128·7·7, BN1d, ConvT 128→64 (4×4), BN, ConvT 64→1; D: conv 1→64, conv 64→128, BN, linear 6272→1
+    assert n_params(gen) == (100 * 6272 + 6272) + 2 * 6272 + (128 * 64 * 16 + 64) + 2 * 64 + (64 * 16 + 1)
+    assert n_params(disc) == (16 * 64 + 64) + (64 * 128 * 16 + 128) + 2 * 128 + (6272 + 1)
+    gen32, disc32 = v.build(CONV_CFG, CIFAR, None)
+    x32 = gen32(torch.randn(2, 100))
+    assert x32.shape == (2, *CIFAR) and disc32(x32).shape == (2,)
+
+
+def test_dcgan_init_is_normal_0_02():
+    gen, disc = get_variant("dcgan").build(CONV_CFG, MNIST, None)
+    w = torch.cat([m.weight.flatten() for m in disc.modules() if isinstance(m, torch.nn.Conv2d)])
+    assert w.std().item() == pytest.approx(0.02, rel=0.05) and abs(w.mean().item()) < 1e-3
+
+
+def test_critics_have_no_sigmoid_and_wgan_gp_has_no_batch_norm():
+    _, wgan_critic = get_variant("wgan").build(CONV_CFG, MNIST, None)
+    _, gp_critic = get_variant("wgan_gp").build(CONV_CFG, MNIST, None)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in wgan_critic.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in gp_critic.modules())
+    with torch.no_grad():
+        wgan_critic.out.bias.fill_(50.0)  # an unbounded score, not a probability
+    assert wgan_critic(torch.zeros(2, *MNIST)).min() > 1
+
+
+def test_cgan_shapes_parameter_counts_and_class_layout():
+    v = get_variant("cgan")
+    gen, disc = v.build({}, MNIST, torch.rand(20, *MNIST))
+    assert n_params(gen) == (100 * 200 + 200) + (10 * 1000 + 1000) + (1200 * 1200 + 1200) + (1200 * 784 + 784)
+    assert n_params(disc) == (784 * 1200 + 1200) + (10 * 250 + 250) + (290 * 960 + 960) + (240 + 1)
+    labels = v.sample_labels(10_000, "cpu")
+    assert torch.bincount(labels).tolist() == [1000] * 10  # Mirza & Osindero: 1,000 samples per class
+    assert labels[:1000].unique().tolist() == [0] and labels[-1000:].unique().tolist() == [9]
+    z = v.sample_noise(3, {}, torch.Generator().manual_seed(0), "cpu")
+    assert z.min() >= 0 and z.max() <= 1
+    a, b = gen(z, torch.tensor([1, 1, 1])), gen(z, torch.tensor([7, 7, 7]))
+    assert a.shape == (3, *MNIST) and not torch.allclose(a, b)  # the label changes the sample
+    assert disc(a, torch.tensor([1, 1, 1])).shape == (3,)
+
+
+def test_wasserstein_objectives_by_hand():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([-1.0, 0.0])
+    assert losses.wasserstein_estimate(real, fake).item() == pytest.approx(2.5)
+    assert losses.critic_loss(real, fake).item() == pytest.approx(-2.5)
+    assert losses.wasserstein_generator_loss(fake).item() == pytest.approx(0.5)
+
+
+def test_gradient_penalty_of_a_linear_critic_is_known():
+    # f(x) = w·x has ∇f = w everywhere, so the penalty is (‖w‖ − 1)² whatever the interpolates are.
+    w = torch.tensor([3.0, 4.0])  # ‖w‖ = 5 → penalty 16
+    critic = lambda x: x @ w  # noqa: E731
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    assert losses.gradient_penalty(critic, real, fake, torch.Generator().manual_seed(0)).item() == pytest.approx(16.0)
+    unit = lambda x: x @ (w / 5)  # noqa: E731
+    assert losses.gradient_penalty(unit, real, fake, torch.Generator().manual_seed(0)).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_weight_clipping_bounds():
+    _, critic = get_variant("wgan").build(CONV_CFG, MNIST, None)
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.normal_(0, 1)
+    get_variant("wgan").after_discriminator_step({"clip": 0.01}, critic)
+    assert max(p.abs().max().item() for p in critic.parameters()) == pytest.approx(0.01)
+
+
+def test_reference_critic_schedule():
+    v = get_variant("wgan")
+    cfg = {"d_steps": 5, "reference_critic_schedule": True}
+    assert [v.d_steps(cfg, g) for g in (0, 24, 25, 499, 500, 501)] == [100, 100, 5, 5, 100, 5]
+    assert v.d_steps({**cfg, "reference_critic_schedule": False}, 0) == 5
+
+
+@pytest.mark.parametrize("model", ["cgan", "dcgan", "wgan", "wgan_gp"])
+def test_short_training_on_real_mnist_moves_the_discriminator(model, tiny_config, tmp_path):
+    tiny_config["runs"] = [{"model": model, "datasets": ["mnist"]}]
+    budget = {"cgan": dict(epochs=2, train_limit=2000, log_every=5)}.get(
+        model, dict(epochs=1, train_limit=1280, log_every=4, width=16))
+    tiny_config["models"][model].update(budget)
+    d = tmp_path
+    summary = train(tiny_config, model, "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
+    assert summary["status"] == "completed"
+    log = pd.read_csv(d / "log.csv")
+    if model.startswith("wgan"):
+        # The critic learns to separate real from generated images: the Wasserstein estimate grows from ≈ 0.
+        assert log["wasserstein"].iloc[-1] > max(log["wasserstein"].iloc[0], 0) + 1e-3
+    else:
+        first, last = log["d_loss"].iloc[0], log["d_loss"].iloc[-1]
+        assert last < first - 1e-4 and log["d_real"].iloc[-1] > log["d_fake"].iloc[-1]
