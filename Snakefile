@@ -18,8 +18,8 @@ include: "workflows/rules/common.smk"
 
 
 wildcard_constraints:
-    model="[a-z_]+",
-    dataset="[a-z_]+",
+    model="[a-z0-9_]+",
+    dataset="[a-z0-9_]+",
     seed=r"\d+",
 
 

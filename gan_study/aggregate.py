@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import latex
-from .atomic import write_csv, write_text
+from .atomic import write_csv, write_json, write_text
 from .data import DATASETS
 from .errors import GanStudyError
 from .models import get_variant
@@ -161,4 +161,5 @@ def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False):
     write_text(out_dir / "tables" / "parzen_all.tex", parzen_all_datasets(summary))
     write_text(out_dir / "tables" / "provenance.tex", provenance_table(runs))
     write_text(out_dir / "macros.tex", macros(config, summary, runs))
+    write_json(out_dir / "config.json", config)  # the resolved config: a results dir describes itself
     return summary

@@ -58,6 +58,10 @@ def build_parser():
     p = sub.add_parser("methods", help="the methods section, generated from the resolved config")
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("readme", help="regenerate the README's results table from a committed results dir")
+    p.add_argument("--results-dir", required=True)
+    p.add_argument("--readme", default="README.md")
+
     p = sub.add_parser("report", help="build the PDF from a results dir with latexmk")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--out", required=True)
@@ -106,6 +110,10 @@ def dispatch(args):
         from .methods import write_methods
 
         write_methods(config, args.out)
+    elif args.command == "readme":
+        from .readme import update_readme
+
+        update_readme(args.readme, args.results_dir)
     elif args.command == "report":
         from .report import build_report
 

@@ -1,18 +1,23 @@
-"""MNIST and Fashion-MNIST, read from the original .gz files and checked against torchvision's md5s.
+"""MNIST, Fashion-MNIST and CIFAR-10 from their original files, checked against torchvision's md5s.
 
 Layouts accepted under the data dir (the first that has the files wins):
   <data_dir>/mnist/*.gz, <data_dir>/fashion-mnist/*.gz          (a plain folder of the four files)
   <data_dir>/MNIST/raw/*.gz, <data_dir>/FashionMNIST/raw/*.gz  (torchvision's own layout, used by download)
+  <data_dir>/cifar-10-batches-py/{data_batch_1..5,test_batch}   (the "python version" of CIFAR-10)
 
 The data dir is `$GAN_STUDY_DATA_DIR` if set, else the config's `data_dir`, else `./data`.
 Splits follow the paper (pylearn2's MNIST in goodfeli/adversarial): train = train[0:50000],
-validation = train[50000:60000], test = the 10,000 test images. Pixels are scaled to [0, 1].
+validation = train[50000:60000], test = the 10,000 test images. CIFAR-10 (no Parzen number in the paper):
+train = its first 45,000 training images, validation = the last 5,000, test = the 10,000 test images.
+Pixels are scaled to [0, 1].
 """
 
 import functools
 import gzip
 import hashlib
+import io
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +38,13 @@ class DatasetSpec:
     folder: str  # plain layout
     torchvision_class: str  # torchvision layout: <data_dir>/<class>/raw
     image_shape: tuple
+    n_train: int = N_TRAIN  # the rest of the official training set is the validation split
 
 
 DATASETS = {
     "mnist": DatasetSpec("mnist", "MNIST", "mnist", "MNIST", (1, 28, 28)),
     "fashion_mnist": DatasetSpec("fashion_mnist", "Fashion-MNIST", "fashion-mnist", "FashionMNIST", (1, 28, 28)),
+    "cifar10": DatasetSpec("cifar10", "CIFAR-10", "cifar-10-batches-py", "CIFAR10", (3, 32, 32), n_train=45_000),
 }
 
 
@@ -114,10 +121,67 @@ def _read_idx(path, md5):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR-10 batch dicts and nothing else: only numpy's array reconstruction is allowed."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               ("_codecs", "encode")}  # how Python 3 pickles bytes at protocol 2
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR-10 batch file")
+
+
+def cifar10_present(data_dir=None):
+    folder = resolve_data_dir(data_dir) / DATASETS["cifar10"].folder
+    return all((folder / f).is_file() for f, _ in _cifar_files())
+
+
+def _cifar_files():
+    import torchvision.datasets as tvd
+
+    return [tuple(entry) for entry in tvd.CIFAR10.train_list + tvd.CIFAR10.test_list]
+
+
+def _read_cifar_batch(path, md5):
+    raw = path.read_bytes()
+    digest = hashlib.md5(raw).hexdigest()
+    if digest != md5:
+        raise GanStudyError(f"{path} is corrupt or not the original CIFAR-10 file (md5 {digest}, expected {md5}); "
+                            f"replace it with the original python-version batch")
+    try:
+        batch = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
+        images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch[b"labels"], dtype=np.uint8)
+    except (pickle.UnpicklingError, KeyError, ValueError, EOFError) as err:
+        raise GanStudyError(f"{path} is not a CIFAR-10 python-version batch ({err})") from None
+    return images, labels
+
+
+def _load_cifar10(data_dir):
+    folder = data_dir / DATASETS["cifar10"].folder
+    files = _cifar_files()
+    for fname, _ in files:
+        if not (folder / fname).is_file():
+            raise GanStudyError(
+                f"CIFAR-10 file {folder / fname} is missing. Put the python-version batches (cifar-10-python.tar.gz, "
+                f"extracted) in {folder}/, or point data_dir / ${DATA_DIR_ENV} at a folder that holds them."
+            )
+    parts = [_read_cifar_batch(folder / fname, md5) for fname, md5 in files]
+    train, test = parts[:-1], parts[-1]
+    return np.concatenate([p[0] for p in train]), np.concatenate([p[1] for p in train]), test[0], test[1]
+
+
 @functools.lru_cache(maxsize=None)
 def _load_uint8(name, data_dir, download):
     spec = _spec(name)
     data_dir = Path(data_dir)
+    if name == "cifar10":
+        if download and not cifar10_present(data_dir):
+            _download(spec, data_dir)  # torchvision extracts into <data_dir>/cifar-10-batches-py
+        return _load_cifar10(data_dir)
     if download:
         try:
             _find_raw_dir(spec, data_dir)
@@ -141,7 +205,8 @@ def load_splits(name, data_dir=None, download=False):
 @functools.lru_cache(maxsize=None)
 def _load_splits(name, data_dir, download):
     train_img, train_lbl, test_img, test_lbl = _load_uint8(name, data_dir, download)
-    shape = _spec(name).image_shape
+    spec = _spec(name)
+    shape, n_train = spec.image_shape, spec.n_train
 
     def images(a):
         return torch.from_numpy(a.astype(np.float32) / 255.0).reshape(-1, *shape)
@@ -151,10 +216,10 @@ def _load_splits(name, data_dir, download):
 
     return Splits(
         name=name,
-        train_x=images(train_img[:N_TRAIN]),
-        train_y=labels(train_lbl[:N_TRAIN]),
-        valid_x=images(train_img[N_TRAIN:]),
-        valid_y=labels(train_lbl[N_TRAIN:]),
+        train_x=images(train_img[:n_train]),
+        train_y=labels(train_lbl[:n_train]),
+        valid_x=images(train_img[n_train:]),
+        valid_y=labels(train_lbl[n_train:]),
         test_x=images(test_img),
         test_y=labels(test_lbl),
     )

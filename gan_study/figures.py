@@ -29,7 +29,9 @@ def training_curves(log_files, out_pdf):
             frame = pd.read_csv(path)
         except pd.errors.EmptyDataError:  # a run that diverged before its first log row
             continue
-        frame = frame.melt(id_vars=["epoch"], value_vars=["d_loss", "g_loss"], var_name="loss", value_name="value")
+        # Losses, and the critic's Wasserstein estimate for the WGANs (its own curve, same panel).
+        curves = [c for c in ("d_loss", "g_loss", "wasserstein") if c in frame.columns]
+        frame = frame.melt(id_vars=["epoch"], value_vars=curves, var_name="loss", value_name="value")
         frame["run"] = f"{get_variant(model).title} / {DATASETS[dataset].title}"
         frame["seed"] = str(seed)
         frames.append(frame)
@@ -38,7 +40,7 @@ def training_curves(log_files, out_pdf):
     grid = sns.relplot(data=data, x="epoch", y="value", hue="loss", style="seed", col="run", kind="line",
                        col_wrap=min(3, data["run"].nunique()), height=2.6, aspect=1.3, facet_kws={"sharey": False})
     grid.set_titles("{col_name}")
-    grid.set_axis_labels("epoch", "loss (nats)")
+    grid.set_axis_labels("epoch", "minibatch mean")
     with atomic_path(out_pdf) as tmp:
         grid.figure.savefig(tmp, format="pdf", bbox_inches="tight")
     plt.close(grid.figure)

@@ -1,4 +1,7 @@
-"""Build report/gan_study.pdf from a results dir with latexmk, in a scratch dir, atomically."""
+"""Build a study's report PDF from its results dir with latexmk, in a scratch dir, atomically.
+
+The DAG writes report/<study>/gan_study.pdf; report/gan_study.pdf is a copy of the latest one built.
+"""
 
 import shutil
 import subprocess
@@ -9,6 +12,7 @@ from .atomic import atomic_path
 from .errors import GanStudyError
 
 REPORT_DIR = Path(__file__).resolve().parent.parent / "report"
+LATEST = REPORT_DIR / "gan_study.pdf"
 SOURCES = ("gan_study.tex", "references.bib")
 TEX_PACKAGES = ("latexmk texlive-latex-recommended texlive-latex-extra texlive-science texlive-pictures "
                 "texlive-fonts-recommended lmodern")
@@ -31,5 +35,6 @@ def build_report(results_dir, out_pdf):
         if done.returncode != 0:
             errors = [line for line in done.stdout.splitlines() if ":" in line and "error" in line.lower()]
             raise GanStudyError(f"latexmk failed: {' | '.join(errors[:3]) or done.stdout[-800:]}")
-        with atomic_path(out_pdf) as tmp:
-            shutil.copy(build / "gan_study.pdf", tmp)
+        for target in (out_pdf, LATEST):
+            with atomic_path(target) as tmp:
+                shutil.copy(build / "gan_study.pdf", tmp)

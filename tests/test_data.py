@@ -65,3 +65,65 @@ def test_torchvision_layout_and_env_override(tmp_path, mnist_dir, monkeypatch):
 def test_unknown_dataset():
     with pytest.raises(GanStudyError, match="unknown dataset"):
         load_splits("svhn")
+
+
+def write_fake_cifar(folder, n_per_batch=20, seed=0):
+    """Tiny CIFAR-10 batches in the real python-version format (pickled dicts of a uint8 array and a label list)."""
+    import hashlib
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    md5s = []
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"batch_label": name.encode(), b"labels": rng.integers(0, 10, n_per_batch).tolist(),
+                 b"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8), b"filenames": []}
+        raw = pickle.dumps(batch, protocol=2)
+        (folder / name).write_bytes(raw)
+        md5s.append([name, hashlib.md5(raw).hexdigest()])
+    return md5s
+
+
+@pytest.fixture
+def fake_cifar(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    md5s = write_fake_cifar(tmp_path / "cifar-10-batches-py")
+    monkeypatch.setattr(tvd.CIFAR10, "train_list", md5s[:5])
+    monkeypatch.setattr(tvd.CIFAR10, "test_list", md5s[5:])
+    return tmp_path
+
+
+def test_cifar10_loader_reads_the_python_batches(fake_cifar):
+    import pickle
+
+    s = load_splits("cifar10", fake_cifar)
+    assert s.image_shape == (3, 32, 32)
+    # 5 × 20 training images: the split keeps CIFAR's last 5,000 (here: none beyond 45,000) for validation
+    assert s.train_x.shape == (100, 3, 32, 32) and s.test_x.shape == (20, 3, 32, 32)
+    batch = pickle.loads((fake_cifar / "cifar-10-batches-py" / "data_batch_1").read_bytes())
+    assert torch.equal((s.train_x[0] * 255).round().to(torch.uint8).flatten(), torch.from_numpy(batch[b"data"][0]))
+    assert s.train_y[:20].tolist() == batch[b"labels"]
+
+
+def test_cifar10_altered_or_foreign_pickle_is_refused(fake_cifar, monkeypatch):
+    import hashlib
+    import pickle
+
+    import torchvision.datasets as tvd
+
+    evil = pickle.dumps({b"data": __import__("os").system, b"labels": []})
+    (fake_cifar / "cifar-10-batches-py" / "test_batch").write_bytes(evil)
+    with pytest.raises(GanStudyError, match="test_batch is corrupt or not the original"):
+        load_splits("cifar10", fake_cifar)
+    monkeypatch.setattr(tvd.CIFAR10, "test_list", [["test_batch", hashlib.md5(evil).hexdigest()]])
+    data._load_uint8.cache_clear()
+    with pytest.raises(GanStudyError, match="not a CIFAR-10 python-version batch.*not allowed"):
+        load_splits("cifar10", fake_cifar)
+
+
+def test_cifar10_missing_names_the_folder(tmp_path):
+    with pytest.raises(GanStudyError, match="cifar-10-batches-py/data_batch_1 is missing"):
+        load_splits("cifar10", tmp_path)

@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import data_dir
 
 
-def snakemake(repo, *args, timeout=900):
-    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir())}
+def snakemake(repo, *args, timeout=900, data=None):
+    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data or data_dir())}
     return subprocess.run(["snakemake", *args], cwd=repo, capture_output=True, text=True, env=env, timeout=timeout)
 
 
@@ -38,14 +38,33 @@ def test_smoke_and_paper_dry_runs(repo_copy):
     assert resolved["parzen"]["n_samples"] == 10_000 and resolved["parzen"]["n_test"] == 10_000
     assert resolved["parzen"]["n_valid"] == 1000 and resolved["parzen"]["sigma_count"] == 10
     assert resolved["device"] == "cuda"
+    assert "CIFAR-10 is left out of this study" in paper.stderr  # the test data dir has no CIFAR-10
+
+
+def test_paper_dry_run_includes_cifar10_when_present(repo_copy, tmp_path):
+    from tests.test_data import write_fake_cifar
+
+    data = tmp_path / "data"
+    write_fake_cifar(data / "cifar-10-batches-py")
+    for name in ("mnist", "fashion-mnist"):
+        (data / name).symlink_to(data_dir() / name)
+    paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper", data=data)
+    assert paper.returncode == 0, paper.stderr
+    assert "left out" not in paper.stderr
+    jobs = dict(line.split()[:2] for line in paper.stdout.splitlines() if line.split()[:1] == ["train"])
+    assert jobs == {"train": "65"}  # + dcgan, wgan, wgan_gp on CIFAR-10 × 5 seeds
+    assert "work/paper/runs/wgan_gp/cifar10/seed4/final.pt" in paper.stdout
 
 
 @pytest.mark.slow
 def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
     done = snakemake(repo_copy, "--profile", "workflows/profiles/smoke")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    pdf = repo_copy / "report" / "gan_study.pdf"
-    assert pdf.is_file()
+    pdf = repo_copy / "report" / "smoke" / "gan_study.pdf"
+    assert pdf.is_file() and (repo_copy / "report" / "gan_study.pdf").read_bytes() == pdf.read_bytes()
+    # A finished smoke study must not make the paper study look done.
+    paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper")
+    assert "Nothing to be done" not in paper.stdout + paper.stderr and "train" in paper.stdout
     summary = (repo_copy / "results" / "smoke" / "parzen_summary.csv").read_text().splitlines()
     import pandas as pd
 

@@ -112,3 +112,19 @@ def test_short_training_on_real_mnist_moves_the_discriminator(model, tiny_config
     else:
         first, last = log["d_loss"].iloc[0], log["d_loss"].iloc[-1]
         assert last < first - 1e-4 and log["d_real"].iloc[-1] > log["d_fake"].iloc[-1]
+
+
+def test_dcgan_trains_on_cifar_format_data(tiny_config, tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    from tests.test_data import write_fake_cifar
+
+    md5s = write_fake_cifar(tmp_path / "data" / "cifar-10-batches-py", n_per_batch=64)
+    monkeypatch.setattr(tvd.CIFAR10, "train_list", md5s[:5])
+    monkeypatch.setattr(tvd.CIFAR10, "test_list", md5s[5:])
+    monkeypatch.delenv("GAN_STUDY_DATA_DIR", raising=False)
+    tiny_config["data_dir"] = str(tmp_path / "data")
+    tiny_config["models"]["dcgan"].update(epochs=1, train_limit=None, batch_size=32, width=8, log_every=2)
+    d = tmp_path / "run"
+    summary = train(tiny_config, "dcgan", "cifar10", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
+    assert summary["status"] == "completed" and summary["train_images"] == 320 and summary["steps"] == 10

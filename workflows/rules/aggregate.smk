@@ -12,6 +12,7 @@ rule aggregate:
         parzen_all=f"{RESULTS}/tables/parzen_all.tex",
         provenance=f"{RESULTS}/tables/provenance.tex",
         macros=f"{RESULTS}/macros.tex",
+        config=f"{RESULTS}/config.json",
     params:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.runs),

@@ -2,17 +2,31 @@
 import hashlib
 import json
 import os
+import sys
 
 STUDY = config["study"]
 RESULTS = f"results/{STUDY}"
 WORK = f"work/{STUDY}"  # checkpoints and samples: not Snakemake outputs, so a failed job never deletes them
 LOGS = f"logs/{STUDY}"
 RUN = "{model}/{dataset}/seed{seed}"
-REPORT_PDF = "report/gan_study.pdf"
+REPORT_PDF = f"report/{STUDY}/gan_study.pdf"  # one per study: a smoke report never stands in for the paper one
+DATA_DIR = os.environ.get("GAN_STUDY_DATA_DIR") or config["data_dir"] or "data"
+# CIFAR-10 cannot be downloaded here and is large: without its files the study leaves it out, and says so once.
+HAVE_CIFAR10 = config["download"] or all(
+    os.path.isfile(os.path.join(DATA_DIR, "cifar-10-batches-py", name))
+    for name in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
+)
+if not HAVE_CIFAR10 and any("cifar10" in entry["datasets"] for entry in config["runs"]):
+    print(
+        f"gan-study: CIFAR-10 is left out of this study: {DATA_DIR}/cifar-10-batches-py has no python-version "
+        "batches (put them there, or set download: true when online, to include it)",
+        file=sys.stderr,
+    )
 RUNS = [
     dict(model=entry["model"], dataset=dataset, seed=seed)
     for entry in config["runs"]
     for dataset in entry["datasets"]
+    if dataset != "cifar10" or HAVE_CIFAR10
     for seed in config["seeds"]
 ]
 

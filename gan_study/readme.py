@@ -1,0 +1,52 @@
+"""Regenerate the README's results table from the committed `results/<study>/` files (never by hand)."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .atomic import write_text
+from .data import DATASETS
+from .errors import GanStudyError
+from .models import get_variant
+from .reference import parzen_table1
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def results_table(results_dir):
+    results_dir = Path(results_dir)
+    summary_csv = results_dir / "parzen_summary.csv"
+    if not summary_csv.is_file():
+        raise GanStudyError(f"{summary_csv} is missing; run the study (snakemake) first")
+    summary = pd.read_csv(summary_csv)
+    runs = pd.read_csv(results_dir / "parzen_runs.csv")
+    published = dict(parzen_table1())
+    paper = {"mlp_gan": "Adversarial nets", "cgan": "Conditional adversarial nets"}
+    lines = [
+        f"Study `{results_dir.name}` (`results/{results_dir.name}/`, commit `{runs['git_commit'].iloc[0][:10]}`, "
+        f"device: {runs['device'].iloc[0]}). Parzen-window test log-likelihood in nats, mean over seeds "
+        "± standard error over test examples (the paper's convention); seed std separately.",
+        "",
+        "| model | dataset | epochs | train images | Parzen centres / test images | log-likelihood | seed std "
+        "| completed / runs | paper |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in summary.itertuples():
+        ref = published.get(paper.get(c.model), {}).get(c.dataset)
+        images = runs[(runs.model == c.model) & (runs.dataset == c.dataset)]["train_images"].iloc[0]
+        std = "n/a" if pd.isna(c.parzen_seed_std) else f"{c.parzen_seed_std:.1f}"
+        lines.append(
+            f"| {get_variant(c.model).title} | {DATASETS[c.dataset].title} | {c.epochs} | {images:,} | "
+            f"{c.n_centres:,} / {c.n_test:,} | {c.parzen_mean:.1f} ± {c.parzen_mean_se:.1f} | {std} | "
+            f"{c.completed} / {c.runs} | {'—' if ref is None else f'{ref[0]:g} ± {ref[1]:g}'} |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme, results_dir):
+    text = Path(readme).read_text()
+    if START not in text or END not in text:
+        raise GanStudyError(f"{readme} has no {START} … {END} section")
+    block = f"{START}\n{results_table(results_dir)}\n{END}"
+    write_text(readme, re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
