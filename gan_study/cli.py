@@ -43,9 +43,21 @@ def build_parser():
     p.add_argument("--samples", required=True)
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("fid-reference", help="cache the test set's Inception features for FID/KID/PR")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--cache-dir", required=True)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("fid", help="FID, KID and precision/recall of a run's samples (torch-fidelity)")
+    _run_args(p)
+    p.add_argument("--samples", required=True)
+    p.add_argument("--reference", required=True, help="the dataset's fid-reference JSON")
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("aggregate", help="per-seed and per-cell tables, LaTeX tables and macros")
     p.add_argument("--parzen", nargs="+", required=True)
     p.add_argument("--train", nargs="+", required=True)
+    p.add_argument("--fid", nargs="*", default=[])
     p.add_argument("--out-dir", required=True)
     p.add_argument("--allow-mixed-configs", action="store_true",
                    help="aggregate runs of one cell even if their run configs differ")
@@ -98,10 +110,23 @@ def dispatch(args):
             print(f"{args.model}/{args.dataset}/seed{args.seed}: Parzen test log-likelihood "
                   f"{record['test_mean_ll']:.1f} ± {record['test_se']:.1f} nats (σ = {record['sigma']:.4f}, "
                   f"{record['n_centres']} samples, {record['n_test']} test images)")
+    elif args.command == "fid-reference":
+        from .evaluate import fid_reference
+
+        record = fid_reference(config, args.dataset, args.cache_dir, args.out)
+        print(f"{args.dataset}: cached features of {record['n_real']} test images; FID(test, test) = "
+              f"{record['fid_test_vs_itself']:.3g}")
+    elif args.command == "fid":
+        from .evaluate import fid
+
+        record = fid(config, args.model, args.dataset, args.seed, args.samples, args.reference, args.out)
+        if record["status"] == "completed":
+            print(f"{args.model}/{args.dataset}/seed{args.seed}: FID {record['fid']:.2f}, KID {record['kid_mean']:.4f} "
+                  f"({record['n_generated']} vs {record['n_real']} images){' — ' + record['note'] if 'note' in record else ''}")
     elif args.command == "aggregate":
         from .aggregate import aggregate
 
-        aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs)
+        aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid)
     elif args.command == "figures":
         from .figures import figures
 

@@ -47,9 +47,12 @@ def validate(config, source="config"):
     import jsonschema
 
     schema = yaml.safe_load(SCHEMA.read_text())
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
     if errors:
-        err = errors[0]
+        # Report the most specific error: a bad value inside a model's section also makes its valid keys
+        # "unevaluated" at the section level, which would hide the real culprit.
+        specific = [e for e in errors if e.validator != "unevaluatedProperties"] or errors
+        err = max(specific, key=lambda e: len(e.absolute_path))
         where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         raise GanStudyError(
             f"invalid {source}: at '{where}': {err.message} "

@@ -49,3 +49,58 @@ def parzen(config, model, dataset, seed, samples_path, out_json):
     record["provenance"] = provenance(config, seed=seed, device=resolve_device(config["device"]), started=started)
     write_json(out_json, record)
     return record
+
+
+def _fid_inputs(config, dataset):
+    fcfg = config["fid"]
+    splits = load_splits(dataset, config["data_dir"], config["download"])
+    real = splits.test_x[: fcfg["n_real"]]
+    from .fidelity import resolve_weights
+
+    return fcfg, real, resolve_weights(fcfg["weights_path"])
+
+
+def fid_reference(config, dataset, cache_dir, out_json):
+    """Cache the test set's Inception features once per dataset; FID(test, test) = 0 is recorded as a check."""
+    from .fidelity import fidelity_metrics, reference_cache_name
+
+    started, t0 = now(), time.time()
+    fcfg, real, weights = _fid_inputs(config, dataset)
+    device = resolve_device(config["device"])
+    name = reference_cache_name(dataset, len(real), fcfg, weights)
+    metrics = fidelity_metrics(real, real, name, fcfg, device, cache_dir, weights)
+    record = {
+        "dataset": dataset, "cache_name": name, "cache_dir": str(cache_dir), "n_real": len(real),
+        "fid_test_vs_itself": metrics["fid"], "batch_size": fcfg["batch_size"], "weights": weights or "release",
+        "wall_time_s": round(time.time() - t0, 3),
+        "provenance": provenance(config, device=device, started=started),
+    }
+    write_json(out_json, record)
+    return record
+
+
+def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
+    """FID/KID/PR of one run's samples against the cached test-set features."""
+    import json
+    from pathlib import Path
+
+    from .fidelity import fidelity_metrics
+
+    started, t0 = now(), time.time()
+    payload = load_samples(samples_path)
+    reference = json.loads(Path(reference_json).read_text())
+    record = {
+        "model": model, "dataset": dataset, "seed": seed, "metric": "fid_kid_prc", "status": payload["status"],
+        "run_config_hash": config_hash(run_config(config, model, dataset)), "fid_config": config["fid"],
+        "reference_cache_name": reference["cache_name"],
+    }
+    device = resolve_device(config["device"])
+    if payload["status"] == "completed":
+        fcfg, real, weights = _fid_inputs(config, dataset)
+        generated = payload["images"][: fcfg["n_samples"]]
+        record.update(fidelity_metrics(generated, real, reference["cache_name"], fcfg, device,
+                                       reference["cache_dir"], weights))
+    record["wall_time_s"] = round(time.time() - t0, 3)
+    record["provenance"] = provenance(config, seed=seed, device=device, started=started)
+    write_json(out_json, record)
+    return record

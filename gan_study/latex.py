@@ -32,7 +32,7 @@ def quoted_pm(mean, err):
     """A published value with its uncertainty, at the precision the paper printed (e.g. 121 ± 1.6)."""
     if mean is None:
         return "---"
-    return rf"\num{{{mean:g} +- {err:g}}}"
+    return rf"\num{{{mean} +- {err}}}"  # str() keeps the precision the data file (and the paper) wrote
 
 
 def macro(name, value):

@@ -34,4 +34,14 @@ def write_methods(config, out):
         rf"log-likelihood of {p['n_test']:,} test images in nats with its standard error over test examples "
         r"(the paper's convention) and, separately, the standard deviation over seeds."
     )
+    f = config["fid"]
+    if f["enabled"]:
+        parts.append(
+            r"\paragraph{FID, KID, precision and recall.} Computed by torch-fidelity's \texttt{calculate\_metrics} "
+            rf"on {f['n_samples']:,} generated images against the first {f['n_real']:,} test images, as uint8 RGB "
+            rf"(grayscale copied to three channels), with Inception pool features (batch size {f['batch_size']}); "
+            rf"KID with {f['kid_subsets']} subsets of {f['kid_subset_size']:,}; precision and recall "
+            + ("on the same Inception features (3 nearest neighbours)." if f["prc"] else "not computed.")
+            + " Generators with a tanh output are mapped back to $[0,1]$ before any metric."
+        )
     write_text(out, "\n\n".join(parts) + "\n")

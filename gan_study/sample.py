@@ -51,7 +51,7 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path):
     cfg = config["models"][model]
     device = resolve_device(config["device"])
     variant, gen, status = load_generator(final_path, model, dataset, seed, cfg, device)
-    n = config["parzen"]["n_samples"]
+    n = max(config["parzen"]["n_samples"], config["fid"]["n_samples"] if config["fid"]["enabled"] else 0)
     payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed, "status": status}
     rows, cols = config["report"]["grid_rows"], config["report"]["grid_cols"]
     if status == "completed":

@@ -23,7 +23,8 @@ def test_profiles_validate(profile):
 
 def test_smoke_grid():
     c = load_config(REPO / "workflows" / "profiles" / "smoke" / "study.yaml")
-    assert grid(c) == [("mlp_gan", "mnist", 0), ("mlp_gan", "mnist", 1)]
+    models = ["mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp"]
+    assert grid(c) == [(m, "mnist", seed) for m in models for seed in (0, 1)]
 
 
 @pytest.mark.parametrize(
@@ -35,6 +36,9 @@ def test_smoke_grid():
         ({"parzen": {"n_test": 20000}}, "parzen.n_test"),
         ({"seeds": []}, "at 'seeds'"),
         ({"device": "gpu"}, "at 'device'"),
+        ({"fid": {"n_real": 20000}}, "fid.n_real"),
+        ({"fid": {"weights": "x.pth"}}, "weights"),
+        ({"runs": [{"model": "biggan", "datasets": ["mnist"]}]}, "runs.0.model"),
     ],
 )
 def test_bad_config_is_one_clear_error(overlay, message):

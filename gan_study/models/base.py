@@ -13,6 +13,7 @@ class GanVariant:
     name = None
     title = None  # how tables and figures name the model
     conditional = False  # True: generator and discriminator also take the class labels
+    loss_family = "NS GAN"  # the loss family of Lucic et al. (2018) it is compared with
     # Range of the generator's output; the sampler maps it to [0, 1] before any metric sees it.
     output_range = (0.0, 1.0)
 

@@ -19,6 +19,7 @@ from .dcgan import Dcgan
 class Wgan(Dcgan):
     name = "wgan"
     title = "WGAN (clipping)"
+    loss_family = "WGAN"
 
     def make_optimizers(self, cfg, gen_net, disc_net):
         return (torch.optim.RMSprop(gen_net.parameters(), lr=cfg["lr"]),
@@ -47,6 +48,7 @@ class Wgan(Dcgan):
 class WganGp(Wgan):
     name = "wgan_gp"
     title = "WGAN-GP"
+    loss_family = "WGAN GP"
     critic_batchnorm = False  # the penalty is per example; batch norm would couple examples
 
     def make_optimizers(self, cfg, gen_net, disc_net):

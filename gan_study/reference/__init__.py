@@ -19,3 +19,11 @@ def parzen_table1():
     for entry in published()["parzen_log_likelihood"]:
         rows.setdefault(entry["model"], {})[entry["dataset"]] = (entry["mean"], entry["se"])
     return list(rows.items())
+
+
+def lucic_fid(loss_family, dataset):
+    """(mean, std) of Lucic et al. (2018)'s best FID for a loss family on a dataset, or None."""
+    for entry in published()["fid"]:
+        if entry["loss"] == loss_family and entry["dataset"] == dataset:
+            return entry["mean"], entry["std"]
+    return None

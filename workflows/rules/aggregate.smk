@@ -5,12 +5,14 @@ rule aggregate:
     input:
         parzen=run_files(f"{RESULTS}/runs/{RUN}/parzen.json"),
         train=run_files(f"{RESULTS}/runs/{RUN}/train.json"),
+        fid=run_files(f"{RESULTS}/runs/{RUN}/fid.json") if config["fid"]["enabled"] else [],
     output:
         runs=f"{RESULTS}/parzen_runs.csv",
         summary=f"{RESULTS}/parzen_summary.csv",
         table1=f"{RESULTS}/tables/table1.tex",
         parzen_all=f"{RESULTS}/tables/parzen_all.tex",
         provenance=f"{RESULTS}/tables/provenance.tex",
+        fid_table=f"{RESULTS}/tables/fid.tex",
         macros=f"{RESULTS}/macros.tex",
         config=f"{RESULTS}/config.json",
     params:
@@ -21,4 +23,4 @@ rule aggregate:
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --out-dir {params.out_dir} > {log} 2>&1"

@@ -9,7 +9,10 @@ rule sample:
         grid=f"{RESULTS}/runs/{RUN}/samples.png",
     params:
         cli=GAN_STUDY,
-        settings=lambda w: config_digest("models", w.model) + config_digest("parzen") + config_digest("report"),
+        settings=lambda w: config_digest("models", w.model)
+        + config_digest("parzen")
+        + config_digest("fid")
+        + config_digest("report"),
     log:
         f"{LOGS}/sample/{RUN}.log",
     threads: 1
@@ -40,3 +43,43 @@ rule parzen:
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} parzen --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --samples {input.samples} --out {output} > {log} 2>&1"
+
+
+rule fid_reference:
+    output:
+        f"{RESULTS}/fid_reference/{{dataset}}.json",
+    params:
+        cli=GAN_STUDY,
+        cache_dir=f"{WORK}/fidelity_cache",
+        settings=lambda w: config_digest("fid"),
+    log:
+        f"{LOGS}/fid_reference/{{dataset}}.log",
+    threads: 2
+    resources:
+        gpu=USES_GPU,
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {params.cli} fid-reference --dataset {wildcards.dataset} "
+        "--cache-dir {params.cache_dir} --out {output} > {log} 2>&1"
+
+
+rule fid:
+    input:
+        samples=f"{WORK}/runs/{RUN}/samples.pt",
+        reference=f"{RESULTS}/fid_reference/{{dataset}}.json",
+    output:
+        f"{RESULTS}/runs/{RUN}/fid.json",
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("fid"),
+    log:
+        f"{LOGS}/fid/{RUN}.log",
+    threads: 2
+    resources:
+        gpu=USES_GPU,
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {params.cli} fid --model {wildcards.model} --dataset {wildcards.dataset} "
+        "--seed {wildcards.seed} --samples {input.samples} --reference {input.reference} --out {output} > {log} 2>&1"
