@@ -37,10 +37,16 @@ def build_parser():
     p.add_argument("--final", required=True)
     p.add_argument("--samples", required=True)
     p.add_argument("--grid", required=True)
+    p.add_argument("--nearest", help="PNG: samples with their nearest training example (paper's Figure 2)")
+    p.add_argument("--interpolation", help="PNG: latent-space interpolations (paper's Figure 3)")
 
     p = sub.add_parser("parzen", help="Parzen-window log-likelihood of the test set (paper protocol)")
     _run_args(p)
     p.add_argument("--samples", required=True)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("parzen-baselines", help="Theis et al. (2016) baselines: real data and k-means centres")
+    p.add_argument("--dataset", required=True)
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("fid-reference", help="cache the test set's Inception features for FID/KID/PR")
@@ -58,6 +64,7 @@ def build_parser():
     p.add_argument("--parzen", nargs="+", required=True)
     p.add_argument("--train", nargs="+", required=True)
     p.add_argument("--fid", nargs="*", default=[])
+    p.add_argument("--baselines", nargs="*", default=[], help="parzen-baselines JSON files")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--allow-mixed-configs", action="store_true",
                    help="aggregate runs of one cell even if their run configs differ")
@@ -65,7 +72,13 @@ def build_parser():
     p = sub.add_parser("figures", help="figures for the report")
     p.add_argument("--train-logs", nargs="+", required=True)
     p.add_argument("--grids", nargs="+", required=True)
+    p.add_argument("--parzen-runs", help="parzen_runs.csv, for the seed-distribution plot")
+    p.add_argument("--fid-runs", help="fid_runs.csv, for the seed-distribution plot")
     p.add_argument("--out-dir", required=True)
+
+    p = sub.add_parser("figure1", help="the paper's Figure 1 from a real 1-D GAN run")
+    p.add_argument("--out-pdf", required=True)
+    p.add_argument("--out-json", required=True)
 
     p = sub.add_parser("methods", help="the methods section, generated from the resolved config")
     p.add_argument("--out", required=True)
@@ -101,7 +114,8 @@ def dispatch(args):
     elif args.command == "sample":
         from .sample import sample
 
-        sample(config, args.model, args.dataset, args.seed, args.final, args.samples, args.grid)
+        sample(config, args.model, args.dataset, args.seed, args.final, args.samples, args.grid,
+               args.nearest, args.interpolation)
     elif args.command == "parzen":
         from .evaluate import parzen
 
@@ -110,6 +124,12 @@ def dispatch(args):
             print(f"{args.model}/{args.dataset}/seed{args.seed}: Parzen test log-likelihood "
                   f"{record['test_mean_ll']:.1f} ± {record['test_se']:.1f} nats (σ = {record['sigma']:.4f}, "
                   f"{record['n_centres']} samples, {record['n_test']} test images)")
+    elif args.command == "parzen-baselines":
+        from .baselines import parzen_baselines
+
+        r = parzen_baselines(config, args.dataset, args.out)
+        print(f"{args.dataset}: Parzen with true-data centres {r['true_data']['test_mean_ll']:.1f}, "
+              f"with k-means centres {r['kmeans']['test_mean_ll']:.1f} nats")
     elif args.command == "fid-reference":
         from .evaluate import fid_reference
 
@@ -126,11 +146,15 @@ def dispatch(args):
     elif args.command == "aggregate":
         from .aggregate import aggregate
 
-        aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid)
+        aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid, args.baselines)
     elif args.command == "figures":
         from .figures import figures
 
-        figures(config, args.train_logs, args.grids, args.out_dir)
+        figures(config, args.train_logs, args.grids, args.out_dir, args.parzen_runs, args.fid_runs)
+    elif args.command == "figure1":
+        from .toy1d import figure1
+
+        figure1(config, args.out_pdf, args.out_json)
     elif args.command == "methods":
         from .methods import write_methods
 

@@ -46,9 +46,35 @@ def training_curves(log_files, out_pdf):
     plt.close(grid.figure)
 
 
-def figures(config, log_files, grid_files, out_dir):
+def seed_distributions(runs_csv, fid_csv, out_pdf):
+    """Per-seed values of each headline metric: one dot per seed, per model and dataset."""
+    frames = []
+    for path, column, label in ((runs_csv, "test_mean_ll", "Parzen log-likelihood (nats)"),
+                                (fid_csv, "fid", "FID")):
+        if path is None or not Path(path).is_file():
+            continue
+        frame = pd.read_csv(path)
+        frame = frame[frame["status"] == "completed"]
+        frames.append(pd.DataFrame({
+            "model": [get_variant(m).title for m in frame["model"]],
+            "dataset": [DATASETS[d].title for d in frame["dataset"]],
+            "value": frame[column].astype(float), "metric": label}))
+    data = pd.concat(frames, ignore_index=True)
+    sns.set_theme(style="whitegrid", context="paper")
+    grid = sns.catplot(data=data, x="value", y="model", hue="dataset", col="metric", kind="strip", height=2.8,
+                       aspect=1.4, sharex=False, jitter=False, s=6)
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("per-seed value", "")
+    with atomic_path(out_pdf) as tmp:
+        grid.figure.savefig(tmp, format="pdf", bbox_inches="tight")
+    plt.close(grid.figure)
+
+
+def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None):
     out_dir = Path(out_dir)
     training_curves(log_files, out_dir / "training_curves.pdf")
+    if runs_csv:
+        seed_distributions(runs_csv, fid_csv, out_dir / "seeds.pdf")
     first = {}
     for path in sorted(grid_files, key=run_key):
         model, dataset, _ = run_key(path)
@@ -57,13 +83,18 @@ def figures(config, log_files, grid_files, out_dir):
     for (model, dataset), path in first.items():
         model_title, data_title = get_variant(model).title, DATASETS[dataset].title
         _, _, seed = run_key(path)
-        rel = Path(path).relative_to(Path(out_dir).parent).as_posix()
+        run_dir = Path(path).parent.relative_to(Path(out_dir).parent).as_posix()
+        n = config["report"]["grid_rows"] * config["report"]["grid_cols"]
+        conditional = " (row $r$: class $r \\bmod 10$)" if get_variant(model).conditional else ""
         lines += [
             r"\begin{figure}[tbp]\centering",
-            rf"\includegraphics[width=0.55\linewidth]{{results/{rel}}}",
-            rf"\caption{{Samples from the final generator: {latex.escape(model_title)} on {data_title}, seed {seed}, "
-            rf"not cherry-picked (the first {config['report']['grid_rows'] * config['report']['grid_cols']} "
-            r"evaluation samples).}",
+            rf"\begin{{minipage}}[b]{{0.36\linewidth}}\centering\includegraphics[width=\linewidth]{{results/{run_dir}/samples.png}}\\(a) samples{conditional}\end{{minipage}}\hfill",
+            rf"\begin{{minipage}}[b]{{0.22\linewidth}}\centering\includegraphics[width=\linewidth]{{results/{run_dir}/nearest.png}}\\(b) nearest\end{{minipage}}\hfill",
+            rf"\begin{{minipage}}[b]{{0.36\linewidth}}\centering\includegraphics[width=\linewidth]{{results/{run_dir}/interpolation.png}}\\(c) interpolation\end{{minipage}}",
+            rf"\caption{{{latex.escape(model_title)} on {data_title}, seed {seed}: (a) the first {n} evaluation "
+            r"samples, not cherry-picked; (b) as the paper's Figure~2, the rightmost column is the training "
+            r"example nearest (L2) to the sample beside it, showing the model has not memorised the training set; "
+            r"(c) as the paper's Figure~3, linear interpolation between two noise vectors per row.}",
             rf"\label{{fig:samples-{model}-{dataset}}}",
             r"\end{figure}",
         ]

@@ -42,7 +42,36 @@ def write_grid(images, path, rows, cols):
         save_image(grid, tmp)
 
 
-def sample(config, model, dataset, seed, final_path, samples_path, grid_path):
+@torch.no_grad()
+def interpolations(variant, gen, cfg, seed, device, rows=6, steps=10):
+    """Figure 3 of the paper: rows of G((1 − t)·z₀ + t·z₁) for t evenly spaced in [0, 1]."""
+    rng = torch.Generator(device=device)
+    rng.manual_seed(seed + 2 * SAMPLE_SEED_OFFSET)
+    z0, z1 = variant.sample_noise(rows, cfg, rng, device), variant.sample_noise(rows, cfg, rng, device)
+    t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1)
+    z = ((1 - t) * z0[:, None, :] + t * z1[:, None, :]).reshape(rows * steps, -1)
+    labels = None
+    if variant.conditional:  # each row keeps one class while the noise moves
+        labels = (torch.arange(rows, device=device) % 10).repeat_interleave(steps)
+    return variant.to_unit_range(gen(z, labels)).float().cpu()
+
+
+def nearest_training_examples(samples, train_x):
+    """For each sample, the training image closest in pixel space (L2), as in the paper's Figure 2."""
+    flat = train_x.flatten(1).double()
+    d2 = (samples.flatten(1).double() ** 2).sum(1, keepdim=True) - 2 * samples.flatten(1).double() @ flat.T
+    d2 += (flat**2).sum(1)
+    return train_x[d2.argmin(dim=1)]
+
+
+def nearest_neighbour_grid(images, train_x, rows=6, cols=5):
+    """`rows` rows of `cols` samples; the rightmost column is the training example nearest the sample beside it."""
+    samples = images[: rows * cols].view(rows, cols, *images.shape[1:])
+    nearest = nearest_training_examples(samples[:, -1], train_x)
+    return torch.cat([samples, nearest[:, None]], dim=1).flatten(0, 1), cols + 1
+
+
+def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn_path=None, interp_path=None):
     """Write `samples_path` (n_samples images in [0, 1]) and a sample-grid PNG.
 
     A diverged run has no meaningful samples: the file then records the status and no images, and
@@ -63,8 +92,18 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path):
             write_grid(generate(variant, gen, cfg, rows * cols, seed, device, labels=grid_labels), grid_path, rows, cols)
         else:
             write_grid(images, grid_path, rows, cols)
+        if nn_path:
+            from .data import load_splits
+
+            train_x = load_splits(dataset, config["data_dir"], config["download"]).train_x
+            grid, width = nearest_neighbour_grid(images, train_x)
+            write_grid(grid, nn_path, grid.shape[0] // width, width)
+        if interp_path:
+            write_grid(interpolations(variant, gen, cfg, seed, device), interp_path, 6, 10)
     else:
         blank = torch.ones(1, *DATASETS[dataset].image_shape)
-        write_grid(blank, grid_path, 1, 1)  # a blank tile keeps the figure rule's inputs complete
+        for path in (grid_path, nn_path, interp_path):  # blank tiles keep the figure rule's inputs complete
+            if path:
+                write_grid(blank, path, 1, 1)
     save_torch(samples_path, payload)
     return payload

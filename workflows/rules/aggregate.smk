@@ -6,6 +6,11 @@ rule aggregate:
         parzen=run_files(f"{RESULTS}/runs/{RUN}/parzen.json"),
         train=run_files(f"{RESULTS}/runs/{RUN}/train.json"),
         fid=run_files(f"{RESULTS}/runs/{RUN}/fid.json") if config["fid"]["enabled"] else [],
+        baselines=(
+            expand(f"{RESULTS}/parzen_baselines/{{dataset}}.json", dataset=DATASETS)
+            if config["parzen_baselines"]["enabled"]
+            else []
+        ),
     output:
         runs=f"{RESULTS}/parzen_runs.csv",
         summary=f"{RESULTS}/parzen_summary.csv",
@@ -23,4 +28,4 @@ rule aggregate:
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --baselines {input.baselines} --out-dir {params.out_dir} > {log} 2>&1"

@@ -29,6 +29,7 @@ RUNS = [
     if dataset != "cifar10" or HAVE_CIFAR10
     for seed in config["seeds"]
 ]
+DATASETS = sorted({run["dataset"] for run in RUNS})
 
 
 def _write_resolved_config(path, cfg):

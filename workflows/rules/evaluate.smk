@@ -7,6 +7,8 @@ rule sample:
     output:
         samples=f"{WORK}/runs/{RUN}/samples.pt",
         grid=f"{RESULTS}/runs/{RUN}/samples.png",
+        nearest=f"{RESULTS}/runs/{RUN}/nearest.png",
+        interpolation=f"{RESULTS}/runs/{RUN}/interpolation.png",
     params:
         cli=GAN_STUDY,
         settings=lambda w: config_digest("models", w.model)
@@ -22,7 +24,8 @@ rule sample:
         "../envs/gan_study.yaml"
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} sample --model {wildcards.model} --dataset {wildcards.dataset} "
-        "--seed {wildcards.seed} --final {input.final} --samples {output.samples} --grid {output.grid} > {log} 2>&1"
+        "--seed {wildcards.seed} --final {input.final} --samples {output.samples} --grid {output.grid} "
+        "--nearest {output.nearest} --interpolation {output.interpolation} > {log} 2>&1"
 
 
 rule parzen:
@@ -43,6 +46,23 @@ rule parzen:
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} parzen --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --samples {input.samples} --out {output} > {log} 2>&1"
+
+
+rule parzen_baselines:
+    output:
+        f"{RESULTS}/parzen_baselines/{{dataset}}.json",
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("parzen") + config_digest("parzen_baselines"),
+    log:
+        f"{LOGS}/parzen_baselines/{{dataset}}.log",
+    threads: 2
+    resources:
+        gpu=USES_GPU,
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {params.cli} parzen-baselines --dataset {wildcards.dataset} --out {output} > {log} 2>&1"
 
 
 rule fid_reference:

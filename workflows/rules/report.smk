@@ -5,18 +5,41 @@ rule figures:
     input:
         logs=run_files(f"{RESULTS}/runs/{RUN}/train_log.csv"),
         grids=run_files(f"{RESULTS}/runs/{RUN}/samples.png"),
+        nearest=run_files(f"{RESULTS}/runs/{RUN}/nearest.png"),
+        interpolation=run_files(f"{RESULTS}/runs/{RUN}/interpolation.png"),
+        parzen_runs=rules.aggregate.output.runs,
     output:
         curves=f"{RESULTS}/figures/training_curves.pdf",
+        seeds=f"{RESULTS}/figures/seeds.pdf",
         tex=f"{RESULTS}/figures/figures.tex",
     params:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.tex),
+        fid_runs=f"--fid-runs {RESULTS}/fid_runs.csv" if config["fid"]["enabled"] else "",
     log:
         f"{LOGS}/figures.log",
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
+        "{params.fid_runs} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule figure1:
+    output:
+        pdf=f"{RESULTS}/figures/figure1.pdf",
+        json=f"{RESULTS}/figures/figure1.json",
+        tex=f"{RESULTS}/figures/figure1.tex",
+    params:
+        cli=GAN_STUDY,
+        settings=config_digest("figure1"),
+    log:
+        f"{LOGS}/figure1.log",
+    threads: 1
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {params.cli} figure1 --out-pdf {output.pdf} --out-json {output.json} > {log} 2>&1"
 
 
 rule methods:
@@ -38,6 +61,7 @@ rule report:
         rules.aggregate.output,
         rules.figures.output,
         methods=rules.methods.output[0],
+        figure1=rules.figure1.output.tex,
         tex="report/gan_study.tex",
         bib="report/references.bib",
     output:
