@@ -49,6 +49,11 @@ def build_parser():
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("parzen-tfd", help="TFD Parzen protocol (σ per fold, s.e. over folds) for 48×48 samples")
+    p.add_argument("--samples", required=True, help="a gan-study samples file of 48×48 grayscale images")
+    p.add_argument("--tfd-file", required=True, help="TFD_48x48.mat (licensed; supply your own copy)")
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("fid-reference", help="cache the test set's Inception features for FID/KID/PR")
     p.add_argument("--dataset", required=True)
     p.add_argument("--cache-dir", required=True)
@@ -86,6 +91,15 @@ def build_parser():
     p = sub.add_parser("readme", help="regenerate the README's results table from a committed results dir")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--readme", default="README.md")
+
+    p = sub.add_parser("bench-parzen", help="benchmark: Parzen distances-once vs per-σ recomputation")
+    p.add_argument("--centres", type=int, default=10_000)
+    p.add_argument("--points", type=int, default=1000, help="validation points (the σ search)")
+    p.add_argument("--dim", type=int, default=784)
+    p.add_argument("--sigmas", type=int, default=10)
+    p.add_argument("--block-size", type=int, default=1000)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", help="write the result as JSON (e.g. results/bench/parzen-cpu.json)")
 
     p = sub.add_parser("report", help="build the PDF from a results dir with latexmk")
     p.add_argument("--results-dir", required=True)
@@ -130,6 +144,17 @@ def dispatch(args):
         r = parzen_baselines(config, args.dataset, args.out)
         print(f"{args.dataset}: Parzen with true-data centres {r['true_data']['test_mean_ll']:.1f}, "
               f"with k-means centres {r['kmeans']['test_mean_ll']:.1f} nats")
+    elif args.command == "parzen-tfd":
+        from .atomic import write_json
+        from .config import sigma_grid
+        from .evaluate import load_samples
+        from .tfd import load_tfd, parzen_tfd
+
+        images, folds = load_tfd(args.tfd_file)
+        samples = load_samples(args.samples)["images"]
+        result = parzen_tfd(samples, images, folds, sigma_grid(config["parzen"]), config["parzen"]["block_size"])
+        write_json(args.out, result)
+        print(f"TFD Parzen log-likelihood {result['test_mean_ll']:.1f} ± {result['se_over_folds']:.1f} nats (s.e. over folds)")
     elif args.command == "fid-reference":
         from .evaluate import fid_reference
 
@@ -163,6 +188,10 @@ def dispatch(args):
         from .readme import update_readme
 
         update_readme(args.readme, args.results_dir)
+    elif args.command == "bench-parzen":
+        from .bench import bench_parzen
+
+        bench_parzen(args.centres, args.points, args.dim, args.sigmas, args.block_size, args.device, out=args.out)
     elif args.command == "report":
         from .report import build_report
 
