@@ -14,7 +14,7 @@ import torch
 from .atomic import write_json
 from .config import sigma_grid
 from .data import load_splits
-from .parzen import evaluate, squared_distances
+from .parzen import evaluate
 from .provenance import now, provenance
 from .runtime import resolve_device
 
@@ -25,7 +25,10 @@ def kmeans(x, k, iterations, seed, block_size=2048):
     rng = torch.Generator(device=x.device).manual_seed(seed)
     centroids = flat[torch.randperm(flat.shape[0], generator=rng, device=x.device)[:k]].clone()
     for _ in range(iterations):
-        assign = torch.cat([squared_distances(flat[i : i + block_size], centroids).argmin(1)
+        # float32 suffices to pick the nearest centroid (the Parzen scores themselves are computed in float64);
+        # ‖x‖² is the same for every centroid, so it drops out of the argmin.
+        c_sq = (centroids * centroids).sum(1)
+        assign = torch.cat([(c_sq - 2.0 * flat[i : i + block_size] @ centroids.T).argmin(1)
                             for i in range(0, flat.shape[0], block_size)])
         sums = torch.zeros_like(centroids).index_add_(0, assign, flat)
         counts = torch.bincount(assign, minlength=k).to(flat.dtype)
