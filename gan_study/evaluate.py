@@ -68,7 +68,7 @@ def fid_reference(config, dataset, cache_dir, out_json):
     fcfg, real, weights = _fid_inputs(config, dataset)
     device = resolve_device(config["device"])
     name = reference_cache_name(dataset, len(real), fcfg, weights)
-    metrics = fidelity_metrics(real, real, name, fcfg, device, cache_dir, weights)
+    metrics = fidelity_metrics(real, real, name, fcfg, device, cache_dir, weights, generated_cache_name=name)
     record = {
         "dataset": dataset, "cache_name": name, "cache_dir": str(cache_dir), "n_real": len(real),
         "fid_test_vs_itself": metrics["fid"], "batch_size": fcfg["batch_size"], "weights": weights or "release",

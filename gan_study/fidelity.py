@@ -78,11 +78,16 @@ def check_sizes(n_generated, n_real, fcfg):
         )
 
 
-def fidelity_metrics(generated, real, real_cache_name, fcfg, device, cache_root, weights):
-    """torch-fidelity's FID, KID and (optionally) precision/recall of `generated` vs `real` ([0, 1] images)."""
+def fidelity_metrics(generated, real, real_cache_name, fcfg, device, cache_root, weights, generated_cache_name=None):
+    """torch-fidelity's FID, KID and (optionally) precision/recall of `generated` vs `real` ([0, 1] images).
+
+    `generated_cache_name` caches the first input too; the reference step passes the real set's own name so
+    that FID(test, test) extracts the features once.
+    """
     check_sizes(len(generated), len(real), fcfg)
     try:
-        raw = _calculate(UInt8Images(generated), UInt8Images(real), real_cache_name, fcfg, device, cache_root, weights)
+        raw = _calculate(UInt8Images(generated), UInt8Images(real), real_cache_name, fcfg, device, cache_root, weights,
+                         generated_cache_name)
     except OSError as err:  # URLError is an OSError: a download attempted without network
         raise GanStudyError(
             f"torch-fidelity could not load the Inception weights ({err}); offline, set fid.weights_path or "
@@ -91,11 +96,12 @@ def fidelity_metrics(generated, real, real_cache_name, fcfg, device, cache_root,
     return summarise_metrics(raw, len(generated), len(real), fcfg)
 
 
-def _calculate(input1, input2, input2_cache_name, fcfg, device, cache_root, weights):
+def _calculate(input1, input2, input2_cache_name, fcfg, device, cache_root, weights, input1_cache_name=None):
     import torch_fidelity
 
     return torch_fidelity.calculate_metrics(
         input1=input1,
+        input1_cache_name=input1_cache_name,
         input2=input2,
         input2_cache_name=input2_cache_name,
         cache_root=str(cache_root),

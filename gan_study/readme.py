@@ -22,6 +22,8 @@ def results_table(results_dir):
     summary = pd.read_csv(summary_csv)
     runs = pd.read_csv(results_dir / "parzen_runs.csv")
     published = dict(parzen_table1())
+    fid_csv = results_dir / "fid_summary.csv"
+    fid = pd.read_csv(fid_csv).set_index(["model", "dataset"]) if fid_csv.is_file() else None
     paper = {"mlp_gan": "Adversarial nets", "cgan": "Conditional adversarial nets"}
     lines = [
         f"Study `{results_dir.name}` (`results/{results_dir.name}/`, commit `{runs['git_commit'].iloc[0][:10]}`, "
@@ -29,8 +31,8 @@ def results_table(results_dir):
         "± standard error over test examples (the paper's convention); seed std separately.",
         "",
         "| model | dataset | epochs | train images | Parzen centres / test images | log-likelihood | seed std "
-        "| completed / runs | paper |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| completed / runs | paper | FID (images) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in summary.itertuples():
         ref = published.get(paper.get(c.model), {}).get(c.dataset)
@@ -39,9 +41,23 @@ def results_table(results_dir):
         lines.append(
             f"| {get_variant(c.model).title} | {DATASETS[c.dataset].title} | {c.epochs} | {images:,} | "
             f"{c.n_centres:,} / {c.n_test:,} | {c.parzen_mean:.1f} ± {c.parzen_mean_se:.1f} | {std} | "
-            f"{c.completed} / {c.runs} | {'—' if ref is None else f'{ref[0]:g} ± {ref[1]:g}'} |"
+            f"{c.completed} / {c.runs} | {'—' if ref is None else f'{ref[0]} ± {ref[1]}'} | "
+            f"{_fid_cell(fid, c.model, c.dataset)} |"
         )
+    baselines_csv = results_dir / "parzen_baselines.csv"
+    if baselines_csv.is_file():
+        for b in pd.read_csv(baselines_csv).itertuples():
+            lines.append(f"| {b.title} | {DATASETS[b.dataset].title} | — | — | {b.centres} / {b.n_test:,} | "
+                         f"{b.test_mean_ll:.1f} ± {b.test_se:.1f} | — | — | — | — |")
     return "\n".join(lines)
+
+
+def _fid_cell(fid, model, dataset):
+    if fid is None or (model, dataset) not in fid.index:
+        return "—"
+    c = fid.loc[(model, dataset)]
+    std = "" if pd.isna(c.fid_std) else f" ± {c.fid_std:.1f}"
+    return f"{c.fid_mean:.1f}{std} ({int(c.n_generated):,} vs {int(c.n_real):,})"
 
 
 def update_readme(readme, results_dir):

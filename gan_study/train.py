@@ -98,7 +98,7 @@ class RunningMeans:
         return {k: float(self.sums[k]) / n if n else None for k, n in self.counts.items()}
 
 
-def _state(variant, gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status):
+def _state(gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status):
     return {
         **meta,
         "epoch": epoch,
@@ -196,7 +196,7 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
             break
         epoch += 1
         if epoch % cfg["checkpoint_every"] == 0 or epoch == cfg["epochs"]:
-            checkpoint.save(ckpt_path, _state(variant, gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status))
+            checkpoint.save(ckpt_path, _state(gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status))
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg["epochs"]:
             bar.close()
             return None  # used by tests to simulate an interruption between epochs
