@@ -43,5 +43,9 @@ def write_methods(config, out):
             rf"KID with {f['kid_subsets']} subsets of {f['kid_subset_size']:,}; precision and recall "
             + ("on the same Inception features (3 nearest neighbours)." if f["prc"] else "not computed.")
             + " Generators with a tanh output are mapped back to $[0,1]$ before any metric."
+            r" Differences from the TensorFlow pipeline of \citet{lucic2018gans}: features come from torch-fidelity's "
+            r"PyTorch port of the same 2015 Inception graph (it reproduces TensorFlow~1's bilinear resize to "
+            r"$299\times299$), images are quantised to 8 bits before the network, and the models and their "
+            r"hyper-parameters are ours, not the result of their large-scale search."
         )
     write_text(out, "\n\n".join(parts) + "\n")

@@ -164,6 +164,7 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
     diverged = None
     bar = tqdm(total=cfg["epochs"] * n_batches, initial=epoch * n_batches, mininterval=10,
                desc=run_id(model, dataset, seed), unit="step")
+    budget_done = False
     while status == "running" and epoch < cfg["epochs"]:
         order = torch.randperm(train_x.shape[0], generator=rng, device=device)
         d_done = 0
@@ -179,21 +180,26 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
             if update_g:
                 g_updates += 1
                 d_done = 0
+            budget_done = cfg.get("generator_steps") is not None and g_updates >= cfg["generator_steps"]
             means.add(values)
             step += 1
-            if step % cfg["log_every"] == 0 or b == n_batches - 1:
+            if step % cfg["log_every"] == 0 or b == n_batches - 1 or budget_done:
                 row = {"step": step, "epoch": epoch + (b + 1) / n_batches, **means.means(), **hyper}
                 means.reset()
                 if not all(math.isfinite(v) for k, v in row.items() if v is not None and k not in hyper):
                     diverged = {"step": step, "last_finite": log[-1] if log else None}
                     break
                 log.append(row)
+            if budget_done:
+                break
         bar.update(n_batches)
         if diverged is None and not all(torch.isfinite(p).all() for p in [*gen.parameters(), *disc.parameters()]):
             diverged = {"step": step, "last_finite": log[-1] if log else None}
         if diverged is not None:
             status = "diverged"
             break
+        if budget_done:
+            break  # the generator-step budget ends the run mid-epoch; the final weights are written below
         epoch += 1
         if epoch % cfg["checkpoint_every"] == 0 or epoch == cfg["epochs"]:
             checkpoint.save(ckpt_path, _state(gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status))

@@ -24,7 +24,9 @@ def test_profiles_validate(profile):
 def test_smoke_grid():
     c = load_config(REPO / "workflows" / "profiles" / "smoke" / "study.yaml")
     models = ["mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp"]
-    assert grid(c) == [(m, "mnist", seed) for m in models for seed in (0, 1)]
+    expected = [(m, "mnist", seed) for m in models for seed in (0, 1)]
+    expected[2:2] = [("mlp_gan", "fashion_mnist", 0), ("mlp_gan", "fashion_mnist", 1)]
+    assert grid(c) == expected
 
 
 @pytest.mark.parametrize(

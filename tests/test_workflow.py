@@ -25,7 +25,7 @@ def test_smoke_and_paper_dry_runs(repo_copy):
     smoke = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/smoke")
     assert smoke.returncode == 0, smoke.stderr
     smoke_jobs = dict(line.split()[:2] for line in smoke.stdout.splitlines() if line.split()[:1] == ["train"])
-    assert smoke_jobs == {"train": "10"}  # 5 models × MNIST × 2 seeds
+    assert smoke_jobs == {"train": "12"}  # (5 models on MNIST + the MLP GAN on Fashion-MNIST) × 2 seeds
     paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper")
     assert paper.returncode == 0, paper.stderr
     jobs = dict(line.split()[:2] for line in paper.stdout.splitlines() if line.split()[:1] in (["train"], ["parzen"]))
@@ -69,9 +69,9 @@ def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
     import pandas as pd
 
     cells = pd.read_csv(repo_copy / "results" / "smoke" / "parzen_summary.csv").set_index("model")
-    assert sorted(cells.index) == ["cgan", "dcgan", "mlp_gan", "wgan", "wgan_gp"], summary
+    assert sorted(cells.index) == ["cgan", "dcgan", "mlp_gan", "mlp_gan", "wgan", "wgan_gp"], summary
     assert (cells["completed"] == 2).all(), summary
-    cell = cells.loc["mlp_gan"]
+    cell = cells[cells["dataset"] == "mnist"].loc["mlp_gan"]
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     table1 = text[text.index("DBN"):]
     for row in ("DBN", "Stacked CAE", "Deep GSN", "Adversarial nets", "Conditional adversarial nets",
@@ -80,5 +80,7 @@ def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
         assert row in table1, row
     measured = f"{cell['parzen_mean']:.1f}".replace("-", "−")
     assert measured in table1 or f"{cell['parzen_mean']:.1f}" in table1
-    assert "225 ± 2" in text and "Figure 1: Samples" in text
+    assert "225 ± 2" in text and "Figure 1: The paper’s Figure 1" in text.replace("'", "’")
+    assert "MLP GAN (2014) on Fashion-MNIST, seed 0" in text and "Theis et al." in text
+    assert "Inception Score: not" in text and "nan" not in text.lower().split()
     assert shutil.which("pdftotext")

@@ -128,3 +128,12 @@ def test_dcgan_trains_on_cifar_format_data(tiny_config, tmp_path, monkeypatch):
     d = tmp_path / "run"
     summary = train(tiny_config, "dcgan", "cifar10", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
     assert summary["status"] == "completed" and summary["train_images"] == 320 and summary["steps"] == 10
+
+
+def test_generator_step_budget_stops_training(tiny_config, tmp_path):
+    tiny_config["models"]["wgan"].update(epochs=5, train_limit=640, width=8, log_every=3, generator_steps=7)
+    d = tmp_path
+    summary = train(tiny_config, "wgan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
+    assert summary["status"] == "completed" and summary["generator_updates"] == 7
+    assert summary["steps"] == 35  # n_critic 5 × 7 generator steps
+    assert pd.read_csv(d / "log.csv")["step"].iloc[-1] == 35
