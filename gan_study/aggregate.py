@@ -46,6 +46,7 @@ def collect_runs(parzen_files, train_files):
             "git_dirty": t["provenance"]["git_dirty"],
             "device": t["provenance"]["device"],
             "torch": t["provenance"]["packages"].get("torch"),
+            "packages": json.dumps(t["provenance"]["packages"], sort_keys=True),
             "train_wall_s": t["wall_time_s"],
             "parzen_wall_s": record["wall_time_s"],
             "started": t["provenance"]["started"],
@@ -176,7 +177,11 @@ def provenance_table(runs):
         "torch": latex.escape(r.torch),
         "Train (s)": latex.fmt(r.train_wall_s),
     } for r in runs.itertuples()]
-    return latex.tabular(pd.DataFrame(rows), "lllllll")
+    table = latex.tabular(pd.DataFrame(rows), "lllllll")
+    for packages in sorted(runs["packages"].unique()):
+        versions = ", ".join(f"{name} {version}" for name, version in json.loads(packages).items() if version)
+        table += f"\\par\\smallskip Package versions: {latex.escape(versions)}.\n"
+    return table
 
 
 FID_METRICS = ("fid", "kid_mean", "precision", "recall")

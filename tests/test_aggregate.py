@@ -44,6 +44,7 @@ def test_mean_and_std_over_seeds_with_diverged_runs_counted_not_averaged(tmp_pat
     assert r"\newcommand{\gsPaperParzenMnistMean}{225}" in macros
     table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
     assert r"\num{121 +- 1.6}" in table and r"\num{105.0 +- 3.0}" in table and "2/3" in table
+    assert "Package versions: torch 2.x." in (tmp_path / "out" / "tables" / "provenance.tex").read_text()
 
 
 def test_refuses_to_mix_configs_in_one_cell_unless_told(tmp_path, tiny_config):
