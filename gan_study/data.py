@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import REPO_ROOT
 from .errors import GanStudyError
 
 DATA_DIR_ENV = "GAN_STUDY_DATA_DIR"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 N_TRAIN = 50_000  # the rest of the 60k training set is the validation split
 
 

@@ -19,11 +19,6 @@ def non_saturating_generator_loss(d_fake):
     return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
 
 
-def minimax_generator_loss(d_fake):
-    """E log(1 − D(G(z))): the saturating objective of the minimax game, for reference and tests."""
-    return -F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-
-
 def critic_loss(d_real, d_fake):
     """WGAN critic objective to minimise: E[f(G(z))] − E[f(x)] (the negative Wasserstein estimate)."""
     return d_fake.mean() - d_real.mean()

@@ -7,10 +7,10 @@ import platform
 import socket
 import subprocess
 from importlib import metadata
-from pathlib import Path
+
+from .config import REPO_ROOT
 
 PACKAGES = ("torch", "torchvision", "numpy", "scipy", "pandas", "torch-fidelity", "snakemake")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def config_hash(config):

@@ -76,10 +76,6 @@ class GanVariant:
         return ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
 
     @staticmethod
-    def count_parameters(module):
-        return sum(p.numel() for p in module.parameters())
-
-    @staticmethod
     def uniform_init_(module, irange):
         """pylearn2's `irange` initialisation: weights U(-irange, irange), biases zero."""
         for layer in module.modules():
