@@ -1,19 +1,37 @@
 """Benchmarks: ratios measured side by side in one run, never asserted as timed tests.
 
+`python -m gan_study bench` times GAN training three ways on the same device, in one run, with the same
+arithmetic per step (`train.train_step`), so the ratios isolate the data path, host syncs and seed batching:
+- naive: the loop a first PyTorch GAN uses — a DataLoader over the images (converted per item, as
+  torchvision's ToTensor does), each batch copied to the device, one seed, losses read with `.item()` every step;
+- resident: our training path for one seed — images on the device, minibatches by index, no host syncs;
+- batched: our path with S seeds as one vmapped SeedStack (what `batch_seeds: true` trains).
+It reports images/s (per seed and over all seeds), achieved TFLOP/s (FLOPs of one step counted by
+torch.utils.flop_counter), the fraction of the device's peak (gan_study/reference/devices.yaml), and the
+Parzen distances-once vs per-σ ratio, and writes it all as JSON with the device and package versions.
+
 `python -m gan_study bench-parzen` times the Parzen estimator both ways on the same inputs — squared distances
 computed once per block and reused for every σ (ours) against the original's recomputation for every σ — checks
 that both give the same numbers, and prints and writes the speed ratio with the device and package versions.
 """
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset
 
 from .atomic import write_json
+from .data import load_splits
+from .models import get_variant
+from .optim import set_hyperparameters
 from .parzen import parzen_log_likelihood, parzen_log_likelihood_per_sigma
 from .provenance import device_name, now, package_versions
-from .runtime import resolve_device
+from .reference import device_peak
+from .runtime import make_deterministic, resolve_device
+from .seeds import SeedStack, SeedStreams
+from .train import train_step
 
 
 def _timed(fn, device):
@@ -26,7 +44,7 @@ def _timed(fn, device):
     return out, time.perf_counter() - t0
 
 
-def bench_parzen(n_centres, n_points, dim, n_sigmas, block_size, device="auto", seed=0, out=None):
+def bench_parzen(n_centres, n_points, dim, n_sigmas, block_size, device="auto", seed=0, out=None, quiet=False):
     device = resolve_device(device)
     g = torch.Generator(device=device).manual_seed(seed)
     centres = torch.rand(n_centres, dim, generator=g, device=device)
@@ -42,9 +60,165 @@ def bench_parzen(n_centres, n_points, dim, n_sigmas, block_size, device="auto", 
         "speedup": round(t_per_sigma / t_once, 2), "max_abs_difference_nats": max_diff,
         "device": device_name(device), "packages": package_versions(), "date": now(),
     }
-    print(f"Parzen, {n_points} points × {n_centres} centres × {dim} dims × {n_sigmas} σ on {result['device']}: "
-          f"distances once {t_once:.3f} s, per-σ recomputation {t_per_sigma:.3f} s → {result['speedup']:.1f}× "
-          f"(max difference {max_diff:.2e} nats)")
+    if not quiet:
+        print(f"Parzen, {n_points} points × {n_centres} centres × {dim} dims × {n_sigmas} σ on {result['device']}: "
+              f"distances once {t_once:.3f} s, per-σ recomputation {t_per_sigma:.3f} s → {result['speedup']:.1f}× "
+              f"(max difference {max_diff:.2e} nats)")
     if out:
         write_json(out, result)
+    return result
+
+
+class PerItemImages(Dataset):
+    """uint8 images turned into floats one item at a time, as a torchvision dataset with ToTensor would."""
+
+    def __init__(self, images_uint8):
+        self.images = images_uint8
+
+    def __len__(self):
+        return self.images.shape[0]
+
+    def __getitem__(self, i):
+        return self.images[i].float().div(255)
+
+
+def _nets(variant, cfg, image_shape, train_x, seeds, device):
+    nets = []
+    for seed in seeds:
+        make_deterministic(seed, device)
+        nets.append([net.to(device) for net in variant.build(cfg, image_shape, train_x)])
+    return nets
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _naive(variant, cfg, images, image_shape, device, steps, warmup):
+    gen, disc = _nets(variant, cfg, image_shape, images, [0], device)[0]
+    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
+    streams = SeedStreams([0], device, batched=False)
+    set_hyperparameters(opt_g, variant.schedule(cfg, 0, 0))
+    set_hyperparameters(opt_d, variant.schedule(cfg, 0, 0))
+    as_uint8 = (images * 255).round().to(torch.uint8)
+    loader = DataLoader(PerItemImages(as_uint8), batch_size=cfg["batch_size"], shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(0), pin_memory=device.type == "cuda")
+    simultaneous = cfg["update_order"] == "simultaneous"
+    batches, done, t0 = iter(loader), 0, None
+    while done < warmup + steps:
+        if done == warmup:
+            _sync(device)
+            t0 = time.perf_counter()
+        try:
+            x = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            continue
+        x = variant.from_unit_range(x.to(device))
+        values = train_step(variant, cfg, gen, disc, opt_g, opt_d, x, None, streams, True, simultaneous)
+        _ = {k: v.item() for k, v in values.items() if v is not None}  # logging every step: a host sync
+        done += 1
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds):
+    batched = len(seeds) > 1
+    nets = _nets(variant, cfg, image_shape, images, seeds, device)
+    gen, disc = (SeedStack([g for g, _ in nets]), SeedStack([d for _, d in nets])) if batched else nets[0]
+    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
+    set_hyperparameters(opt_g, variant.schedule(cfg, 0, 0))
+    set_hyperparameters(opt_d, variant.schedule(cfg, 0, 0))
+    streams = SeedStreams(seeds, device, batched)
+    train_x = variant.from_unit_range(images).to(device)
+    batch, n_batches = cfg["batch_size"], images.shape[0] // cfg["batch_size"]
+    simultaneous = cfg["update_order"] == "simultaneous"
+    order, t0 = None, None
+    for done in range(warmup + steps):
+        if done == warmup:
+            _sync(device)
+            t0 = time.perf_counter()
+        b = done % n_batches
+        if b == 0:
+            order = streams.draw(lambda g: torch.randperm(train_x.shape[0], generator=g, device=device))
+        idx = order[..., b * batch : (b + 1) * batch]
+        train_step(variant, cfg, gen, disc, opt_g, opt_d, train_x[idx], None, streams, True, simultaneous)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def step_flops(variant, cfg, image_shape, images, device):
+    """FLOPs of one training step of one seed (forward and backward), counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    gen, disc = _nets(variant, cfg, image_shape, images, [0], device)[0]
+    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
+    set_hyperparameters(opt_g, variant.schedule(cfg, 0, 0))
+    set_hyperparameters(opt_d, variant.schedule(cfg, 0, 0))
+    x = variant.from_unit_range(images[: cfg["batch_size"]]).to(device)
+    with FlopCounterMode(display=False) as counter:
+        train_step(variant, cfg, gen, disc, opt_g, opt_d, x, None, SeedStreams([0], device, False), True,
+                   cfg["update_order"] == "simultaneous")
+    return counter.get_total_flops()
+
+
+def bench_training(config, model, n_seeds, steps, warmup, device, images):
+    variant, cfg = get_variant(model), config["models"][model]
+    image_shape = tuple(images.shape[1:])
+    batch = cfg["batch_size"]
+    seeds = list(range(n_seeds))
+    t_naive = _naive(variant, cfg, images, image_shape, device, steps, warmup)
+    t_single = _resident(variant, cfg, images, image_shape, device, steps, warmup, [0])
+    t_batched = _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds)
+    flops = step_flops(variant, cfg, image_shape, images, device)
+    naive, single = steps * batch / t_naive, steps * batch / t_single
+    batched_total = steps * batch * n_seeds / t_batched
+    tflops = flops / batch * batched_total / 1e12
+    peak = device_peak(device_name(device)) if device.type == "cuda" else None
+    precision = "tf32" if config["allow_tf32"] and device.type == "cuda" else "fp32"
+    return {
+        "model": model, "batch_size_per_seed": batch, "seeds_batched": n_seeds, "timed_steps": steps,
+        "warmup_steps": warmup, "update_order": cfg["update_order"],
+        "flops_per_image": flops / batch,
+        # Images/s summed over seeds: with S seeds batched, the time to train S seeds is S/this per image.
+        "images_per_s": {"naive": round(naive, 1), "resident_one_seed": round(single, 1),
+                         "batched_all_seeds": round(batched_total, 1)},
+        "ratio_batched_vs_naive": round(batched_total / naive, 2),
+        "ratio_resident_vs_naive": round(single / naive, 2),
+        "achieved_tflops": round(tflops, 4),
+        "precision": precision,
+        "peak_tflops": None if peak is None else peak[f"{precision}_tflops"],
+        "fraction_of_peak": None if peak is None else round(tflops / peak[f"{precision}_tflops"], 5),
+        "peak_source": "no peak figure for CPUs in gan_study/reference/devices.yaml" if peak is None
+        else peak["citation"],
+    }
+
+
+def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, parzen_size=(10_000, 1000),
+          out_dir="results/bench"):
+    """Run the training and Parzen benchmarks on config['device'] and write bench-<device type>.json."""
+    device = resolve_device(config["device"])
+    if config["allow_tf32"]:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = False
+    result = {"benchmark": "training throughput (naive vs resident vs seeds batched) and Parzen",
+              "device": device_name(device), "packages": package_versions(), "date": now(), "models": []}
+    for model in models:
+        splits = load_splits("mnist", config["data_dir"], config["download"])
+        r = bench_training(config, model, n_seeds, steps, warmup, device, splits.train_x)
+        result["models"].append(r)
+        ips = r["images_per_s"]
+        print(f"{model}: naive {ips['naive']:.0f} img/s | resident, 1 seed {ips['resident_one_seed']:.0f} img/s | "
+              f"{n_seeds} seeds batched {ips['batched_all_seeds']:.0f} seed-img/s → {r['ratio_batched_vs_naive']}× naive; "
+              f"{r['achieved_tflops']:.3f} TFLOP/s"
+              + ("" if r["fraction_of_peak"] is None else f" = {100 * r['fraction_of_peak']:.2f}% of {r['precision']} peak"))
+    centres, points = parzen_size
+    result["parzen"] = bench_parzen(centres, points, 784, 10, 1000, device=config["device"], quiet=True)
+    p = result["parzen"]
+    print(f"Parzen ({points} points × {centres} centres × 784 dims × 10 σ): distances once {p['seconds_distances_once']} s "
+          f"vs per-σ recomputation {p['seconds_per_sigma']} s → {p['speedup']}×")
+    path = Path(out_dir) / f"bench-{device.type}.json"
+    write_json(path, result)
+    print(f"written to {path}")
     return result

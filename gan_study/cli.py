@@ -32,6 +32,15 @@ def build_parser():
     p.add_argument("--log-csv", required=True)
     p.add_argument("--summary", required=True, help="train.json with status and provenance")
 
+    p = sub.add_parser("train-seeds", help="train all given seeds of one (model, dataset) as one batched model")
+    p.add_argument("--model", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--seeds", required=True, type=int, nargs="+")
+    p.add_argument("--work-dir", required=True, help="the shared resumable checkpoint lives here")
+    p.add_argument("--final", required=True, nargs="+", help="one per seed, in --seeds order")
+    p.add_argument("--log-csv", required=True, nargs="+")
+    p.add_argument("--summary", required=True, nargs="+")
+
     p = sub.add_parser("sample", help="draw the evaluation samples and a sample grid")
     _run_args(p)
     p.add_argument("--final", required=True)
@@ -65,11 +74,19 @@ def build_parser():
     p.add_argument("--reference", required=True, help="the dataset's fid-reference JSON")
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("fid-curve", help="FID/KID/PR of every generator snapshot of a run (fid.every_n_epochs)")
+    _run_args(p)
+    p.add_argument("--train", required=True, help="the run's train.json (lists its snapshots)")
+    p.add_argument("--fid", required=True, help="the run's final fid.json")
+    p.add_argument("--reference", required=True, help="the dataset's fid-reference JSON")
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("aggregate", help="per-seed and per-cell tables, LaTeX tables and macros")
     p.add_argument("--parzen", nargs="+", required=True)
     p.add_argument("--train", nargs="+", required=True)
     p.add_argument("--fid", nargs="*", default=[])
     p.add_argument("--baselines", nargs="*", default=[], help="parzen-baselines JSON files")
+    p.add_argument("--fid-curves", nargs="*", default=[], help="fid-curve JSON files (FID per checkpoint)")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--allow-mixed-configs", action="store_true",
                    help="aggregate runs of one cell even if their run configs differ")
@@ -79,6 +96,7 @@ def build_parser():
     p.add_argument("--grids", nargs="+", required=True)
     p.add_argument("--parzen-runs", help="parzen_runs.csv, for the seed-distribution plot")
     p.add_argument("--fid-runs", help="fid_runs.csv, for the seed-distribution plot")
+    p.add_argument("--fid-curves", help="fid_curves.csv, for the FID-per-checkpoint plot")
     p.add_argument("--out-dir", required=True)
 
     p = sub.add_parser("figure1", help="the paper's Figure 1 from a real 1-D GAN run")
@@ -91,6 +109,17 @@ def build_parser():
     p = sub.add_parser("readme", help="regenerate the README's results table from a committed results dir")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--readme", default="README.md")
+
+    p = sub.add_parser("bench", help="benchmark: naive vs device-resident vs seed-batched training, and Parzen")
+    p.add_argument("--models", nargs="+", default=["mlp_gan", "dcgan"])
+    p.add_argument("--seeds", type=int, default=5, help="seeds trained together in the batched path")
+    p.add_argument("--steps", type=int, default=50, help="timed training steps per path")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--parzen-centres", type=int, default=10_000)
+    p.add_argument("--parzen-points", type=int, default=1000)
+    p.add_argument("--quick", action="store_true",
+                   help="CPU-sized run (8 steps, Parzen 2,000 × 200): checks the benchmark, not the hardware")
+    p.add_argument("--out-dir", default="results/bench", help="writes bench-<cpu|cuda>.json here")
 
     p = sub.add_parser("bench-parzen", help="benchmark: Parzen distances-once vs per-σ recomputation")
     p.add_argument("--centres", type=int, default=10_000)
@@ -125,6 +154,13 @@ def dispatch(args):
         from .train import train
 
         train(config, args.model, args.dataset, args.seed, args.work_dir, args.final, args.log_csv, args.summary)
+    elif args.command == "train-seeds":
+        from .train import RunOutputs, train_seeds
+
+        if not len(args.seeds) == len(args.final) == len(args.log_csv) == len(args.summary):
+            raise GanStudyError("train-seeds needs one --final, --log-csv and --summary path per seed")
+        outputs = [RunOutputs(*paths) for paths in zip(args.final, args.log_csv, args.summary)]
+        train_seeds(config, args.model, args.dataset, args.seeds, args.work_dir, outputs)
     elif args.command == "sample":
         from .sample import sample
 
@@ -168,14 +204,22 @@ def dispatch(args):
         if record["status"] == "completed":
             print(f"{args.model}/{args.dataset}/seed{args.seed}: FID {record['fid']:.2f}, KID {record['kid_mean']:.4f} "
                   f"({record['n_generated']} vs {record['n_real']} images){' — ' + record['note'] if 'note' in record else ''}")
+    elif args.command == "fid-curve":
+        from .evaluate import fid_curve
+
+        record = fid_curve(config, args.model, args.dataset, args.seed, args.train, args.fid, args.reference, args.out)
+        if record["best"]:
+            print(f"{args.model}/{args.dataset}/seed{args.seed}: best FID {record['best']['fid']:.2f} at epoch "
+                  f"{record['best']['epoch']} of {len(record['points'])} checkpoints")
     elif args.command == "aggregate":
         from .aggregate import aggregate
 
-        aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid, args.baselines)
+        aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid, args.baselines,
+                  args.fid_curves)
     elif args.command == "figures":
         from .figures import figures
 
-        figures(config, args.train_logs, args.grids, args.out_dir, args.parzen_runs, args.fid_runs)
+        figures(config, args.train_logs, args.grids, args.out_dir, args.parzen_runs, args.fid_runs, args.fid_curves)
     elif args.command == "figure1":
         from .toy1d import figure1
 
@@ -188,6 +232,13 @@ def dispatch(args):
         from .readme import update_readme
 
         update_readme(args.readme, args.results_dir)
+    elif args.command == "bench":
+        from .bench import bench
+
+        if args.quick:
+            args.steps, args.warmup, args.parzen_centres, args.parzen_points = 8, 2, 2000, 200
+        bench(config, args.models, args.seeds, args.steps, args.warmup, (args.parzen_centres, args.parzen_points),
+              args.out_dir)
     elif args.command == "bench-parzen":
         from .bench import bench_parzen
 

@@ -77,12 +77,14 @@ def run_id(model, dataset, seed):
     return f"{model}/{dataset}/seed{seed}"
 
 
-def grid(config):
-    """(model, dataset, seed) for every run of the study, in a stable order."""
+def grid(config, have_cifar10=True):
+    """(model, dataset, seed) for every run of the study, in a stable order; CIFAR-10 runs only if its files are
+    there (the Snakefile builds its DAG from this function)."""
     return [
         (entry["model"], dataset, seed)
         for entry in config["runs"]
         for dataset in entry["datasets"]
+        if dataset != "cifar10" or have_cifar10
         for seed in config["seeds"]
     ]
 

@@ -104,3 +104,50 @@ def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
     record["provenance"] = provenance(config, seed=seed, device=device, started=started)
     write_json(out_json, record)
     return record
+
+
+CURVE_METRICS = ("fid", "kid_mean", "kid_std", "precision", "recall")
+
+
+def fid_curve(config, model, dataset, seed, train_json, final_fid_json, reference_json, out_json):
+    """FID/KID/PR of every generator snapshot a run kept (fid.every_n_epochs), plus its final FID.
+
+    Each snapshot is sampled exactly as the sample step samples the final weights (same count, same noise
+    seed), so the curve's last point and the final FID are the same kind of number. The best point is what
+    Lucic et al. (2018) report; it is chosen on the test set, so it is optimistic, and is labelled as such.
+    """
+    import json
+    from pathlib import Path
+
+    from .fidelity import fidelity_metrics
+    from .sample import evaluation_sample_count, generate, load_generator
+
+    started, t0 = now(), time.time()
+    train = json.loads(Path(train_json).read_text())
+    final = json.loads(Path(final_fid_json).read_text())
+    reference = json.loads(Path(reference_json).read_text())
+    cfg = config["models"][model]
+    device = resolve_device(config["device"])
+    points = []
+    if train["snapshots"]:
+        fcfg, real, weights = _fid_inputs(config, dataset)
+    for snap in train["snapshots"]:
+        if not Path(snap["path"]).is_file():
+            raise GanStudyError(f"generator snapshot {snap['path']} listed in {train_json} is missing; re-run training")
+        variant, gen, _ = load_generator(snap["path"], model, dataset, seed, cfg, device)
+        images = generate(variant, gen, cfg, evaluation_sample_count(config), seed, device)[: fcfg["n_samples"]]
+        metrics = fidelity_metrics(images, real, reference["cache_name"], fcfg, device, reference["cache_dir"], weights)
+        points.append({"epoch": snap["epoch"], "source": "snapshot", **{k: metrics.get(k) for k in CURVE_METRICS}})
+        print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: FID {metrics['fid']:.2f}")
+    if final["status"] == "completed":
+        points.append({"epoch": train["epochs_completed"], "source": "final", **{k: final.get(k) for k in CURVE_METRICS}})
+    best = min(points, key=lambda p: p["fid"]) if points else None
+    record = {
+        "model": model, "dataset": dataset, "seed": seed, "metric": "fid_curve", "status": final["status"],
+        "run_config_hash": config_hash(run_config(config, model, dataset)), "every_n_epochs": config["fid"]["every_n_epochs"],
+        "points": points, "best": best,
+        "wall_time_s": round(time.time() - t0, 3),
+        "provenance": provenance(config, seed=seed, device=device, started=started),
+    }
+    write_json(out_json, record)
+    return record

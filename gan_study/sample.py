@@ -71,6 +71,11 @@ def nearest_neighbour_grid(images, train_x, rows=6, cols=5):
     return torch.cat([samples, nearest[:, None]], dim=1).flatten(0, 1), cols + 1
 
 
+def evaluation_sample_count(config):
+    """How many samples the sample step draws: enough for Parzen and for FID (FID uses the first fid.n_samples)."""
+    return max(config["parzen"]["n_samples"], config["fid"]["n_samples"] if config["fid"]["enabled"] else 0)
+
+
 def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn_path=None, interp_path=None):
     """Write `samples_path` (n_samples images in [0, 1]) and a sample-grid PNG.
 
@@ -80,7 +85,7 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn
     cfg = config["models"][model]
     device = resolve_device(config["device"])
     variant, gen, status = load_generator(final_path, model, dataset, seed, cfg, device)
-    n = max(config["parzen"]["n_samples"], config["fid"]["n_samples"] if config["fid"]["enabled"] else 0)
+    n = evaluation_sample_count(config)
     payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed, "status": status}
     rows, cols = config["report"]["grid_rows"], config["report"]["grid_cols"]
     if status == "completed":

@@ -27,6 +27,7 @@ from .models import get_variant
 from .optim import set_hyperparameters
 from .provenance import config_hash, now, provenance
 from .runtime import make_deterministic, resolve_device
+from .seeds import SeedStack, SeedStreams
 
 
 def run_config(config, model, dataset):
@@ -34,43 +35,52 @@ def run_config(config, model, dataset):
     return {"model": model, "dataset": dataset, "model_config": config["models"][model]}
 
 
-class Diverged(Exception):
-    pass
-
-
 def _grads_to(params, grads):
     for p, g in zip(params, grads):
         p.grad = g
 
 
-def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, rng, update_generator, simultaneous):
-    """One minibatch (`y`: its labels, used by conditional models). Returns a dict of detached scalars."""
-    device = x.device
-    z = variant.sample_noise(x.shape[0], cfg, rng, device)
-    fake = gen(z, y)
-    d_real = disc(x, y, generator=rng)
+def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, streams, update_generator, simultaneous):
+    """One minibatch (`y`: its labels, used by conditional models). Returns a dict of detached losses and
+    diagnostics, each of shape () for one seed or (seeds,) when `gen`/`disc` are SeedStacks.
+
+    Every random draw goes through `streams`, in a fixed order (noise, masks for the real batch, masks for
+    the fake batch, penalty, then the generator update's noise and masks), so a seed's stream is consumed
+    identically whether it trains alone or batched with others.
+    """
+    device, batch = x.device, x.shape[-4]
+
+    def noise():
+        return streams.draw(lambda g: variant.sample_noise(batch, cfg, g, device))
+
+    def masks():
+        return streams.draw(lambda g: disc.dropout_masks(batch, g, device))
+
+    fake = gen(noise(), y)
+    d_real = disc(x, y, masks())
     if simultaneous:
-        d_fake = disc(fake, y, generator=rng)
+        d_fake = disc(fake, y, masks())
         d_loss = variant.discriminator_loss(d_real, d_fake)
         g_loss = variant.generator_loss(d_fake)
         d_params, g_params = list(disc.parameters()), list(gen.parameters())
-        _grads_to(d_params, torch.autograd.grad(d_loss, d_params, retain_graph=True))
-        _grads_to(g_params, torch.autograd.grad(g_loss, g_params))
+        # Summing per-seed losses gives every seed exactly its own gradient.
+        _grads_to(d_params, torch.autograd.grad(d_loss.sum(), d_params, retain_graph=True))
+        _grads_to(g_params, torch.autograd.grad(g_loss.sum(), g_params))
         opt_d.step()
         opt_g.step()
     else:
-        d_fake = disc(fake.detach(), y, generator=rng)
+        d_fake = disc(fake.detach(), y, masks())
         d_loss = variant.discriminator_loss(d_real, d_fake)
-        penalty = variant.discriminator_penalty(cfg, disc, x, fake.detach(), y, rng)
+        penalty = variant.discriminator_penalty(cfg, disc, x, fake.detach(), y, streams)
         opt_d.zero_grad(set_to_none=True)
-        (d_loss if penalty is None else d_loss + penalty).backward()
+        (d_loss if penalty is None else d_loss + penalty).sum().backward()
         opt_d.step()
         g_loss = None
         if update_generator:
-            z = variant.sample_noise(x.shape[0], cfg, rng, device)
-            g_loss = variant.generator_loss(disc(gen(z, y), y, generator=rng))
+            z = noise()
+            g_loss = variant.generator_loss(disc(gen(z, y), y, masks()))
             opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
+            g_loss.sum().backward()
             opt_g.step()
     variant.after_discriminator_step(cfg, disc)
     values = {"d_loss": d_loss.detach(), "g_loss": None if g_loss is None else g_loss.detach()}
@@ -94,51 +104,94 @@ class RunningMeans:
                 self.sums[key] = self.sums.get(key, 0.0) + value
                 self.counts[key] += 1
 
-    def means(self):
-        return {k: float(self.sums[k]) / n if n else None for k, n in self.counts.items()}
+    def rows(self, n_seeds):
+        """Per seed, the mean of each quantity since the last reset (one device→host copy for all of them)."""
+        keys = [k for k, n in self.counts.items() if n]
+        host = torch.stack([self.sums[k].reshape(-1).double() for k in keys]).cpu().tolist() if keys else []
+        values = dict(zip(keys, host))
+        return [{k: values[k][s] / n if n else None for k, n in self.counts.items()} for s in range(n_seeds)]
 
 
-def _state(gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status):
-    return {
-        **meta,
-        "epoch": epoch,
-        "step": step,
-        "g_updates": g_updates,
-        "generator": gen.state_dict(),
-        "discriminator": disc.state_dict(),
-        "opt_generator": opt_g.state_dict(),
-        "opt_discriminator": opt_d.state_dict(),
-        "rng": rng.get_state(),
-        "cpu_rng": torch.get_rng_state(),
-        "log": log,
-        "status": status,
-    }
+class RunOutputs:
+    """Where one seed's results go: final weights, training log, summary. Its generator snapshots (for FID per
+    checkpoint) are kept beside the final weights, in `snapshots/`, outside Snakemake's outputs."""
+
+    def __init__(self, final, log_csv, summary):
+        self.final, self.log_csv, self.summary = Path(final), Path(log_csv), Path(summary)
+        self.snapshot_dir = self.final.parent / "snapshots"
+
+
+def snapshot_path(snapshot_dir, epoch):
+    return Path(snapshot_dir) / f"epoch{epoch:04d}.pt"
+
+
+def snapshot_epochs(config, model):
+    """Epochs after which a generator snapshot is kept: every fid.every_n_epochs, before the last epoch (the final
+    weights are the last point)."""
+    every = config["fid"]["every_n_epochs"] if config["fid"]["enabled"] else None
+    return set(range(every, config["models"][model]["epochs"], every)) if every else set()
+
+
+def seed_states(net, batched):
+    """State dicts, one per seed."""
+    return [net.seed_state_dict(i) for i in range(net.size)] if batched else [net.state_dict()]
+
+
+def seeds_finite(net, batched):
+    if batched:
+        return net.finite().tolist()
+    return [all(bool(torch.isfinite(p).all()) for p in net.parameters())]
 
 
 def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_json, stop_after_epoch=None):
-    """Train one (model, dataset, seed) run, resuming from `work_dir/checkpoint.pt` if present."""
+    """Train one (model, dataset, seed) run with plain modules, resuming from `work_dir/checkpoint.pt` if present."""
+    summaries = train_seeds(config, model, dataset, [seed], work_dir, [RunOutputs(final_path, log_csv, summary_json)],
+                            batched=False, stop_after_epoch=stop_after_epoch)
+    return None if summaries is None else summaries[0]
+
+
+def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, stop_after_epoch=None):
+    """Train several seeds of one (model, dataset) in one process; `batched` makes them one vmapped SeedStack.
+
+    Each seed gets the outputs a single-seed run writes (final weights, log, summary), so everything
+    downstream is the same whichever way the seeds were trained. A seed that diverges is recorded as such
+    and frozen; the others go on.
+    """
     started = now()
     t0 = time.time()
     variant = get_variant(model)
     cfg = config["models"][model]
     device = resolve_device(config["device"])
-    rng = make_deterministic(seed, device)
+    if config.get("allow_tf32"):
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     splits = load_splits(dataset, config["data_dir"], config["download"])
     limit = cfg["train_limit"] or splits.train_x.shape[0]
     # The whole training set lives on the device, in the generator's output range; minibatches are index gathers.
     train_x = variant.from_unit_range(splits.train_x[:limit]).to(device)
     train_y = splits.train_y[:limit].to(device)
 
-    gen, disc = variant.build(cfg, splits.image_shape, splits.train_x[:limit])
-    gen, disc = gen.to(device), disc.to(device)
+    nets = []
+    for seed in seeds:  # each seed's initialisation comes from the global RNG seeded with it, as in a lone run
+        make_deterministic(seed, device)
+        nets.append([net.to(device) for net in variant.build(cfg, splits.image_shape, splits.train_x[:limit])])
+    if batched:
+        gen, disc = SeedStack([g for g, _ in nets]), SeedStack([d for _, d in nets])
+    else:
+        gen, disc = nets[0]
+    del nets
     opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
+    streams = SeedStreams(seeds, device, batched)
+    n_seeds = len(seeds)
 
     run_hash = config_hash(run_config(config, model, dataset))
-    meta = {"model": model, "dataset": dataset, "seed": seed, "run_config_hash": run_hash}
+    who = {"seeds": list(seeds)} if batched else {"seed": seeds[0]}
+    meta = {"model": model, "dataset": dataset, **who, "run_config_hash": run_hash}
+    label = run_id(model, dataset, seeds[0]) if not batched else f"{model}/{dataset}/seeds{','.join(map(str, seeds))}"
     ckpt_path = Path(work_dir) / "checkpoint.pt"
-    epoch, step, g_updates, log, status = 0, 0, 0, [], "running"
+    epoch, step, g_updates, d_done = 0, 0, 0, 0
+    logs, status, diverged, frozen = [[] for _ in seeds], ["running"] * n_seeds, [None] * n_seeds, [None] * n_seeds
     if ckpt_path.exists():
-        state = checkpoint.load(ckpt_path, expect={"model": model, "dataset": dataset, "seed": seed})
+        state = checkpoint.load(ckpt_path, expect={"model": model, "dataset": dataset, **who})
         if state["run_config_hash"] != run_hash:
             stale = ckpt_path.with_name(f"checkpoint.stale-{state['run_config_hash']}.pt")
             ckpt_path.rename(stale)
@@ -148,35 +201,46 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
             disc.load_state_dict(state["discriminator"])
             opt_g.load_state_dict(state["opt_generator"])
             opt_d.load_state_dict(state["opt_discriminator"])
-            rng.set_state(state["rng"])
+            streams.set_state(state["rng"])
             torch.set_rng_state(state["cpu_rng"])
-            epoch, step, g_updates, log, status = (
-                state["epoch"], state["step"], state["g_updates"], state["log"], state["status"]
-            )
-            print(f"[gan-study] resuming {run_id(model, dataset, seed)} after epoch {epoch} (step {step})")
+            epoch, step, g_updates, d_done = state["epoch"], state["step"], state["g_updates"], state["d_done"]
+            logs, status, diverged, frozen = state["logs"], state["status"], state["diverged"], state["frozen"]
+            print(f"[gan-study] resuming {label} after epoch {epoch} (step {step})")
+    if epoch == 0:  # a fresh start: snapshots left by an earlier attempt belong to other weights
+        for out in outputs:
+            for old in out.snapshot_dir.glob("epoch*.pt"):
+                old.unlink()
 
     batch = cfg["batch_size"]
     n_batches = train_x.shape[0] // batch
     if n_batches == 0:
         raise GanStudyError(f"{model}: batch_size {batch} exceeds the {train_x.shape[0]} training images")
     simultaneous = cfg["update_order"] == "simultaneous"
+    snapshots_at = snapshot_epochs(config, model)
     means = RunningMeans()
-    diverged = None
-    bar = tqdm(total=cfg["epochs"] * n_batches, initial=epoch * n_batches, mininterval=10,
-               desc=run_id(model, dataset, seed), unit="step")
+    bar = tqdm(total=cfg["epochs"] * n_batches, initial=epoch * n_batches, mininterval=10, desc=label, unit="step")
+
+    def running():
+        return [i for i in range(n_seeds) if status[i] == "running"]
+
+    def diverge(i):
+        status[i] = "diverged"
+        diverged[i] = {"step": step, "last_finite": logs[i][-1] if logs[i] else None}
+        frozen[i] = {"epoch": epoch, "step": step, "g_updates": g_updates,
+                     "generator": seed_states(gen, batched)[i], "discriminator": seed_states(disc, batched)[i]}
+
     budget_done = False
-    while status == "running" and epoch < cfg["epochs"]:
-        order = torch.randperm(train_x.shape[0], generator=rng, device=device)
-        d_done = 0
+    while running() and epoch < cfg["epochs"]:
+        order = streams.draw(lambda g: torch.randperm(train_x.shape[0], generator=g, device=device))
         for b in range(n_batches):
             hyper = variant.schedule(cfg, step, epoch)
             set_hyperparameters(opt_g, hyper)
             set_hyperparameters(opt_d, hyper)
-            d_done += 1
+            d_done += 1  # counts across epoch boundaries: k discriminator steps per generator step, always
             update_g = simultaneous or d_done >= variant.d_steps(cfg, g_updates)
-            idx = order[b * batch : (b + 1) * batch]
+            idx = order[..., b * batch : (b + 1) * batch]
             y = train_y[idx] if variant.conditional else None
-            values = train_step(variant, cfg, gen, disc, opt_g, opt_d, train_x[idx], y, rng, update_g, simultaneous)
+            values = train_step(variant, cfg, gen, disc, opt_g, opt_d, train_x[idx], y, streams, update_g, simultaneous)
             if update_g:
                 g_updates += 1
                 d_done = 0
@@ -184,49 +248,70 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
             means.add(values)
             step += 1
             if step % cfg["log_every"] == 0 or b == n_batches - 1 or budget_done:
-                row = {"step": step, "epoch": epoch + (b + 1) / n_batches, **means.means(), **hyper}
+                rows = means.rows(n_seeds)
                 means.reset()
-                if not all(math.isfinite(v) for k, v in row.items() if v is not None and k not in hyper):
-                    diverged = {"step": step, "last_finite": log[-1] if log else None}
+                for i in running():
+                    row = {"step": step, "epoch": epoch + (b + 1) / n_batches, **rows[i], **hyper}
+                    if all(math.isfinite(v) for k, v in row.items() if v is not None and k not in hyper):
+                        logs[i].append(row)
+                    else:
+                        diverge(i)
+                if not running():
                     break
-                log.append(row)
             if budget_done:
                 break
         bar.update(n_batches)
-        if diverged is None and not all(torch.isfinite(p).all() for p in [*gen.parameters(), *disc.parameters()]):
-            diverged = {"step": step, "last_finite": log[-1] if log else None}
-        if diverged is not None:
-            status = "diverged"
-            break
-        if budget_done:
-            break  # the generator-step budget ends the run mid-epoch; the final weights are written below
+        for i, (g_ok, d_ok) in enumerate(zip(seeds_finite(gen, batched), seeds_finite(disc, batched))):
+            if status[i] == "running" and not (g_ok and d_ok):
+                diverge(i)
+        if not running() or budget_done:
+            break  # a generator-step budget ends the run mid-epoch; the final weights are written below
         epoch += 1
+        if epoch in snapshots_at:
+            states = seed_states(gen, batched)
+            for i in running():
+                checkpoint.save(snapshot_path(outputs[i].snapshot_dir, epoch),
+                                {"model": model, "dataset": dataset, "seed": seeds[i], "epoch": epoch, "step": step,
+                                 "status": "snapshot", "generator": states[i]})
         if epoch % cfg["checkpoint_every"] == 0 or epoch == cfg["epochs"]:
-            checkpoint.save(ckpt_path, _state(gen, disc, opt_g, opt_d, rng, meta, epoch, step, g_updates, log, status))
+            checkpoint.save(ckpt_path, {
+                **meta, "epoch": epoch, "step": step, "g_updates": g_updates, "d_done": d_done,
+                "generator": gen.state_dict(), "discriminator": disc.state_dict(),
+                "opt_generator": opt_g.state_dict(), "opt_discriminator": opt_d.state_dict(),
+                "rng": streams.get_state(), "cpu_rng": torch.get_rng_state(),
+                "logs": logs, "status": status, "diverged": diverged, "frozen": frozen,
+            })
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg["epochs"]:
             bar.close()
             return None  # used by tests to simulate an interruption between epochs
     bar.close()
-    if status == "running":
-        status = "completed"
 
-    write_csv(log_csv, pd.DataFrame(log))
-    checkpoint.save(
-        final_path,
-        {**meta, "status": status, "epoch": epoch, "step": step,
-         "generator": gen.state_dict(), "discriminator": disc.state_dict()},
-    )
-    summary = {
-        **meta,
-        "status": status,
-        "epochs_completed": epoch,
-        "steps": step,
-        "generator_updates": g_updates,
-        "train_images": int(train_x.shape[0]),
-        "diverged": diverged,
-        "final_log_row": log[-1] if log else None,
-        "wall_time_s": round(time.time() - t0, 3),
-        "provenance": provenance(config, seed=seed, device=device, started=started),
-    }
-    write_json(summary_json, summary)
-    return summary
+    gen_states, disc_states = seed_states(gen, batched), seed_states(disc, batched)
+    wall = round(time.time() - t0, 3)
+    summaries = []
+    for i, (seed, out) in enumerate(zip(seeds, outputs)):
+        end = frozen[i] or {"epoch": epoch, "step": step, "g_updates": g_updates,
+                            "generator": gen_states[i], "discriminator": disc_states[i]}
+        final_status = "completed" if status[i] == "running" else status[i]
+        write_csv(out.log_csv, pd.DataFrame(logs[i]))
+        seed_meta = {"model": model, "dataset": dataset, "seed": seed, "run_config_hash": run_hash}
+        checkpoint.save(out.final, {**seed_meta, "status": final_status, "epoch": end["epoch"], "step": end["step"],
+                                    "generator": end["generator"], "discriminator": end["discriminator"]})
+        summary = {
+            **seed_meta,
+            "status": final_status,
+            "epochs_completed": end["epoch"],
+            "steps": end["step"],
+            "generator_updates": end["g_updates"],
+            "train_images": int(train_x.shape[0]),
+            "diverged": diverged[i],
+            "final_log_row": logs[i][-1] if logs[i] else None,
+            "snapshots": [{"epoch": e, "path": str(snapshot_path(out.snapshot_dir, e))}
+                          for e in sorted(snapshots_at) if snapshot_path(out.snapshot_dir, e).is_file()],
+            "batched_seeds": list(seeds) if batched else None,
+            "wall_time_s": wall,  # when batched: the whole job's time, shared by all its seeds
+            "provenance": provenance(config, seed=seed, device=device, started=started),
+        }
+        write_json(out.summary, summary)
+        summaries.append(summary)
+    return summaries

@@ -81,3 +81,45 @@ def test_completed_run_samples_are_in_unit_range_and_scored(tmp_path, tiny_confi
     assert record["n_centres"] == 200 and record["n_test"] == 100 and record["n_valid"] == 50
     assert record["sigma"] in record["sigma_grid"]
     assert record["provenance"]["seed"] == 0 and len(record["provenance"]["config_hash"]) == 12
+
+
+def write_fid(tmp, seed, final_fid, curve, status="completed"):
+    base = {"model": "mlp_gan", "dataset": "mnist", "seed": seed, "status": status, "run_config_hash": "h1"}
+    fid_json, curve_json = tmp / f"fid{seed}.json", tmp / f"curve{seed}.json"
+    record = dict(base)
+    if status == "completed":
+        record.update(fid=final_fid, kid_mean=0.01, kid_std=0.001, precision=0.5, recall=0.4, f_score=0.45,
+                      n_generated=10000, n_real=10000, batch_size=64)
+    fid_json.write_text(json.dumps(record))
+    points = [{"epoch": e, "source": "snapshot", "fid": f, "kid_mean": 0.01, "kid_std": 0.001, "precision": 0.5,
+               "recall": 0.4} for e, f in curve]
+    if status == "completed":
+        points.append({"epoch": 10, "source": "final", "fid": final_fid, "kid_mean": 0.01, "kid_std": 0.001,
+                       "precision": 0.5, "recall": 0.4})
+    curve_json.write_text(json.dumps({**base, "points": points}))
+    return fid_json, curve_json
+
+
+def test_best_fid_over_checkpoints_is_a_separate_labelled_column(tmp_path, tiny_config):
+    runs = [write_run(tmp_path, s) for s in (0, 1, 2)]
+    runs[2] = write_run(tmp_path, 2, status="diverged")
+    fids = [write_fid(tmp_path, 0, 30.0, [(5, 20.0)]), write_fid(tmp_path, 1, 40.0, [(5, 50.0)]),
+            write_fid(tmp_path, 2, None, [(5, 1.0)], status="diverged")]
+    out = tmp_path / "out"
+    aggregate(tiny_config, [p for p, _ in runs], [t for _, t in runs], out, fid_files=[f for f, _ in fids],
+              fid_curve_files=[c for _, c in fids])
+    cell = pd.read_csv(out / "fid_summary.csv").iloc[0]
+    assert cell["fid_mean"] == pytest.approx(35.0)  # the table's FID: final weights
+    assert cell["fid_best_mean"] == pytest.approx(30.0)  # best of {20, 30} and of {50, 40}; the diverged run is out
+    curves = pd.read_csv(out / "fid_curves.csv")
+    assert len(curves) == 5 and set(curves["source"]) == {"snapshot", "final"}
+    table = (out / "tables" / "fid.tex").read_text()
+    assert "Best FID (ckpts)" in table and "selected on the test set" in table
+    assert "gsFidMlpGanMnistBestMean" in (out / "macros.tex").read_text()
+
+
+def test_without_checkpoint_fids_the_table_has_no_best_column(tmp_path, tiny_config):
+    runs = [write_run(tmp_path, s) for s in (0, 1)]
+    fids = [write_fid(tmp_path, s, 30.0 + s, []) for s in (0, 1)]
+    aggregate(tiny_config, [p for p, _ in runs], [t for _, t in runs], tmp_path / "out", fid_files=[f for f, _ in fids])
+    assert "Best FID" not in (tmp_path / "out" / "tables" / "fid.tex").read_text()

@@ -16,3 +16,41 @@ def test_bench_parzen_paper_size(tmp_path):
     r = bench_parzen(10_000, 1000, 784, 10, 1000, device="auto", out=tmp_path / "parzen.json")
     print(f"Parzen speed-up at the paper's size: {r['speedup']}×")
     assert r["max_abs_difference_nats"] < 1e-6
+
+
+def test_bench_command_measures_naive_resident_and_batched_paths(tmp_path, mnist_dir):
+    """The CPU run CI makes: all three training paths and the Parzen ratio, written as JSON (not a timing test)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    overlay = tmp_path / "cpu.yaml"
+    overlay.write_text(f"device: cpu\ndata_dir: {mnist_dir}\n")
+    done = subprocess.run([sys.executable, "-m", "gan_study", "--config", str(overlay), "bench", "--quick",
+                           "--out-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "2"})
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "bench-cpu.json").read_text())
+    assert [m["model"] for m in result["models"]] == ["mlp_gan", "dcgan"]
+    for m in result["models"]:
+        rates = m["images_per_s"]
+        assert all(v > 0 for v in rates.values()) and m["seeds_batched"] == 5
+        assert m["ratio_batched_vs_naive"] == pytest.approx(rates["batched_all_seeds"] / rates["naive"], rel=0.02)
+        assert m["fraction_of_peak"] is None and "no peak" in m["peak_source"]  # CPUs have no peak entry
+    mlp = result["models"][0]
+    # Counted, not assumed: G 100→1200→1200→784 and two passes of the maxout D, forward and backward (≈ 30 MFLOP).
+    assert 20e6 < mlp["flops_per_image"] < 40e6
+    assert result["parzen"]["max_abs_difference_nats"] < 1e-8 and result["parzen"]["speedup"] > 1
+    assert result["packages"]["torch"] and "cpu" in result["device"]
+    assert "× naive" in done.stdout and "Parzen" in done.stdout
+
+
+def test_device_peaks_come_from_the_cited_file():
+    from gan_study.reference import device_peak
+
+    h100 = device_peak("NVIDIA H100 80GB HBM3")
+    assert h100["fp32_tflops"] == 67.0 and "datasheet" in h100["citation"]
+    assert device_peak("cpu (x86_64, 2 threads)") is None

@@ -41,6 +41,15 @@ def test_smoke_and_paper_dry_runs(repo_copy):
     assert "CIFAR-10 is left out of this study" in paper.stderr  # the test data dir has no CIFAR-10
 
 
+def test_batch_seeds_schedules_one_training_job_per_model_and_dataset(repo_copy):
+    paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper", "--config", "batch_seeds=True")
+    assert paper.returncode == 0, paper.stderr
+    jobs = dict(line.split()[:2] for line in paper.stdout.splitlines()
+                if line.split()[:1] in (["train"], ["train_seeds"], ["parzen"]))
+    assert jobs == {"train_seeds": "10", "parzen": "50"}  # 5 models × 2 datasets, each with its 5 seeds
+    assert "--seeds 0 1 2 3 4" in paper.stdout and "batched-seeds0-1-2-3-4" in paper.stdout
+
+
 def test_paper_dry_run_includes_cifar10_when_present(repo_copy, tmp_path):
     from tests.test_data import write_fake_cifar
 

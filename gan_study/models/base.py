@@ -45,13 +45,16 @@ class GanVariant:
     def discriminator_loss(self, d_real, d_fake):
         raise NotImplementedError
 
-    def discriminator_penalty(self, cfg, disc, real, fake, labels, rng):
-        """A term added to the discriminator loss (the gradient penalty of WGAN-GP); none by default."""
+    def discriminator_penalty(self, cfg, disc, real, fake, labels, streams):
+        """A term added to the discriminator loss (the gradient penalty of WGAN-GP); none by default.
+
+        `streams` (a `SeedStreams`) draws any randomness it needs from each seed's own generator.
+        """
         return None
 
     def diagnostics(self, d_real, d_fake):
         """Per-step quantities for the training log: mean D(x) and D(G(z)) for sigmoid discriminators."""
-        return {"d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
+        return {"d_real": torch.sigmoid(d_real).mean(-1), "d_fake": torch.sigmoid(d_fake).mean(-1)}
 
     def generator_loss(self, d_fake):
         raise NotImplementedError

@@ -12,10 +12,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import register
-from .mlp_gan import D_IRANGE, G_IRANGE, HIDDEN_DROPOUT, Maxout, MlpGan, dropout, logit_of_pixel_means
+from .mlp_gan import D_IRANGE, G_IRANGE, HIDDEN_DROPOUT, Maxout, MlpGan, dropout_mask, logit_of_pixel_means
 
 N_CLASSES = 10
 NOISE_DIM = 100
+
+
+def one_hot(labels, dtype):
+    """One-hot rows; written as a comparison (not F.one_hot, which checks values on the host) so it runs under vmap."""
+    return (labels[..., None] == torch.arange(N_CLASSES, device=labels.device)).to(dtype)
 
 
 class ConditionalGenerator(nn.Module):
@@ -28,7 +33,7 @@ class ConditionalGenerator(nn.Module):
         self.output_layer = nn.Linear(1200, int(torch.tensor(image_shape).prod()))
 
     def forward(self, z, labels):
-        y = F.one_hot(labels, N_CLASSES).to(z.dtype)
+        y = one_hot(labels, z.dtype)
         h = torch.cat([F.relu(self.z_branch(z)), F.relu(self.y_branch(y))], dim=1)
         h = F.relu(self.joint(h))
         return torch.sigmoid(self.output_layer(h)).view(z.shape[0], *self.image_shape)
@@ -42,11 +47,17 @@ class ConditionalMaxoutDiscriminator(nn.Module):
         self.joint = Maxout(290, 240, 4)
         self.y = nn.Linear(240, 1)
 
-    def forward(self, x, labels, generator=None):
-        y = F.one_hot(labels, N_CLASSES).to(x.dtype)
+    def dropout_masks(self, batch, generator, device):
+        """Masks on the inputs of the joint layer and the output layer, drawn in that order."""
+        return (dropout_mask((batch, self.joint.linear.in_features), *HIDDEN_DROPOUT, generator, device),
+                dropout_mask((batch, self.y.in_features), *HIDDEN_DROPOUT, generator, device))
+
+    def forward(self, x, labels, masks=None):
+        m0, m1 = (1.0, 1.0) if masks is None else masks
+        y = one_hot(labels, x.dtype)
         h = torch.cat([self.x_branch(x.flatten(1)), self.y_branch(y)], dim=1)
-        h = self.joint(dropout(h, *HIDDEN_DROPOUT, generator))
-        return self.y(dropout(h, *HIDDEN_DROPOUT, generator)).squeeze(1)
+        h = self.joint(h * m0)
+        return self.y(h * m1).squeeze(1)
 
 
 @register

@@ -61,7 +61,10 @@ class DcganDiscriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.out = nn.Linear(channels[-1] * start * start, 1)
 
-    def forward(self, x, labels=None, generator=None):
+    def dropout_masks(self, batch, generator, device):
+        return None  # no dropout
+
+    def forward(self, x, labels=None, masks=None):
         return self.out(self.features(x).flatten(1)).squeeze(1)
 
 

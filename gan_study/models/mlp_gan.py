@@ -43,15 +43,13 @@ class Maxout(nn.Module):
         return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
 
 
-def dropout(x, keep, scale, generator):
-    """pylearn2 dropout_fprop: keep each input with probability `keep` and multiply kept ones by `scale`.
+def dropout_mask(shape, keep, scale, generator, device):
+    """pylearn2 dropout_fprop's mask: each input kept with probability `keep`, kept ones multiplied by `scale`.
 
-    Masks are drawn from `generator` so a seed fixes them; `generator=None` means no dropout (eval).
+    Masks are drawn outside the forward pass, from the run's own generator, so that a seed fixes them and
+    several seeds can share one batched (vmapped) forward pass, each with its own masks.
     """
-    if generator is None:
-        return x
-    mask = torch.rand(x.shape, generator=generator, device=x.device) < keep
-    return x * mask * scale
+    return (torch.rand(shape, generator=generator, device=device) < keep) * scale
 
 
 class MlpGenerator(nn.Module):
@@ -75,7 +73,7 @@ class MlpGenerator(nn.Module):
 
 
 class MaxoutDiscriminator(nn.Module):
-    """Returns logits; `generator` (a torch.Generator) switches dropout on."""
+    """Returns logits; `masks` (from `dropout_masks`) switch dropout on, None means evaluation (no dropout)."""
 
     def __init__(self, image_shape, units=MAXOUT_UNITS, pieces=MAXOUT_PIECES):
         super().__init__()
@@ -83,11 +81,17 @@ class MaxoutDiscriminator(nn.Module):
         self.h1 = Maxout(units, units, pieces)
         self.y = nn.Linear(units, 1)
 
-    def forward(self, x, labels=None, generator=None):
-        h = dropout(x.flatten(1), *PIXEL_DROPOUT, generator)
-        h = dropout(self.h0(h), *HIDDEN_DROPOUT, generator)
-        h = dropout(self.h1(h), *HIDDEN_DROPOUT, generator)
-        return self.y(h).squeeze(1)
+    def dropout_masks(self, batch, generator, device):
+        """One training pass's masks on the inputs of h0, h1 and y, drawn in that order."""
+        return (dropout_mask((batch, self.h0.linear.in_features), *PIXEL_DROPOUT, generator, device),
+                dropout_mask((batch, self.h1.linear.in_features), *HIDDEN_DROPOUT, generator, device),
+                dropout_mask((batch, self.y.in_features), *HIDDEN_DROPOUT, generator, device))
+
+    def forward(self, x, labels=None, masks=None):
+        m0, m1, m2 = (1.0, 1.0, 1.0) if masks is None else masks
+        h = self.h0(x.flatten(1) * m0)
+        h = self.h1(h * m1)
+        return self.y(h * m2).squeeze(1)
 
 
 def logit_of_pixel_means(train_x):

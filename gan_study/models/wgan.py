@@ -54,5 +54,7 @@ class WganGp(Wgan):
     def make_optimizers(self, cfg, gen_net, disc_net):
         return Dcgan.make_optimizers(self, cfg, gen_net, disc_net)
 
-    def discriminator_penalty(self, cfg, disc, real, fake, labels, rng):
-        return cfg["gp_lambda"] * losses.gradient_penalty(disc, real, fake, rng)
+    def discriminator_penalty(self, cfg, disc, real, fake, labels, streams):
+        batch = real.shape[-4]
+        eps = streams.draw(lambda g: torch.rand(batch, 1, 1, 1, generator=g, device=real.device))
+        return cfg["gp_lambda"] * losses.gradient_penalty(disc, real, fake, eps)

@@ -27,3 +27,12 @@ def lucic_fid(loss_family, dataset):
         if entry["loss"] == loss_family and entry["dataset"] == dataset:
             return entry["mean"], entry["std"]
     return None
+
+
+def device_peak(device_name):
+    """The devices.yaml entry whose `match` occurs in `device_name` (torch.cuda.get_device_name), or None."""
+    entries = yaml.safe_load(Path(__file__).with_name("devices.yaml").read_text())
+    for entry in entries["devices"]:
+        if entry["match"] in device_name:
+            return {**entry, "citation": entries["sources"][entry["source"]]}
+    return None

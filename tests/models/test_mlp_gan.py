@@ -5,7 +5,7 @@ import torch
 
 from gan_study.losses import bce_discriminator_loss, non_saturating_generator_loss
 from gan_study.models import get_variant
-from gan_study.models.mlp_gan import Maxout, MaxoutDiscriminator, MlpGenerator, dropout, logit_of_pixel_means
+from gan_study.models.mlp_gan import Maxout, MaxoutDiscriminator, MlpGenerator, dropout_mask, logit_of_pixel_means
 
 SHAPE = (1, 28, 28)
 
@@ -64,21 +64,21 @@ def test_maxout_takes_max_over_consecutive_pieces():
 
 def test_dropout_keep_probability_and_scale():
     g = torch.Generator().manual_seed(0)
-    x = torch.ones(200_000)
-    out = dropout(x, 0.8, 1.25, g)
-    assert set(out.unique().tolist()) == {0.0, 1.25}
-    assert (out > 0).float().mean().item() == pytest.approx(0.8, abs=0.005)
-    assert out.mean().item() == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps the expectation
-    assert torch.equal(dropout(x, 0.5, 2.0, None), x)  # no generator: evaluation, no dropout
+    mask = dropout_mask((200_000,), 0.8, 1.25, g, "cpu")
+    assert set(mask.unique().tolist()) == {0.0, 1.25}
+    assert (mask > 0).float().mean().item() == pytest.approx(0.8, abs=0.005)
+    assert mask.mean().item() == pytest.approx(1.0, abs=0.01)  # inverted dropout keeps the expectation
 
 
-def test_discriminator_dropout_only_with_generator(nets):
+def test_discriminator_dropout_only_with_masks(nets):
     _, disc, train_x = nets
     x = train_x[:4]
-    assert torch.equal(disc(x), disc(x))
-    a = disc(x, generator=torch.Generator().manual_seed(1))
-    b = disc(x, generator=torch.Generator().manual_seed(2))
-    assert not torch.equal(a, b)
+    assert torch.equal(disc(x), disc(x))  # no masks: evaluation, no dropout
+    masks = [disc.dropout_masks(4, torch.Generator().manual_seed(s), "cpu") for s in (1, 2)]
+    assert [tuple(m.shape) for m in masks[0]] == [(4, 784), (4, 240), (4, 240)]
+    assert not torch.equal(disc(x, None, masks[0]), disc(x, None, masks[1]))
+    ones = tuple(torch.ones_like(m) for m in masks[0])
+    assert torch.equal(disc(x, None, ones), disc(x))
 
 
 def test_objectives_by_hand():

@@ -73,11 +73,14 @@ def test_wasserstein_objectives_by_hand():
 def test_gradient_penalty_of_a_linear_critic_is_known():
     # f(x) = w·x has ∇f = w everywhere, so the penalty is (‖w‖ − 1)² whatever the interpolates are.
     w = torch.tensor([3.0, 4.0])  # ‖w‖ = 5 → penalty 16
-    critic = lambda x: x @ w  # noqa: E731
-    real, fake = torch.randn(8, 2), torch.randn(8, 2)
-    assert losses.gradient_penalty(critic, real, fake, torch.Generator().manual_seed(0)).item() == pytest.approx(16.0)
-    unit = lambda x: x @ (w / 5)  # noqa: E731
-    assert losses.gradient_penalty(unit, real, fake, torch.Generator().manual_seed(0)).item() == pytest.approx(0.0, abs=1e-10)
+    real, fake = torch.randn(8, 1, 1, 2), torch.randn(8, 1, 1, 2)  # (batch, C, H, W) images
+    eps = torch.rand(8, 1, 1, 1, generator=torch.Generator().manual_seed(0))
+    flat = lambda v: lambda x: x.flatten(-3) @ v  # noqa: E731
+    assert losses.gradient_penalty(flat(w), real, fake, eps).item() == pytest.approx(16.0)
+    assert losses.gradient_penalty(flat(w / 5), real, fake, eps).item() == pytest.approx(0.0, abs=1e-10)
+    # Two seeds at once: (seeds, batch, C, H, W) gives one penalty per seed.
+    both = losses.gradient_penalty(flat(w), real.expand(2, *real.shape), fake.expand(2, *fake.shape), eps)
+    assert both.shape == (2,) and both.tolist() == pytest.approx([16.0, 16.0])
 
 
 def test_weight_clipping_bounds():

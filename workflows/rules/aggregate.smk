@@ -6,6 +6,7 @@ rule aggregate:
         parzen=run_files(f"{RESULTS}/runs/{RUN}/parzen.json"),
         train=run_files(f"{RESULTS}/runs/{RUN}/train.json"),
         fid=run_files(f"{RESULTS}/runs/{RUN}/fid.json") if config["fid"]["enabled"] else [],
+        fid_curves=run_files(f"{RESULTS}/runs/{RUN}/fid_curve.json") if FID_CURVES else [],
         baselines=(
             expand(f"{RESULTS}/parzen_baselines/{{dataset}}.json", dataset=DATASETS)
             if config["parzen_baselines"]["enabled"]
@@ -28,4 +29,4 @@ rule aggregate:
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --baselines {input.baselines} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --baselines {input.baselines} --fid-curves {input.fid_curves} --out-dir {params.out_dir} > {log} 2>&1"

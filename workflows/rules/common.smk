@@ -22,13 +22,12 @@ if not HAVE_CIFAR10 and any("cifar10" in entry["datasets"] for entry in config["
         "batches (put them there, or set download: true when online, to include it)",
         file=sys.stderr,
     )
-RUNS = [
-    dict(model=entry["model"], dataset=dataset, seed=seed)
-    for entry in config["runs"]
-    for dataset in entry["datasets"]
-    if dataset != "cifar10" or HAVE_CIFAR10
-    for seed in config["seeds"]
-]
+sys.path.insert(0, workflow.basedir)
+from gan_study.config import grid
+
+RUNS = [dict(model=model, dataset=dataset, seed=seed) for model, dataset, seed in grid(config, HAVE_CIFAR10)]
+SEEDS = config["seeds"]
+FID_CURVES = config["fid"]["enabled"] and config["fid"]["every_n_epochs"] is not None
 DATASETS = sorted({run["dataset"] for run in RUNS})
 
 

@@ -103,3 +103,26 @@ rule fid:
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} fid --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --samples {input.samples} --reference {input.reference} --out {output} > {log} 2>&1"
+
+
+rule fid_curve:
+    input:
+        train=f"{RESULTS}/runs/{RUN}/train.json",
+        fid=f"{RESULTS}/runs/{RUN}/fid.json",
+        reference=f"{RESULTS}/fid_reference/{{dataset}}.json",
+    output:
+        f"{RESULTS}/runs/{RUN}/fid_curve.json",
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("fid"),
+    log:
+        f"{LOGS}/fid_curve/{RUN}.log",
+    threads: 2
+    resources:
+        gpu=USES_GPU,
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {params.cli} fid-curve --model {wildcards.model} --dataset {wildcards.dataset} "
+        "--seed {wildcards.seed} --train {input.train} --fid {input.fid} --reference {input.reference} "
+        "--out {output} > {log} 2>&1"

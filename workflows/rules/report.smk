@@ -16,13 +16,14 @@ rule figures:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.tex),
         fid_runs=f"--fid-runs {RESULTS}/fid_runs.csv" if config["fid"]["enabled"] else "",
+        fid_curves=f"--fid-curves {RESULTS}/fid_curves.csv" if FID_CURVES else "",
     log:
         f"{LOGS}/figures.log",
     conda:
         "../envs/gan_study.yaml"
     shell:
         "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
-        "{params.fid_runs} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.fid_runs} {params.fid_curves} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule figure1:

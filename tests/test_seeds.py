@@ -1,0 +1,126 @@
+"""Seeds trained together as one batched model give each seed the numbers it gets when trained alone."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from gan_study.models import get_variant
+from gan_study.sample import generate, load_generator
+from gan_study.seeds import SeedStack, SeedStreams
+from gan_study.train import RunOutputs, train, train_seeds
+from tests.conftest import REPO
+
+SEEDS = [0, 3]
+
+
+def outputs(root, seeds=SEEDS):
+    return [RunOutputs(root / f"seed{s}" / "final.pt", root / f"seed{s}" / "log.csv", root / f"seed{s}" / "train.json")
+            for s in seeds]
+
+
+def small(config, model):
+    config["models"][model].update(epochs=2, train_limit=640, log_every=2)
+    if "width" in config["models"][model]:
+        config["models"][model]["width"] = 8
+    return config
+
+
+@pytest.mark.parametrize("model", ["mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp"])
+def test_batched_seeds_match_single_seed_runs(model, tiny_config, tmp_path):
+    config = small(tiny_config, model)
+    batched = train_seeds(config, model, "mnist", SEEDS, tmp_path / "batched", outputs(tmp_path / "batched"))
+    cfg = config["models"][model]
+    for seed, summary in zip(SEEDS, batched):
+        d = tmp_path / "alone" / f"seed{seed}"
+        alone = train(config, model, "mnist", seed, d, d / "final.pt", d / "log.csv", d / "train.json")
+        assert summary["status"] == alone["status"] == "completed" and summary["batched_seeds"] == SEEDS
+        assert (summary["steps"], summary["generator_updates"]) == (alone["steps"], alone["generator_updates"])
+        log_b = pd.read_csv(tmp_path / "batched" / f"seed{seed}" / "log.csv")
+        log_a = pd.read_csv(d / "log.csv")
+        assert list(log_b.columns) == list(log_a.columns) and len(log_b) == len(log_a) > 2
+        pd.testing.assert_frame_equal(log_b, log_a, check_exact=False, rtol=1e-4, atol=1e-5)
+        # What the run is for: its generator. Same noise → same images, within float rounding of batched kernels.
+        images = []
+        for final in (tmp_path / "batched" / f"seed{seed}" / "final.pt", d / "final.pt"):
+            variant, gen, _ = load_generator(final, model, "mnist", seed, cfg, "cpu")
+            images.append(generate(variant, gen, cfg, 200, seed, "cpu"))
+        assert (images[0] - images[1]).abs().max() < 1e-3
+    # …and the seeds really are different runs.
+    first, second = (pd.read_csv(tmp_path / "batched" / f"seed{s}" / "log.csv") for s in SEEDS)
+    assert not first["d_loss"].equals(second["d_loss"])
+
+
+def test_a_diverging_seed_is_recorded_and_leaves_the_others_untouched(tiny_config, tmp_path, monkeypatch):
+    variant = get_variant("mlp_gan")
+    original = variant.generator_loss
+
+    def nan_for_second_seed(d_fake):
+        loss = original(d_fake)
+        return loss * torch.tensor([1.0, float("nan")]) if loss.dim() == 1 else loss
+
+    monkeypatch.setattr(variant, "generator_loss", nan_for_second_seed)
+    ok, bad = train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "b", outputs(tmp_path / "b"))
+    assert bad["status"] == "diverged" and bad["diverged"]["step"] == 2
+    assert ok["status"] == "completed" and ok["steps"] == 12
+    d = tmp_path / "alone"
+    train(tiny_config, "mlp_gan", "mnist", SEEDS[0], d, d / "final.pt", d / "log.csv", d / "train.json")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "b" / "seed0" / "log.csv"), pd.read_csv(d / "log.csv"),
+                                  check_exact=False, rtol=1e-5)
+
+
+def test_batched_resume_is_bitwise_identical(tiny_config, tmp_path):
+    tiny_config["models"]["mlp_gan"].update(epochs=3)
+    train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "straight", outputs(tmp_path / "straight"))
+    assert train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "r", outputs(tmp_path / "r"),
+                       stop_after_epoch=1) is None
+    train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "r", outputs(tmp_path / "r"))
+    for seed in SEEDS:
+        a = torch.load(tmp_path / "straight" / f"seed{seed}" / "final.pt", weights_only=True)
+        b = torch.load(tmp_path / "r" / f"seed{seed}" / "final.pt", weights_only=True)
+        for net in ("generator", "discriminator"):
+            for key in a[net]:
+                assert torch.equal(a[net][key], b[net][key]), (seed, net, key)
+
+
+def test_streams_draw_each_seed_from_its_own_generator():
+    streams = SeedStreams([5, 7], "cpu", batched=True)
+    drawn = streams.draw(lambda g: torch.rand(3, generator=g))
+    assert drawn.shape == (2, 3)
+    assert torch.equal(drawn[1], torch.rand(3, generator=torch.Generator().manual_seed(7)))
+    pair = streams.draw(lambda g: (torch.rand(2, generator=g), None))
+    assert pair[0].shape == (2, 2) and pair[1] is None
+    with pytest.raises(ValueError):
+        SeedStreams([1, 2], "cpu", batched=False)
+
+
+def test_seed_stack_evaluates_each_copy_on_its_own_inputs():
+    nets = [torch.nn.Linear(4, 2) for _ in range(3)]
+    stack = SeedStack(nets)
+    x = torch.randn(3, 5, 4)
+    out = stack(x)
+    for i, net in enumerate(nets):
+        torch.testing.assert_close(out[i], net(x[i]))
+        torch.testing.assert_close(stack.seed_state_dict(i)["weight"], net.weight.detach())
+    assert stack.finite().tolist() == [True, True, True]
+
+
+def test_train_seeds_command_writes_every_seeds_outputs(tiny_config, tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(tiny_config))
+    runs = outputs(tmp_path)
+    args = [sys.executable, "-m", "gan_study", "--config", str(cfg), "train-seeds", "--model", "mlp_gan",
+            "--dataset", "mnist", "--seeds", *map(str, SEEDS), "--work-dir", str(tmp_path / "shared"),
+            "--final", *(str(r.final) for r in runs), "--log-csv", *(str(r.log_csv) for r in runs),
+            "--summary", *(str(r.summary) for r in runs)]
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for seed, r in zip(SEEDS, runs):
+        summary = json.loads(r.summary.read_text())
+        assert summary["seed"] == seed and summary["status"] == "completed" and r.final.is_file()
+    short = subprocess.run(args[: args.index("--log-csv") - 1] + args[args.index("--log-csv"):], cwd=REPO,
+                           capture_output=True, text=True)
+    assert short.returncode == 2 and "one --final" in short.stderr
