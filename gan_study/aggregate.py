@@ -211,15 +211,20 @@ def collect_fid_curves(files):
     return pd.DataFrame(rows).sort_values(["model", "dataset", "seed", "epoch"]).reset_index(drop=True)
 
 
-def best_over_checkpoints(curves):
-    """Per completed run: its lowest FID over all scored checkpoints, and the epoch it came from."""
+def best_over_checkpoints(curves, fid_runs):
+    """Per completed run: its lowest FID over all scored checkpoints. A run that kept no snapshots (its budget
+    ended before the first) has no curve file: its best is its final FID."""
     done = curves[curves["status"] == "completed"]
     best = done.loc[done.groupby(["model", "dataset", "seed"])["fid"].idxmin()]
-    return best[["model", "dataset", "seed", "epoch", "fid"]].rename(columns={"epoch": "best_epoch", "fid": "best_fid"})
+    best = best[["model", "dataset", "seed", "fid"]].rename(columns={"fid": "best_fid"})
+    final = fid_runs[fid_runs["status"] == "completed"][["model", "dataset", "seed", "fid"]]
+    merged = final.merge(best, on=["model", "dataset", "seed"], how="left")
+    merged["best_fid"] = merged["best_fid"].fillna(merged["fid"])
+    return merged
 
 
 def summarise_fid(fid_runs, allow_mixed=False, curves=None):
-    best = None if curves is None else best_over_checkpoints(curves)
+    best = None if curves is None else best_over_checkpoints(curves, fid_runs)
     out = []
     for (model, dataset), cell in fid_runs.groupby(["model", "dataset"], sort=True):
         if cell["run_config_hash"].nunique() > 1 and not allow_mixed:

@@ -21,7 +21,12 @@ def write_methods(config, out):
         + r": the paper's split, training images 1--50,000 of the official training set, validation images "
         r"50,001--60,000, and the 10,000 official test images; pixels scaled to $[0,1]$.",
         rf"\paragraph{{Seeds.}} {len(config['seeds'])} seeds per model and dataset: "
-        + ", ".join(str(s) for s in config["seeds"]) + ". A seed fixes initialisation, minibatch order, noise and dropout masks.",
+        + ", ".join(str(s) for s in config["seeds"]) + ". A seed fixes initialisation, minibatch order, noise and dropout masks."
+        + (" The seeds of each model and dataset were trained together as one batched model (parameters stacked, "
+           r"evaluated with \texttt{torch.func.vmap}), each seed drawing its randomness from its own generator in the "
+           "order a lone run would, so each seed's numbers are those of training it alone up to float rounding."
+           if config["batch_seeds"] else "")
+        + (" TF32 arithmetic was allowed for float32 matrix products on the GPU." if config["allow_tf32"] else ""),
     ]
     for entry in config["runs"]:
         variant = get_variant(entry["model"])
@@ -47,5 +52,9 @@ def write_methods(config, out):
             r"PyTorch port of the same 2015 Inception graph (it reproduces TensorFlow~1's bilinear resize to "
             r"$299\times299$), images are quantised to 8 bits before the network, and the models and their "
             r"hyper-parameters are ours, not the result of their large-scale search."
+            + (rf" FID per checkpoint: a generator snapshot is kept every {f['every_n_epochs']} epoch(s) and scored "
+               r"exactly like the final weights; the table's best-over-checkpoints FID is each run's minimum over "
+               r"them and its final weights (selected on the test set, hence optimistic)."
+               if f["every_n_epochs"] else "")
         )
     write_text(out, "\n\n".join(parts) + "\n")

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .atomic import write_csv, write_json
-from .config import run_id
+from .config import run_id, snapshot_epochs
 from .data import load_splits
 from .errors import GanStudyError
 from .models import get_variant
@@ -123,13 +123,6 @@ class RunOutputs:
 
 def snapshot_path(snapshot_dir, epoch):
     return Path(snapshot_dir) / f"epoch{epoch:04d}.pt"
-
-
-def snapshot_epochs(config, model):
-    """Epochs after which a generator snapshot is kept: every fid.every_n_epochs, before the last epoch (the final
-    weights are the last point)."""
-    every = config["fid"]["every_n_epochs"] if config["fid"]["enabled"] else None
-    return set(range(every, config["models"][model]["epochs"], every)) if every else set()
 
 
 def seed_states(net, batched):
@@ -309,6 +302,7 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
             "snapshots": [{"epoch": e, "path": str(snapshot_path(out.snapshot_dir, e))}
                           for e in sorted(snapshots_at) if snapshot_path(out.snapshot_dir, e).is_file()],
             "batched_seeds": list(seeds) if batched else None,
+            "allow_tf32": bool(config["allow_tf32"]),
             "wall_time_s": wall,  # when batched: the whole job's time, shared by all its seeds
             "provenance": provenance(config, seed=seed, device=device, started=started),
         }

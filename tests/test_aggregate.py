@@ -103,19 +103,23 @@ def write_fid(tmp, seed, final_fid, curve, status="completed"):
 def test_best_fid_over_checkpoints_is_a_separate_labelled_column(tmp_path, tiny_config):
     runs = [write_run(tmp_path, s) for s in (0, 1, 2)]
     runs[2] = write_run(tmp_path, 2, status="diverged")
-    fids = [write_fid(tmp_path, 0, 30.0, [(5, 20.0)]), write_fid(tmp_path, 1, 40.0, [(5, 50.0)]),
+    fids = [write_fid(tmp_path, 0, 30.0, [(5, 20.0)]), write_fid(tmp_path, 1, 40.0, [(5, 35.0)]),
             write_fid(tmp_path, 2, None, [(5, 1.0)], status="diverged")]
     out = tmp_path / "out"
     aggregate(tiny_config, [p for p, _ in runs], [t for _, t in runs], out, fid_files=[f for f, _ in fids],
               fid_curve_files=[c for _, c in fids])
     cell = pd.read_csv(out / "fid_summary.csv").iloc[0]
     assert cell["fid_mean"] == pytest.approx(35.0)  # the table's FID: final weights
-    assert cell["fid_best_mean"] == pytest.approx(30.0)  # best of {20, 30} and of {50, 40}; the diverged run is out
+    assert cell["fid_best_mean"] == pytest.approx(27.5)  # best of {20, 30} and of {35, 40}; the diverged run is out
     curves = pd.read_csv(out / "fid_curves.csv")
     assert len(curves) == 5 and set(curves["source"]) == {"snapshot", "final"}
     table = (out / "tables" / "fid.tex").read_text()
     assert "Best FID (ckpts)" in table and "selected on the test set" in table
     assert "gsFidMlpGanMnistBestMean" in (out / "macros.tex").read_text()
+    # A run that kept no snapshot has no curve file: its best is its final FID.
+    aggregate(tiny_config, [p for p, _ in runs], [t for _, t in runs], out, fid_files=[f for f, _ in fids],
+              fid_curve_files=[fids[0][1]])
+    assert pd.read_csv(out / "fid_summary.csv").iloc[0]["fid_best_mean"] == pytest.approx(30.0)  # (20 + 40) / 2
 
 
 def test_without_checkpoint_fids_the_table_has_no_best_column(tmp_path, tiny_config):

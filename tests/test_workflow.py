@@ -28,8 +28,10 @@ def test_smoke_and_paper_dry_runs(repo_copy):
     assert smoke_jobs == {"train": "12"}  # (5 models on MNIST + the MLP GAN on Fashion-MNIST) × 2 seeds
     paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper")
     assert paper.returncode == 0, paper.stderr
-    jobs = dict(line.split()[:2] for line in paper.stdout.splitlines() if line.split()[:1] in (["train"], ["parzen"]))
-    assert jobs == {"train": "50", "parzen": "50"}
+    jobs = dict(line.split()[:2] for line in paper.stdout.splitlines()
+                if line.split()[:1] in (["train"], ["train_seeds"], ["parzen"]))
+    assert jobs == {"train_seeds": "10", "parzen": "50"}  # 5 models × 2 datasets, each job training its 5 seeds
+    assert "--seeds 0 1 2 3 4" in paper.stdout and "batched-seeds0-1-2-3-4" in paper.stdout
     for model in ("mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp"):
         for dataset in ("mnist", "fashion_mnist"):
             for seed in range(5):
@@ -41,13 +43,13 @@ def test_smoke_and_paper_dry_runs(repo_copy):
     assert "CIFAR-10 is left out of this study" in paper.stderr  # the test data dir has no CIFAR-10
 
 
-def test_batch_seeds_schedules_one_training_job_per_model_and_dataset(repo_copy):
-    paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper", "--config", "batch_seeds=True")
+def test_one_training_job_per_seed_when_seeds_are_not_batched(repo_copy):
+    paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper", "--config", "batch_seeds=False")
     assert paper.returncode == 0, paper.stderr
     jobs = dict(line.split()[:2] for line in paper.stdout.splitlines()
                 if line.split()[:1] in (["train"], ["train_seeds"], ["parzen"]))
-    assert jobs == {"train_seeds": "10", "parzen": "50"}  # 5 models × 2 datasets, each with its 5 seeds
-    assert "--seeds 0 1 2 3 4" in paper.stdout and "batched-seeds0-1-2-3-4" in paper.stdout
+    assert jobs == {"train": "50", "parzen": "50"}
+    assert "--seed 4 --work-dir work/paper/runs/wgan_gp/fashion_mnist/seed4" in paper.stdout
 
 
 def test_paper_dry_run_includes_cifar10_when_present(repo_copy, tmp_path):
@@ -60,8 +62,8 @@ def test_paper_dry_run_includes_cifar10_when_present(repo_copy, tmp_path):
     paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper", data=data)
     assert paper.returncode == 0, paper.stderr
     assert "left out" not in paper.stderr
-    jobs = dict(line.split()[:2] for line in paper.stdout.splitlines() if line.split()[:1] == ["train"])
-    assert jobs == {"train": "65"}  # + dcgan, wgan, wgan_gp on CIFAR-10 × 5 seeds
+    jobs = dict(line.split()[:2] for line in paper.stdout.splitlines() if line.split()[:1] == ["train_seeds"])
+    assert jobs == {"train_seeds": "13"}  # + dcgan, wgan, wgan_gp on CIFAR-10
     assert "work/paper/runs/wgan_gp/cifar10/seed4/final.pt" in paper.stdout
 
 
@@ -92,4 +94,9 @@ def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
     assert "225 ± 2" in text and "Figure 1: The paper’s Figure 1" in text.replace("'", "’")
     assert "MLP GAN (2014) on Fashion-MNIST, seed 0" in text and "Theis et al." in text
     assert "Inception Score: not" in text and "nan" not in text.lower().split()
+    # FID per checkpoint (smoke: every epoch): the 2-epoch models have a snapshot point before their final one.
+    curves = pd.read_csv(repo_copy / "results" / "smoke" / "fid_curves.csv")
+    mlp = curves[(curves["model"] == "mlp_gan") & (curves["dataset"] == "mnist") & (curves["seed"] == 0)]
+    assert mlp[["epoch", "source"]].values.tolist() == [[1, "snapshot"], [2, "final"]]
+    assert "Best FID (ckpts)" in text and "FID during training" in text
     assert shutil.which("pdftotext")

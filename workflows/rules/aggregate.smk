@@ -6,7 +6,7 @@ rule aggregate:
         parzen=run_files(f"{RESULTS}/runs/{RUN}/parzen.json"),
         train=run_files(f"{RESULTS}/runs/{RUN}/train.json"),
         fid=run_files(f"{RESULTS}/runs/{RUN}/fid.json") if config["fid"]["enabled"] else [],
-        fid_curves=run_files(f"{RESULTS}/runs/{RUN}/fid_curve.json") if FID_CURVES else [],
+        fid_curves=run_files(f"{RESULTS}/runs/{RUN}/fid_curve.json", CURVE_RUNS),
         baselines=(
             expand(f"{RESULTS}/parzen_baselines/{{dataset}}.json", dataset=DATASETS)
             if config["parzen_baselines"]["enabled"]

@@ -23,11 +23,13 @@ if not HAVE_CIFAR10 and any("cifar10" in entry["datasets"] for entry in config["
         file=sys.stderr,
     )
 sys.path.insert(0, workflow.basedir)
-from gan_study.config import grid
+from gan_study.config import grid, snapshot_epochs
 
 RUNS = [dict(model=model, dataset=dataset, seed=seed) for model, dataset, seed in grid(config, HAVE_CIFAR10)]
 SEEDS = config["seeds"]
-FID_CURVES = config["fid"]["enabled"] and config["fid"]["every_n_epochs"] is not None
+# FID per checkpoint: scored for the runs whose model keeps snapshots (fid.every_n_epochs < epochs).
+CURVE_RUNS = [run for run in RUNS if snapshot_epochs(config, run["model"])]
+FID_CURVES = bool(CURVE_RUNS)
 DATASETS = sorted({run["dataset"] for run in RUNS})
 
 
@@ -58,5 +60,5 @@ def config_digest(*keys):
     return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def run_files(pattern):
-    return [pattern.format(**run) for run in RUNS]
+def run_files(pattern, runs=RUNS):
+    return [pattern.format(**run) for run in runs]
