@@ -36,11 +36,16 @@ def training_curves(log_files, out_pdf):
         frame["seed"] = str(seed)
         frames.append(frame)
     data = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
+    run_panels(data, "value", "minibatch mean", out_pdf, hue="loss", style="seed", height=2.6)
+
+
+def run_panels(data, y, ylabel, out_pdf, **line_style):
+    """One panel per run (model / dataset) of `y` against epoch, saved as a PDF."""
     sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.relplot(data=data, x="epoch", y="value", hue="loss", style="seed", col="run", kind="line",
-                       col_wrap=min(3, data["run"].nunique()), height=2.6, aspect=1.3, facet_kws={"sharey": False})
+    grid = sns.relplot(data=data, x="epoch", y=y, col="run", kind="line", col_wrap=min(3, data["run"].nunique()),
+                       aspect=1.3, facet_kws={"sharey": False}, **line_style)
     grid.set_titles("{col_name}")
-    grid.set_axis_labels("epoch", "minibatch mean")
+    grid.set_axis_labels("epoch", ylabel)
     with atomic_path(out_pdf) as tmp:
         grid.figure.savefig(tmp, format="pdf", bbox_inches="tight")
     plt.close(grid.figure)
@@ -75,14 +80,7 @@ def fid_curves(curves_csv, out_pdf):
     data = pd.read_csv(curves_csv)
     data["run"] = [f"{get_variant(m).title} / {DATASETS[d].title}" for m, d in zip(data["model"], data["dataset"])]
     data["seed"] = data["seed"].astype(str)
-    sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.relplot(data=data, x="epoch", y="fid", hue="seed", col="run", kind="line", marker="o",
-                       col_wrap=min(3, data["run"].nunique()), height=2.4, aspect=1.3, facet_kws={"sharey": False})
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("epoch", "FID")
-    with atomic_path(out_pdf) as tmp:
-        grid.figure.savefig(tmp, format="pdf", bbox_inches="tight")
-    plt.close(grid.figure)
+    run_panels(data, "fid", "FID", out_pdf, hue="seed", marker="o", height=2.4)
 
 
 def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None, curves_csv=None):
