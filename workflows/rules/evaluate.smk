@@ -20,6 +20,7 @@ rule sample:
     threads: 1
     resources:
         gpu=USES_GPU,
+        mem_mb=MEM_MB["evaluate"],
     conda:
         "../envs/gan_study.yaml"
     shell:
@@ -41,6 +42,7 @@ rule parzen:
     threads: 2
     resources:
         gpu=USES_GPU,
+        mem_mb=MEM_MB["evaluate"],
     conda:
         "../envs/gan_study.yaml"
     shell:
@@ -59,6 +61,7 @@ rule parzen_baselines:
     threads: 2
     resources:
         gpu=USES_GPU,
+        mem_mb=MEM_MB["evaluate"],
     conda:
         "../envs/gan_study.yaml"
     shell:
@@ -77,6 +80,7 @@ rule fid_reference:
     threads: 2
     resources:
         gpu=USES_GPU,
+        mem_mb=MEM_MB["fid"],
     conda:
         "../envs/gan_study.yaml"
     shell:
@@ -98,6 +102,7 @@ rule fid:
     threads: 2
     resources:
         gpu=USES_GPU,
+        mem_mb=MEM_MB["fid"],
     conda:
         "../envs/gan_study.yaml"
     shell:
@@ -120,6 +125,7 @@ rule fid_curve:
     threads: 2
     resources:
         gpu=USES_GPU,
+        mem_mb=MEM_MB["fid"],
     conda:
         "../envs/gan_study.yaml"
     shell:

@@ -23,6 +23,7 @@ if config["batch_seeds"]:
         threads: 2
         resources:
             gpu=USES_GPU,
+            mem_mb=MEM_MB["train"],
         conda:
             "../envs/gan_study.yaml"
         shell:
@@ -48,6 +49,7 @@ else:
         threads: 2
         resources:
             gpu=USES_GPU,
+            mem_mb=MEM_MB["train"],
         conda:
             "../envs/gan_study.yaml"
         shell:
