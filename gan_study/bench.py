@@ -5,7 +5,8 @@ arithmetic per step (`train.train_step`), so the ratios isolate the data path, h
 - naive: the loop a first PyTorch GAN uses — a DataLoader over the images (converted per item, as
   torchvision's ToTensor does), each batch copied to the device, one seed, losses read with `.item()` every step;
 - resident: our training path for one seed — images on the device, minibatches by index, no host syncs;
-- batched: our path with S seeds as one vmapped SeedStack (what `batch_seeds: true` trains).
+- batched: our path with S seeds as one SeedStack (what `batch_seeds: true` trains), both vmapped and seed by
+  seed; the headline uses the mode training uses on this device (vmap on GPUs, seed by seed on CPUs).
 It reports images/s (per seed and over all seeds), achieved TFLOP/s (FLOPs of one step counted by
 torch.utils.flop_counter), the fraction of the device's peak (gan_study/reference/devices.yaml), and the
 Parzen distances-once vs per-σ ratio, and writes it all as JSON with the device and package versions.
@@ -123,10 +124,11 @@ def _naive(variant, cfg, images, image_shape, device, steps, warmup):
     return time.perf_counter() - t0
 
 
-def _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds):
+def _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds, vectorized=True):
     batched = len(seeds) > 1
     nets = _nets(variant, cfg, image_shape, images, seeds, device)
-    gen, disc = (SeedStack([g for g, _ in nets]), SeedStack([d for _, d in nets])) if batched else nets[0]
+    gen, disc = (SeedStack([g for g, _ in nets], vectorized), SeedStack([d for _, d in nets], vectorized)) \
+        if batched else nets[0]
     opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
     set_hyperparameters(opt_g, variant.schedule(cfg, 0, 0))
     set_hyperparameters(opt_d, variant.schedule(cfg, 0, 0))
@@ -170,20 +172,25 @@ def bench_training(config, model, n_seeds, steps, warmup, device, images):
     seeds = list(range(n_seeds))
     t_naive = _naive(variant, cfg, images, image_shape, device, steps, warmup)
     t_single = _resident(variant, cfg, images, image_shape, device, steps, warmup, [0])
-    t_batched = _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds)
+    t_vmap = _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds, vectorized=True)
+    t_loop = _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds, vectorized=False)
     flops = step_flops(variant, cfg, image_shape, images, device)
     naive, single = steps * batch / t_naive, steps * batch / t_single
-    batched_total = steps * batch * n_seeds / t_batched
+    vmap_total, loop_total = (steps * batch * n_seeds / t for t in (t_vmap, t_loop))
+    default_mode = "vmap" if device.type != "cpu" else "seed_by_seed"  # what train_seeds uses on this device
+    batched_total = vmap_total if default_mode == "vmap" else loop_total
     tflops = flops / batch * batched_total / 1e12
     peak = device_peak(device_name(device)) if device.type == "cuda" else None
     precision = "tf32" if config["allow_tf32"] and device.type == "cuda" else "fp32"
     return {
         "model": model, "batch_size_per_seed": batch, "seeds_batched": n_seeds, "timed_steps": steps,
         "warmup_steps": warmup, "update_order": cfg["update_order"],
+        "batched_mode": default_mode,
         "flops_per_image": flops / batch,
         # Images/s summed over seeds: with S seeds batched, the time to train S seeds is S/this per image.
         "images_per_s": {"naive": round(naive, 1), "resident_one_seed": round(single, 1),
-                         "batched_all_seeds": round(batched_total, 1)},
+                         "batched_all_seeds": round(batched_total, 1), "batched_vmap_all_seeds": round(vmap_total, 1),
+                         "batched_seed_by_seed_all_seeds": round(loop_total, 1)},
         "ratio_batched_vs_naive": round(batched_total / naive, 2),
         "ratio_resident_vs_naive": round(single / naive, 2),
         "achieved_tflops": round(tflops, 4),
@@ -210,7 +217,9 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
         result["models"].append(r)
         ips = r["images_per_s"]
         print(f"{model}: naive {ips['naive']:.0f} img/s | resident, 1 seed {ips['resident_one_seed']:.0f} img/s | "
-              f"{n_seeds} seeds batched {ips['batched_all_seeds']:.0f} seed-img/s → {r['ratio_batched_vs_naive']}× naive; "
+              f"{n_seeds} seeds batched {ips['batched_all_seeds']:.0f} seed-img/s ({r['batched_mode']}; vmap "
+              f"{ips['batched_vmap_all_seeds']:.0f}, seed by seed {ips['batched_seed_by_seed_all_seeds']:.0f}) "
+              f"→ {r['ratio_batched_vs_naive']}× naive; "
               f"{r['achieved_tflops']:.3f} TFLOP/s"
               + ("" if r["fraction_of_peak"] is None else f" = {100 * r['fraction_of_peak']:.2f}% of {r['precision']} peak"))
     centres, points = parzen_size

@@ -143,8 +143,9 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
     return None if summaries is None else summaries[0]
 
 
-def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, stop_after_epoch=None):
-    """Train several seeds of one (model, dataset) in one process; `batched` makes them one vmapped SeedStack.
+def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, stop_after_epoch=None, vectorized=None):
+    """Train several seeds of one (model, dataset) in one process; `batched` makes them one SeedStack, vmapped
+    (`vectorized`, by default on GPUs) or evaluated seed by seed (by default on CPUs).
 
     Each seed gets the outputs a single-seed run writes (final weights, log, summary), so everything
     downstream is the same whichever way the seeds were trained. A seed that diverges is recorded as such
@@ -168,7 +169,8 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
         make_deterministic(seed, device)
         nets.append([net.to(device) for net in variant.build(cfg, splits.image_shape, splits.train_x[:limit])])
     if batched:
-        gen, disc = SeedStack([g for g, _ in nets]), SeedStack([d for _, d in nets])
+        vectorized = device.type != "cpu" if vectorized is None else vectorized
+        gen, disc = SeedStack([g for g, _ in nets], vectorized), SeedStack([d for _, d in nets], vectorized)
     else:
         gen, disc = nets[0]
     del nets

@@ -30,9 +30,11 @@ def small(config, model):
 
 
 @pytest.mark.parametrize("model", ["mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp"])
-def test_batched_seeds_match_single_seed_runs(model, tiny_config, tmp_path):
+@pytest.mark.parametrize("vectorized", [True, False], ids=["vmap", "seed_by_seed"])
+def test_batched_seeds_match_single_seed_runs(model, vectorized, tiny_config, tmp_path):
     config = small(tiny_config, model)
-    batched = train_seeds(config, model, "mnist", SEEDS, tmp_path / "batched", outputs(tmp_path / "batched"))
+    batched = train_seeds(config, model, "mnist", SEEDS, tmp_path / "batched", outputs(tmp_path / "batched"),
+                          vectorized=vectorized)
     cfg = config["models"][model]
     for seed, summary in zip(SEEDS, batched):
         d = tmp_path / "alone" / f"seed{seed}"
@@ -43,6 +45,11 @@ def test_batched_seeds_match_single_seed_runs(model, tiny_config, tmp_path):
         log_a = pd.read_csv(d / "log.csv")
         assert list(log_b.columns) == list(log_a.columns) and len(log_b) == len(log_a) > 2
         pd.testing.assert_frame_equal(log_b, log_a, check_exact=False, rtol=1e-4, atol=1e-5)
+        if not vectorized:  # seed by seed runs the very same kernels on views of the stack: bitwise equal
+            pd.testing.assert_frame_equal(log_b, log_a, check_exact=True)
+            a = torch.load(tmp_path / "batched" / f"seed{seed}" / "final.pt", weights_only=True)
+            b = torch.load(d / "final.pt", weights_only=True)
+            assert all(torch.equal(a[n][k], b[n][k]) for n in ("generator", "discriminator") for k in a[n])
         # What the run is for: its generator. Same noise → same images, within float rounding of batched kernels.
         images = []
         for final in (tmp_path / "batched" / f"seed{seed}" / "final.pt", d / "final.pt"):
@@ -63,7 +70,8 @@ def test_a_diverging_seed_is_recorded_and_leaves_the_others_untouched(tiny_confi
         return loss * torch.tensor([1.0, float("nan")]) if loss.dim() == 1 else loss
 
     monkeypatch.setattr(variant, "generator_loss", nan_for_second_seed)
-    ok, bad = train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "b", outputs(tmp_path / "b"))
+    ok, bad = train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "b", outputs(tmp_path / "b"),
+                          vectorized=True)
     assert bad["status"] == "diverged" and bad["diverged"]["step"] == 2
     assert ok["status"] == "completed" and ok["steps"] == 12
     d = tmp_path / "alone"
@@ -74,10 +82,11 @@ def test_a_diverging_seed_is_recorded_and_leaves_the_others_untouched(tiny_confi
 
 def test_batched_resume_is_bitwise_identical(tiny_config, tmp_path):
     tiny_config["models"]["mlp_gan"].update(epochs=3)
-    train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "straight", outputs(tmp_path / "straight"))
+    train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "straight", outputs(tmp_path / "straight"),
+                vectorized=True)
     assert train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "r", outputs(tmp_path / "r"),
-                       stop_after_epoch=1) is None
-    train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "r", outputs(tmp_path / "r"))
+                       stop_after_epoch=1, vectorized=True) is None
+    train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "r", outputs(tmp_path / "r"), vectorized=True)
     for seed in SEEDS:
         a = torch.load(tmp_path / "straight" / f"seed{seed}" / "final.pt", weights_only=True)
         b = torch.load(tmp_path / "r" / f"seed{seed}" / "final.pt", weights_only=True)
@@ -97,14 +106,18 @@ def test_streams_draw_each_seed_from_its_own_generator():
         SeedStreams([1, 2], "cpu", batched=False)
 
 
-def test_seed_stack_evaluates_each_copy_on_its_own_inputs():
-    nets = [torch.nn.Linear(4, 2) for _ in range(3)]
-    stack = SeedStack(nets)
+@pytest.mark.parametrize("vectorized", [True, False])
+def test_seed_stack_evaluates_each_copy_on_its_own_inputs(vectorized):
+    nets = [torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.BatchNorm1d(2)) for _ in range(3)]
+    stack = SeedStack(nets, vectorized)
     x = torch.randn(3, 5, 4)
     out = stack(x)
     for i, net in enumerate(nets):
-        torch.testing.assert_close(out[i], net(x[i]))
-        torch.testing.assert_close(stack.seed_state_dict(i)["weight"], net.weight.detach())
+        torch.testing.assert_close(out[i], net(x[i]))  # also updates each copy's running statistics
+        torch.testing.assert_close(stack.seed_state_dict(i)["1.running_mean"], net[1].running_mean)
+        torch.testing.assert_close(stack.seed_state_dict(i)["0.weight"], net[0].weight.detach())
+    out.sum().backward()
+    assert stack.params["0.weight"].grad.shape == (3, 2, 4)
     assert stack.finite().tolist() == [True, True, True]
 
 
