@@ -28,7 +28,7 @@ from .data import load_splits
 from .models import get_variant
 from .optim import set_hyperparameters
 from .parzen import parzen_log_likelihood, parzen_log_likelihood_per_sigma
-from .provenance import device_name, now, package_versions
+from .provenance import device_name, git_state, now, package_versions
 from .reference import device_peak
 from .runtime import make_deterministic, resolve_device
 from .seeds import SeedStack, SeedStreams
@@ -210,7 +210,8 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     torch.backends.cudnn.benchmark = False
     result = {"benchmark": "training throughput (naive vs resident vs seeds batched) and Parzen",
-              "device": device_name(device), "packages": package_versions(), "date": now(), "models": []}
+              "device": device_name(device), "packages": package_versions(), "git": git_state(), "date": now(),
+              "models": []}
     for model in models:
         splits = load_splits("mnist", config["data_dir"], config["download"])
         r = bench_training(config, model, n_seeds, steps, warmup, device, splits.train_x)
