@@ -187,10 +187,11 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     logs, status, diverged, frozen = [[] for _ in seeds], ["running"] * n_seeds, [None] * n_seeds, [None] * n_seeds
     if ckpt_path.exists():
         state = checkpoint.load(ckpt_path, expect={"model": model, "dataset": dataset, **who})
-        if state["run_config_hash"] != run_hash:
+        if state["run_config_hash"] != run_hash or "d_done" not in state:  # other config, or an older layout
             stale = ckpt_path.with_name(f"checkpoint.stale-{state['run_config_hash']}.pt")
             ckpt_path.rename(stale)
-            print(f"[gan-study] {ckpt_path} was made with another config; moved to {stale.name}, starting fresh")
+            print(f"[gan-study] {ckpt_path} was made with another config or code version; moved to {stale.name}, "
+                  "starting fresh")
         else:
             gen.load_state_dict(state["generator"])
             disc.load_state_dict(state["discriminator"])

@@ -147,3 +147,14 @@ def test_generator_snapshots_every_n_epochs(tiny_config, tmp_path):
     again, _ = run(tiny_config, tmp_path, "a")
     assert [s["epoch"] for s in again["snapshots"]] == [2]
     assert sorted(p.name for p in (d / "snapshots").iterdir()) == ["epoch0002.pt"]
+
+
+def test_checkpoint_of_an_older_layout_restarts_instead_of_crashing(tiny_config, tmp_path, capsys):
+    run(tiny_config, tmp_path, "a", stop_after_epoch=1)
+    ckpt = tmp_path / "a" / "checkpoint.pt"
+    state = checkpoint.load(ckpt)
+    del state["d_done"]  # as written before the step counter carried across epochs
+    checkpoint.save(ckpt, {k: v for k, v in state.items() if k != "format"})
+    summary, d = run(tiny_config, tmp_path, "a")
+    assert "code version" in capsys.readouterr().out and summary["steps"] == 12
+    assert list(d.glob("checkpoint.stale-*.pt"))
