@@ -30,9 +30,9 @@ from .optim import set_hyperparameters
 from .parzen import parzen_log_likelihood, parzen_log_likelihood_per_sigma
 from .provenance import device_name, git_state, now, package_versions
 from .reference import device_peak
-from .runtime import make_deterministic, resolve_device
-from .seeds import SeedStack, SeedStreams
-from .train import train_step
+from .runtime import resolve_device, set_tf32
+from .seeds import SeedStreams
+from .train import build_nets, train_step
 
 
 def _timed(fn, device):
@@ -83,12 +83,14 @@ class PerItemImages(Dataset):
         return self.images[i].float().div(255)
 
 
-def _nets(variant, cfg, image_shape, train_x, seeds, device):
-    nets = []
-    for seed in seeds:
-        make_deterministic(seed, device)
-        nets.append([net.to(device) for net in variant.build(cfg, image_shape, train_x)])
-    return nets
+def _setup(variant, cfg, images, seeds, device, vectorized=True):
+    """Nets, optimisers (with the schedule's first-step values) and RNG streams, as training builds them."""
+    batched = len(seeds) > 1
+    gen, disc = build_nets(variant, cfg, tuple(images.shape[1:]), images, seeds, device, batched, vectorized)
+    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
+    for opt in (opt_g, opt_d):
+        set_hyperparameters(opt, variant.schedule(cfg, 0, 0))
+    return gen, disc, opt_g, opt_d, SeedStreams(seeds, device, batched)
 
 
 def _sync(device):
@@ -96,12 +98,8 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def _naive(variant, cfg, images, image_shape, device, steps, warmup):
-    gen, disc = _nets(variant, cfg, image_shape, images, [0], device)[0]
-    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
-    streams = SeedStreams([0], device, batched=False)
-    set_hyperparameters(opt_g, variant.schedule(cfg, 0, 0))
-    set_hyperparameters(opt_d, variant.schedule(cfg, 0, 0))
+def _naive(variant, cfg, images, device, steps, warmup):
+    gen, disc, opt_g, opt_d, streams = _setup(variant, cfg, images, [0], device)
     as_uint8 = (images * 255).round().to(torch.uint8)
     loader = DataLoader(PerItemImages(as_uint8), batch_size=cfg["batch_size"], shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(0), pin_memory=device.type == "cuda")
@@ -124,15 +122,8 @@ def _naive(variant, cfg, images, image_shape, device, steps, warmup):
     return time.perf_counter() - t0
 
 
-def _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds, vectorized=True):
-    batched = len(seeds) > 1
-    nets = _nets(variant, cfg, image_shape, images, seeds, device)
-    gen, disc = (SeedStack([g for g, _ in nets], vectorized), SeedStack([d for _, d in nets], vectorized)) \
-        if batched else nets[0]
-    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
-    set_hyperparameters(opt_g, variant.schedule(cfg, 0, 0))
-    set_hyperparameters(opt_d, variant.schedule(cfg, 0, 0))
-    streams = SeedStreams(seeds, device, batched)
+def _resident(variant, cfg, images, device, steps, warmup, seeds, vectorized=True):
+    gen, disc, opt_g, opt_d, streams = _setup(variant, cfg, images, seeds, device, vectorized)
     train_x = variant.from_unit_range(images).to(device)
     batch, n_batches = cfg["batch_size"], images.shape[0] // cfg["batch_size"]
     simultaneous = cfg["update_order"] == "simultaneous"
@@ -150,31 +141,26 @@ def _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds, v
     return time.perf_counter() - t0
 
 
-def step_flops(variant, cfg, image_shape, images, device):
+def step_flops(variant, cfg, images, device):
     """FLOPs of one training step of one seed (forward and backward), counted by torch's FlopCounterMode."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    gen, disc = _nets(variant, cfg, image_shape, images, [0], device)[0]
-    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
-    set_hyperparameters(opt_g, variant.schedule(cfg, 0, 0))
-    set_hyperparameters(opt_d, variant.schedule(cfg, 0, 0))
+    gen, disc, opt_g, opt_d, streams = _setup(variant, cfg, images, [0], device)
     x = variant.from_unit_range(images[: cfg["batch_size"]]).to(device)
     with FlopCounterMode(display=False) as counter:
-        train_step(variant, cfg, gen, disc, opt_g, opt_d, x, None, SeedStreams([0], device, False), True,
-                   cfg["update_order"] == "simultaneous")
+        train_step(variant, cfg, gen, disc, opt_g, opt_d, x, None, streams, True, cfg["update_order"] == "simultaneous")
     return counter.get_total_flops()
 
 
 def bench_training(config, model, n_seeds, steps, warmup, device, images):
     variant, cfg = get_variant(model), config["models"][model]
-    image_shape = tuple(images.shape[1:])
     batch = cfg["batch_size"]
     seeds = list(range(n_seeds))
-    t_naive = _naive(variant, cfg, images, image_shape, device, steps, warmup)
-    t_single = _resident(variant, cfg, images, image_shape, device, steps, warmup, [0])
-    t_vmap = _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds, vectorized=True)
-    t_loop = _resident(variant, cfg, images, image_shape, device, steps, warmup, seeds, vectorized=False)
-    flops = step_flops(variant, cfg, image_shape, images, device)
+    t_naive = _naive(variant, cfg, images, device, steps, warmup)
+    t_single = _resident(variant, cfg, images, device, steps, warmup, [0])
+    t_vmap = _resident(variant, cfg, images, device, steps, warmup, seeds, vectorized=True)
+    t_loop = _resident(variant, cfg, images, device, steps, warmup, seeds, vectorized=False)
+    flops = step_flops(variant, cfg, images, device)
     naive, single = steps * batch / t_naive, steps * batch / t_single
     vmap_total, loop_total = (steps * batch * n_seeds / t for t in (t_vmap, t_loop))
     default_mode = "vmap" if device.type != "cpu" else "seed_by_seed"  # what train_seeds uses on this device
@@ -206,15 +192,13 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
           out_dir="results/bench"):
     """Run the training and Parzen benchmarks on config['device'] and write bench-<device type>.json."""
     device = resolve_device(config["device"])
-    if config["allow_tf32"]:
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    torch.backends.cudnn.benchmark = False
+    set_tf32(config["allow_tf32"])
+    images = load_splits("mnist", config["data_dir"], config["download"]).train_x
     result = {"benchmark": "training throughput (naive vs resident vs seeds batched) and Parzen",
               "device": device_name(device), "packages": package_versions(), "git": git_state(), "date": now(),
               "models": []}
     for model in models:
-        splits = load_splits("mnist", config["data_dir"], config["download"])
-        r = bench_training(config, model, n_seeds, steps, warmup, device, splits.train_x)
+        r = bench_training(config, model, n_seeds, steps, warmup, device, images)
         result["models"].append(r)
         ips = r["images_per_s"]
         print(f"{model}: naive {ips['naive']:.0f} img/s | resident, 1 seed {ips['resident_one_seed']:.0f} img/s | "

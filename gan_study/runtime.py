@@ -27,3 +27,10 @@ def make_deterministic(seed, device):
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
     return generator
+
+
+def set_tf32(allowed):
+    """Config `allow_tf32: true`: let NVIDIA GPUs use TF32 for float32 matmuls and convolutions (no effect on CPU).
+    `false` leaves torch's defaults alone."""
+    if allowed:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True

@@ -26,7 +26,7 @@ from .errors import GanStudyError
 from .models import get_variant
 from .optim import set_hyperparameters
 from .provenance import config_hash, now, provenance
-from .runtime import make_deterministic, resolve_device
+from .runtime import make_deterministic, resolve_device, set_tf32
 from .seeds import SeedStack, SeedStreams
 
 
@@ -136,6 +136,20 @@ def seeds_finite(net, batched):
     return [all(bool(torch.isfinite(p).all()) for p in net.parameters())]
 
 
+def build_nets(variant, cfg, image_shape, train_x, seeds, device, batched, vectorized=None):
+    """(generator, discriminator) for `seeds`: plain modules for one unbatched seed, else SeedStacks, vmapped
+    (`vectorized`; by default on GPUs) or called seed by seed (by default on CPUs). Each seed's initialisation
+    comes from the global RNG seeded with it, as in a lone run."""
+    nets = []
+    for seed in seeds:
+        make_deterministic(seed, device)
+        nets.append([net.to(device) for net in variant.build(cfg, image_shape, train_x)])
+    if not batched:
+        return nets[0]
+    vectorized = device.type != "cpu" if vectorized is None else vectorized
+    return SeedStack([g for g, _ in nets], vectorized), SeedStack([d for _, d in nets], vectorized)
+
+
 def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_json, stop_after_epoch=None):
     """Train one (model, dataset, seed) run with plain modules, resuming from `work_dir/checkpoint.pt` if present."""
     summaries = train_seeds(config, model, dataset, [seed], work_dir, [RunOutputs(final_path, log_csv, summary_json)],
@@ -156,24 +170,14 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     variant = get_variant(model)
     cfg = config["models"][model]
     device = resolve_device(config["device"])
-    if config.get("allow_tf32"):
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    set_tf32(config["allow_tf32"])
     splits = load_splits(dataset, config["data_dir"], config["download"])
     limit = cfg["train_limit"] or splits.train_x.shape[0]
     # The whole training set lives on the device, in the generator's output range; minibatches are index gathers.
     train_x = variant.from_unit_range(splits.train_x[:limit]).to(device)
     train_y = splits.train_y[:limit].to(device)
 
-    nets = []
-    for seed in seeds:  # each seed's initialisation comes from the global RNG seeded with it, as in a lone run
-        make_deterministic(seed, device)
-        nets.append([net.to(device) for net in variant.build(cfg, splits.image_shape, splits.train_x[:limit])])
-    if batched:
-        vectorized = device.type != "cpu" if vectorized is None else vectorized
-        gen, disc = SeedStack([g for g, _ in nets], vectorized), SeedStack([d for _, d in nets], vectorized)
-    else:
-        gen, disc = nets[0]
-    del nets
+    gen, disc = build_nets(variant, cfg, splits.image_shape, splits.train_x[:limit], seeds, device, batched, vectorized)
     opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
     streams = SeedStreams(seeds, device, batched)
     n_seeds = len(seeds)
