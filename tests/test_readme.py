@@ -33,3 +33,19 @@ def test_committed_results_carry_provenance():
         assert runs["run_config_hash"].str.fullmatch(r"[0-9a-f]{12}").all()
         for run in runs.itertuples():
             assert (study / "runs" / run.model / run.dataset / f"seed{run.seed}" / "parzen.json").is_file()
+
+
+def test_readme_benchmark_numbers_match_the_committed_bench_file():
+    """The README quotes results/bench/bench-cpu.json by hand: a rerun of the benchmark must update both."""
+    import json
+
+    bench = json.loads((REPO / "results" / "bench" / "bench-cpu.json").read_text())
+    readme = " ".join((REPO / "README.md").read_text().split())
+    quoted = readme[readme.index("Committed CPU run"):]
+    quoted = quoted[: quoted.index("No GPU figures")]
+    for m in bench["models"]:
+        rates = m["images_per_s"]
+        for key in ("naive", "resident_one_seed", "batched_all_seeds"):
+            assert f"{rates[key]:,.0f}" in quoted, (m["model"], key)
+        assert f"{m['ratio_batched_vs_naive']:.2f}×" in quoted, m["model"]
+    assert f"{bench['parzen']['speedup']:.0f}×" in quoted
