@@ -74,7 +74,7 @@ def build_parser():
     p.add_argument("--reference", required=True, help="the dataset's fid-reference JSON")
     p.add_argument("--out", required=True)
 
-    p = sub.add_parser("fid-curve", help="FID/KID/PR of every generator snapshot of a run (fid.every_n_epochs)")
+    p = sub.add_parser("fid-curve", help="FID/KID/PR of every generator snapshot of a run (snapshots.every_n_epochs)")
     _run_args(p)
     p.add_argument("--train", required=True, help="the run's train.json (lists its snapshots)")
     p.add_argument("--fid", required=True, help="the run's final fid.json")

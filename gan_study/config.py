@@ -90,9 +90,9 @@ def grid(config, have_cifar10=True):
 
 
 def snapshot_epochs(config, model):
-    """Epochs after which training keeps a generator snapshot for FID per checkpoint: every fid.every_n_epochs,
-    before the last epoch (the final weights are the curve's last point)."""
-    every = config["fid"]["every_n_epochs"] if config["fid"]["enabled"] else None
+    """Epochs after which training keeps a generator snapshot: every snapshots.every_n_epochs, before the last
+    epoch (the final weights are every curve's last point)."""
+    every = config["snapshots"]["every_n_epochs"]
     return set(range(every, config["models"][model]["epochs"], every)) if every else set()
 
 

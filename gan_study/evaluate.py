@@ -110,7 +110,7 @@ CURVE_METRICS = ("fid", "kid_mean", "kid_std", "precision", "recall")
 
 
 def fid_curve(config, model, dataset, seed, train_json, final_fid_json, reference_json, out_json):
-    """FID/KID/PR of every generator snapshot a run kept (fid.every_n_epochs), plus its final FID.
+    """FID/KID/PR of every generator snapshot a run kept (snapshots.every_n_epochs), plus its final FID.
 
     Each snapshot is sampled exactly as the sample step samples the final weights (same count, same noise
     seed), so the curve's last point and the final FID are the same kind of number. The best point is what
@@ -144,7 +144,7 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
     best = min(points, key=lambda p: p["fid"]) if points else None
     record = {
         "model": model, "dataset": dataset, "seed": seed, "metric": "fid_curve", "status": final["status"],
-        "run_config_hash": config_hash(run_config(config, model, dataset)), "every_n_epochs": config["fid"]["every_n_epochs"],
+        "run_config_hash": config_hash(run_config(config, model, dataset)), "every_n_epochs": config["snapshots"]["every_n_epochs"],
         "points": points, "best": best,
         "wall_time_s": round(time.time() - t0, 3),
         "provenance": provenance(config, seed=seed, device=device, started=started),

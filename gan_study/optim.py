@@ -3,7 +3,8 @@
 pylearn2's `Momentum` learning rule: inc ← m·inc − lr·g; θ ← θ + inc. `ExponentialDecay` divides
 the learning rate by `decay_factor` after every minibatch (floor `min_lr`); `MomentumAdjustor`
 moves momentum linearly from its initial to its final value between epochs `start` and
-`saturate`, counting completed epochs.
+`saturate`, counting its own calls: pylearn2's `Train.main_loop` runs the monitor callbacks once before
+the first epoch and once after each, so during 0-based epoch e the adjustor has been called e + 1 times.
 """
 
 import torch
@@ -36,8 +37,16 @@ def exponential_decay_lr(step, initial, decay_factor, min_lr):
 
 
 def linear_momentum(epoch, initial, final, start, saturate):
-    """Momentum during epoch `epoch` (0-based = number of completed epochs)."""
-    alpha = min(max((epoch - start) / float(saturate - start), 0.0), 1.0)
+    """Momentum during 0-based epoch `epoch`.
+
+    pylearn2 (June 2014): `Train.main_loop` calls `run_callbacks_and_monitoring()` before its first epoch and
+    after every epoch (pylearn2/train.py), and `MomentumAdjustor.on_monitor` increments `_count` before
+    `current_momentum()` computes alpha = (_count − start) / (saturate − start), clipped to [0, 1]
+    (pylearn2/training_algorithms/learning_rule.py). During epoch e, `_count` is therefore e + 1: with
+    start 1 and saturate 250, epoch 0 trains at the initial momentum and epoch 249 (the 250th) at the final.
+    """
+    calls = epoch + 1
+    alpha = min(max((calls - start) / float(saturate - start), 0.0), 1.0)
     return initial * (1.0 - alpha) + final * alpha
 
 

@@ -25,7 +25,7 @@ from .data import load_splits
 from .errors import GanStudyError
 from .models import get_variant
 from .optim import set_hyperparameters
-from .provenance import config_hash, now, provenance
+from .provenance import config_hash, git_state, now, provenance
 from .runtime import make_deterministic, resolve_device, set_tf32
 from .seeds import SeedStack, SeedStreams
 
@@ -188,6 +188,8 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     label = run_id(model, dataset, seeds[0]) if not batched else f"{model}/{dataset}/seeds{','.join(map(str, seeds))}"
     ckpt_path = Path(work_dir) / "checkpoint.pt"
     epoch, step, g_updates, d_done = 0, 0, 0, 0
+    # The code that trained the run and its training time, carried across resumes (a resumed run reports both).
+    trained_by, wall_before = [{"started": started, **git_state()}], 0.0
     logs, status, diverged, frozen = [[] for _ in seeds], ["running"] * n_seeds, [None] * n_seeds, [None] * n_seeds
     if ckpt_path.exists():
         state = checkpoint.load(ckpt_path, expect={"model": model, "dataset": dataset, **who})
@@ -205,6 +207,8 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
             torch.set_rng_state(state["cpu_rng"])
             epoch, step, g_updates, d_done = state["epoch"], state["step"], state["g_updates"], state["d_done"]
             logs, status, diverged, frozen = state["logs"], state["status"], state["diverged"], state["frozen"]
+            trained_by = state.get("trained_by", []) + [{"started": started, "from_epoch": epoch, **git_state()}]
+            wall_before = state.get("wall_time_s", 0.0)
             print(f"[gan-study] resuming {label} after epoch {epoch} (step {step})")
     if epoch == 0:  # a fresh start: snapshots left by an earlier attempt belong to other weights
         for out in outputs:
@@ -280,6 +284,7 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
                 "opt_generator": opt_g.state_dict(), "opt_discriminator": opt_d.state_dict(),
                 "rng": streams.get_state(), "cpu_rng": torch.get_rng_state(),
                 "logs": logs, "status": status, "diverged": diverged, "frozen": frozen,
+                "trained_by": trained_by, "wall_time_s": wall_before + time.time() - t0,
             })
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg["epochs"]:
             bar.close()
@@ -287,7 +292,7 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     bar.close()
 
     gen_states, disc_states = seed_states(gen, batched), seed_states(disc, batched)
-    wall = round(time.time() - t0, 3)
+    wall = round(wall_before + time.time() - t0, 3)
     summaries = []
     for i, (seed, out) in enumerate(zip(seeds, outputs)):
         end = frozen[i] or {"epoch": epoch, "step": step, "g_updates": g_updates,
@@ -310,7 +315,8 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
                           for e in sorted(snapshots_at) if snapshot_path(out.snapshot_dir, e).is_file()],
             "batched_seeds": list(seeds) if batched else None,
             "allow_tf32": bool(config["allow_tf32"]),
-            "wall_time_s": wall,  # when batched: the whole job's time, shared by all its seeds
+            "wall_time_s": wall,  # training time over all attempts; when batched: the whole job's, shared by its seeds
+            "trained_by": trained_by,  # git state of each attempt (a fresh start, then any resumes)
             "provenance": provenance(config, seed=seed, device=device, started=started),
         }
         write_json(out.summary, summary)

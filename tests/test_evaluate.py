@@ -12,7 +12,8 @@ from tests.test_fidelity import weights_path
 
 def test_fid_curve_scores_snapshots_like_the_final_weights(tiny_config, tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_STUDY_INCEPTION_WEIGHTS", weights_path())
-    tiny_config["fid"].update(n_samples=16, n_real=16, kid_subset_size=8, kid_subsets=5, every_n_epochs=1)
+    tiny_config["fid"].update(n_samples=16, n_real=16, kid_subset_size=8, kid_subsets=5)
+    tiny_config["snapshots"]["every_n_epochs"] = 1
     d = tmp_path
     summary = train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
     sample(tiny_config, "mlp_gan", "mnist", 0, d / "final.pt", d / "samples.pt", d / "grid.png")

@@ -17,13 +17,28 @@ def test_learning_rate_schedule_exact_values():
     assert exponential_decay_lr(3_000_000, **PAPER_LR) == 1e-6
 
 
+def pylearn2_momentum(epoch, initial, final, start, saturate):
+    """The original's value, written as pylearn2 computes it: one `on_monitor` call before the first epoch
+    and one after each, each incrementing `_count` before alpha = (_count − start) / (saturate − start)."""
+    count = 0
+    for _ in range(epoch + 1):  # the calls made before 0-based epoch `epoch` trains
+        count += 1
+    alpha = min(max(float(count - start) / float(saturate - start), 0.0), 1.0)
+    return initial * (1 - alpha) + final * alpha
+
+
+@pytest.mark.parametrize("epoch", [0, 1, 2, 124, 248, 249, 250, 1000])
+def test_momentum_schedule_follows_pylearn2(epoch):
+    assert linear_momentum(epoch, **PAPER_MOMENTUM) == pytest.approx(pylearn2_momentum(epoch, **PAPER_MOMENTUM),
+                                                                     abs=1e-15)
+
+
 def test_momentum_schedule_exact_values():
-    assert linear_momentum(0, **PAPER_MOMENTUM) == 0.5
-    assert linear_momentum(1, **PAPER_MOMENTUM) == 0.5
-    assert linear_momentum(125.5, **PAPER_MOMENTUM) == pytest.approx(0.6)
-    assert linear_momentum(250, **PAPER_MOMENTUM) == pytest.approx(0.7)
-    assert linear_momentum(1000, **PAPER_MOMENTUM) == pytest.approx(0.7)
-    assert linear_momentum(2, **PAPER_MOMENTUM) == pytest.approx(0.5 + 0.2 / 249)
+    assert linear_momentum(0, **PAPER_MOMENTUM) == 0.5  # _count 1 = start: alpha 0
+    assert linear_momentum(1, **PAPER_MOMENTUM) == pytest.approx(0.5 + 0.2 / 249)
+    assert linear_momentum(249, **PAPER_MOMENTUM) == 0.7  # the last epoch of a 250-epoch run trains at exactly 0.7
+    assert linear_momentum(248, **PAPER_MOMENTUM) < 0.7
+    assert linear_momentum(1000, **PAPER_MOMENTUM) == 0.7
 
 
 def test_pylearn2_momentum_update_by_hand():

@@ -130,20 +130,20 @@ def test_config_change_restarts_instead_of_resuming(tiny_config, tmp_path, capsy
 
 def test_generator_snapshots_every_n_epochs(tiny_config, tmp_path):
     tiny_config["models"]["mlp_gan"].update(epochs=3)
-    tiny_config["fid"]["every_n_epochs"] = 1
+    tiny_config["snapshots"]["every_n_epochs"] = 1
     summary, d = run(tiny_config, tmp_path, "a")
     assert [s["epoch"] for s in summary["snapshots"]] == [1, 2]  # epoch 3 is the final weights
     snap = checkpoint.load(summary["snapshots"][1]["path"], expect={"model": "mlp_gan", "seed": 0, "epoch": 2})
     # The epoch-2 snapshot is exactly the generator a 2-epoch run ends with (the schedules do not depend on the budget).
     tiny_config["models"]["mlp_gan"].update(epochs=2)
-    tiny_config["fid"]["every_n_epochs"] = None
+    tiny_config["snapshots"]["every_n_epochs"] = None
     short, ds = run(tiny_config, tmp_path, "short")
     assert short["snapshots"] == []
     final = checkpoint.load(ds / "final.pt")["generator"]
     assert all(torch.equal(snap["generator"][k], final[k]) for k in final)
     # A fresh start (here: another config) drops the snapshots of the old weights.
     tiny_config["models"]["mlp_gan"].update(epochs=3, lr_initial=0.05)
-    tiny_config["fid"]["every_n_epochs"] = 2
+    tiny_config["snapshots"]["every_n_epochs"] = 2
     again, _ = run(tiny_config, tmp_path, "a")
     assert [s["epoch"] for s in again["snapshots"]] == [2]
     assert sorted(p.name for p in (d / "snapshots").iterdir()) == ["epoch0002.pt"]

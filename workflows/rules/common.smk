@@ -27,8 +27,9 @@ from gan_study.config import grid, snapshot_epochs
 
 RUNS = [dict(model=model, dataset=dataset, seed=seed) for model, dataset, seed in grid(config, HAVE_CIFAR10)]
 SEEDS = config["seeds"]
-# FID per checkpoint: scored for the runs whose model keeps snapshots (fid.every_n_epochs < epochs).
-CURVE_RUNS = [run for run in RUNS if snapshot_epochs(config, run["model"])]
+# Scores per checkpoint: for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).
+SNAPSHOT_RUNS = [run for run in RUNS if snapshot_epochs(config, run["model"])]
+CURVE_RUNS = SNAPSHOT_RUNS if config["fid"]["enabled"] and config["fid"]["per_snapshot"] else []
 FID_CURVES = bool(CURVE_RUNS)
 DATASETS = sorted({run["dataset"] for run in RUNS})
 

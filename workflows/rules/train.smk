@@ -15,7 +15,7 @@ if config["batch_seeds"]:
             cli=GAN_STUDY,
             seeds=" ".join(map(str, SEEDS)),
             work_dir=f"{WORK}/runs/{{model}}/{{dataset}}/batched-seeds{'-'.join(map(str, SEEDS))}",
-            model_config=lambda w: config_digest("models", w.model) + config_digest("fid", "every_n_epochs"),
+            model_config=lambda w: config_digest("models", w.model) + config_digest("snapshots"),
         log:
             f"{LOGS}/train/{{model}}/{{dataset}}/batched.log",
         benchmark:
@@ -41,7 +41,7 @@ else:
         params:
             cli=GAN_STUDY,
             work_dir=f"{WORK}/runs/{RUN}",
-            model_config=lambda w: config_digest("models", w.model) + config_digest("fid", "every_n_epochs"),
+            model_config=lambda w: config_digest("models", w.model) + config_digest("snapshots"),
         log:
             f"{LOGS}/train/{RUN}.log",
         benchmark:
