@@ -3,6 +3,8 @@
 #
 #   snakemake --cores 2 --profile workflows/profiles/smoke    # the whole study in minutes on a CPU
 #   snakemake --cores 8 --profile workflows/profiles/paper    # the paper protocol, on a GPU
+import sys
+
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
@@ -11,6 +13,15 @@ min_version("8.0")
 configfile: "workflows/config/config.yaml"
 
 
+# The package's validator first: one line naming the offending key (Snakemake's own prints the whole schema).
+sys.path.insert(0, workflow.basedir)
+from gan_study.config import validate as check_config
+from gan_study.errors import GanStudyError
+
+try:
+    check_config(config)
+except GanStudyError as err:
+    sys.exit(f"gan-study: error: {err}")
 validate(config, "workflows/config/schema.yaml")
 
 

@@ -30,6 +30,8 @@ def collect_runs(parzen_files, train_files):
         if key not in trains:
             raise GanStudyError(f"no train.json for {key}; pass every run's train summary to aggregate")
         t, prov = trains[key], record["provenance"]
+        # The code that trained the run: its first attempt's commit; dirty if any attempt ran from a dirty tree.
+        attempts = t.get("trained_by") or [t["provenance"]]
         rows.append({
             "model": key[0], "dataset": key[1], "seed": key[2],
             "status": t["status"],
@@ -42,8 +44,10 @@ def collect_runs(parzen_files, train_files):
             "epochs": t["epochs_completed"],
             "train_images": t["train_images"],
             "run_config_hash": record["run_config_hash"],
-            "git_commit": t["provenance"]["git_commit"],
-            "git_dirty": t["provenance"]["git_dirty"],
+            "git_commit": attempts[0]["git_commit"],
+            "git_dirty": any(a["git_dirty"] is not False for a in attempts),
+            "eval_git_commit": prov["git_commit"],
+            "eval_git_dirty": prov["git_dirty"],
             "device": t["provenance"]["device"],
             "torch": t["provenance"]["packages"].get("torch"),
             "packages": json.dumps(t["provenance"]["packages"], sort_keys=True),
@@ -53,6 +57,35 @@ def collect_runs(parzen_files, train_files):
             "finished": prov["finished"],
         })
     return pd.DataFrame(rows).sort_values(["model", "dataset", "seed"]).reset_index(drop=True)
+
+
+def collect_parzen_curves(files):
+    """One row per (run, scored checkpoint) from the parzen-curve files; None when none were made."""
+    rows = []
+    for record in map(_read_json, files):
+        selected = (record.get("selected") or {}).get("epoch")
+        for point in record["points"]:
+            rows.append({"model": record["model"], "dataset": record["dataset"], "seed": record["seed"],
+                         "status": record["status"], **point, "selected": point["epoch"] == selected})
+    if not rows:
+        return None
+    return pd.DataFrame(rows).sort_values(["model", "dataset", "seed", "epoch"]).reset_index(drop=True)
+
+
+def add_selected(runs, curves):
+    """Per run, the checkpoint chosen on validation: from its curve, or its final weights when it kept no snapshots."""
+    runs = runs.assign(selected_epoch=runs["epochs"], selected_test_mean_ll=runs["test_mean_ll"],
+                       selected_test_se=runs["test_se"])
+    if curves is None:
+        return runs
+    chosen = curves[curves["selected"]].set_index(["model", "dataset", "seed"])
+    for i, run in runs.iterrows():
+        key = (run["model"], run["dataset"], run["seed"])
+        if key in chosen.index:
+            point = chosen.loc[key]
+            runs.loc[i, ["selected_epoch", "selected_test_mean_ll", "selected_test_se"]] = [
+                point["epoch"], point["test_mean_ll"], point["test_se"]]
+    return runs
 
 
 def summarise(runs, allow_mixed=False):
@@ -67,6 +100,7 @@ def summarise(runs, allow_mixed=False):
             )
         done = cell[cell["status"] == "completed"]
         ll = done["test_mean_ll"].astype(float)
+        chosen = done["selected_test_mean_ll"].astype(float)
         out.append({
             "model": model, "dataset": dataset,
             "runs": len(cell), "completed": len(done), "diverged": int((cell["status"] == "diverged").sum()),
@@ -78,6 +112,10 @@ def summarise(runs, allow_mixed=False):
             "n_centres": int(done["n_centres"].iloc[0]) if len(done) else None,
             "n_test": int(done["n_test"].iloc[0]) if len(done) else None,
             "epochs": int(cell["epochs"].max()),
+            "selected_mean": chosen.mean() if len(done) else math.nan,
+            "selected_mean_se": done["selected_test_se"].astype(float).mean() if len(done) else math.nan,
+            "selected_seed_std": chosen.std(ddof=1) if len(done) > 1 else math.nan,
+            "selected_epochs": " ".join(str(int(e)) for e in done["selected_epoch"]),
             "run_config_hashes": " ".join(hashes),
         })
     return pd.DataFrame(out)
@@ -93,15 +131,60 @@ def table1(summary):
                      "Seed std": "---", "Seeds": "---"})
     rows.append({"Model": "\\midrule", "MNIST": "", "TFD": "", "Seed std": "", "Seeds": ""})
     for cell in summary[summary["dataset"] == "mnist"].itertuples():
-        rows.append({
-            "Model": latex.escape(f"{get_variant(cell.model).title}, this study"),
-            "MNIST": latex.num_pm(cell.parzen_mean, cell.parzen_mean_se),
-            "TFD": "not run (licensed data)",
-            "Seed std": latex.fmt(cell.parzen_seed_std),
-            "Seeds": f"{cell.completed}/{cell.runs}",
-        })
+        variant = get_variant(cell.model)
+        final = {"Model": latex.escape(f"{variant.title}, this study, final weights (epoch {cell.epochs})"),
+                 "MNIST": latex.num_pm(cell.parzen_mean, cell.parzen_mean_se), "TFD": "not run (licensed data)",
+                 "Seed std": latex.fmt(cell.parzen_seed_std), "Seeds": f"{cell.completed}/{cell.runs}"}
+        chosen = {"Model": latex.escape(f"{variant.title}, this study, chosen on validation (epochs "
+                                        f"{cell.selected_epochs.replace(' ', ', ') or '---'})"),
+                  "MNIST": latex.num_pm(cell.selected_mean, cell.selected_mean_se), "TFD": "not run (licensed data)",
+                  "Seed std": latex.fmt(cell.selected_seed_std), "Seeds": f"{cell.completed}/{cell.runs}"}
+        # The paper's own checkpoint rule comes first: the cGAN paper stopped on validation log-likelihood.
+        rows += [chosen, final] if variant.table1_checkpoint == "validation" else [final, chosen]
     frame = pd.DataFrame(rows)
     return latex.tabular(frame, "lllrr")
+
+
+def paper_budgets():
+    """Epochs per model in the paper protocol (workflows/config/config.yaml, which the paper profile keeps)."""
+    from .config import DEFAULT_CONFIG, read_mapping
+
+    return {model: cfg["epochs"] for model, cfg in read_mapping(DEFAULT_CONFIG)["models"].items()}
+
+
+def replication_verdict(summary, curves, budgets):
+    """One sentence per published (model, dataset) cell, computed: the first epoch at which the mean over seeds of
+    the test log-likelihood enters the paper's interval (mean ± s.e.), and the difference at `paper_budget` epochs
+    (the paper profile's budget, per model in `budgets`) or, when the study stopped earlier, at its last epoch."""
+    published = dict(parzen_table1())
+    sentences = {}
+    for cell in summary[summary["completed"] > 0].itertuples():
+        ref = published.get(get_variant(cell.model).published_row, {}).get(cell.dataset)
+        if ref is None:
+            continue
+        mean, se = ref
+        points = None if curves is None else curves[(curves["model"] == cell.model) & (curves["dataset"] == cell.dataset)
+                                                    & (curves["status"] == "completed")]
+        if points is None or points.empty:
+            points = pd.DataFrame({"epoch": [cell.epochs], "test_mean_ll": [cell.parzen_mean], "seed": [0]})
+        # Only epochs every completed seed reached, so the mean is over the same seeds throughout.
+        by_epoch = points.groupby("epoch")["test_mean_ll"].agg(["mean", "count"])
+        by_epoch = by_epoch[by_epoch["count"] == by_epoch["count"].max()]["mean"]
+        inside = by_epoch[(by_epoch >= mean - se)]
+        title = f"{get_variant(cell.model).title} on {DATASETS[cell.dataset].title}"
+        reach = (f"the mean over seeds first reaches the paper's {mean} ± {se} nats at epoch {int(inside.index[0])}"
+                 if len(inside) else
+                 f"the mean over seeds does not reach the paper's {mean} ± {se} nats within {int(by_epoch.index.max())} "
+                 "epochs")
+        last, paper_budget = int(by_epoch.index.max()), budgets[cell.model]
+        at = paper_budget if paper_budget in by_epoch.index else last
+        gap = by_epoch.loc[at] - mean
+        where = (f"at the paper profile's budget of {at} epochs" if at == paper_budget else
+                 f"at this study's last epoch ({at}; the paper profile trains {paper_budget})")
+        sentences[(cell.model, cell.dataset)] = (
+            f"{title}: {reach}; {where} it is {by_epoch.loc[at]:.1f} nats, {abs(gap):.1f} nats "
+            f"{'below' if gap < 0 else 'above'} the paper ({cell.completed} seed(s), test images).")
+    return sentences
 
 
 BASELINES = (("true_data", "True data (Theis et al.)"), ("kmeans", "k-means centroids (Theis et al.)"))
@@ -151,6 +234,11 @@ def macros(config, summary, runs, fid_summary=None, baselines=None):
     for c in summary.itertuples():
         stem = f"gsParzen{latex.camel(c.model)}{latex.camel(c.dataset)}"
         lines += [
+            latex.macro(stem + "SelectedMean", latex.fmt(c.selected_mean)),
+            latex.macro(stem + "SelectedSE", latex.fmt(c.selected_mean_se)),
+            latex.macro(stem + "SelectedEpochs", latex.escape(c.selected_epochs.replace(" ", ", "))),
+            latex.macro(stem + "Epochs", c.epochs),
+            *([latex.macro(stem + "Verdict", latex.escape(c.verdict))] if isinstance(c.verdict, str) else []),
             latex.macro(stem + "Mean", latex.fmt(c.parzen_mean)),
             latex.macro(stem + "SE", latex.fmt(c.parzen_mean_se)),
             latex.macro(stem + "SeedStd", latex.fmt(c.parzen_seed_std)),
@@ -270,6 +358,9 @@ def fid_table(fid_summary):
         table += ("\\par\\smallskip\\emph{FID is that of the final weights. Best FID (ckpts): each run's lowest FID over "
                   "the generator snapshots kept every few epochs and its final weights, as Lucic et al. report; it is "
                   "selected on the test set, so it is optimistic.}\n")
+    notes = {get_variant(m).comparison_note for m in fid_summary["model"]} - {None}
+    for note in sorted(notes):
+        table += f"\\par\\smallskip\\emph{{{latex.escape(note)}}}\n"
     smallest = fid_summary["n_generated"].min()
     if smallest < 10_000:
         table += (f"\\par\\smallskip\\emph{{Computed on as few as {int(smallest):,} generated images: "
@@ -279,10 +370,15 @@ def fid_table(fid_summary):
 
 
 def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, fid_files=(), baseline_files=(),
-              fid_curve_files=()):
+              fid_curve_files=(), parzen_curve_files=()):
     out_dir = Path(out_dir)
-    runs = collect_runs(parzen_files, train_files)
+    curves = collect_parzen_curves(parzen_curve_files)
+    if curves is not None:
+        write_csv(out_dir / "parzen_curves.csv", curves)
+    runs = add_selected(collect_runs(parzen_files, train_files), curves)
     summary = summarise(runs, allow_mixed)
+    verdicts = replication_verdict(summary, curves, paper_budgets())
+    summary["verdict"] = [verdicts.get((m, d)) for m, d in zip(summary["model"], summary["dataset"])]
     write_csv(out_dir / "parzen_runs.csv", runs)
     write_csv(out_dir / "parzen_summary.csv", summary)
     write_text(out_dir / "tables" / "table1.tex", table1(summary))
@@ -292,10 +388,10 @@ def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, fid
     write_text(out_dir / "tables" / "parzen_all.tex", parzen_all_datasets(summary, baselines))
     write_text(out_dir / "tables" / "provenance.tex", provenance_table(runs))
     fid_runs = collect_fid(fid_files)
-    curves = collect_fid_curves(fid_curve_files)
-    if curves is not None:
-        write_csv(out_dir / "fid_curves.csv", curves)
-    fid_summary = None if fid_runs is None else summarise_fid(fid_runs, allow_mixed, curves)
+    fid_curves = collect_fid_curves(fid_curve_files)
+    if fid_curves is not None:
+        write_csv(out_dir / "fid_curves.csv", fid_curves)
+    fid_summary = None if fid_runs is None else summarise_fid(fid_runs, allow_mixed, fid_curves)
     if fid_runs is not None:
         write_csv(out_dir / "fid_runs.csv", fid_runs)
         write_csv(out_dir / "fid_summary.csv", fid_summary)

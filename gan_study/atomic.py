@@ -6,28 +6,68 @@ job therefore never leaves a truncated JSON/CSV/PT behind for a later rule to re
 """
 
 import contextlib
+import errno
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+from .errors import GanStudyError
+
+TMP_MARK = ".tmp"  # temporary files are named .<target name>.<random>.tmp<suffix>
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _disk_full(target):
+    try:
+        free = f"{shutil.disk_usage(Path(target).parent).free / 2**20:,.1f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return GanStudyError(f"no space left on the device writing {target} ({free}); free some space (or move work/ "
+                         "and results/ to a larger disk) and re-run: the previous version of the file is intact")
 
 
 @contextlib.contextmanager
 def atomic_path(target):
     """Yield a temporary path next to `target`; rename it onto `target` if the block succeeds.
 
-    The temporary name keeps the target's suffix, so writers that infer a format from it still work.
+    The temporary name keeps the target's suffix, so writers that infer a format from it still work. The file
+    gets the permissions a plain `open()` would give it (0666 less the umask), not mkstemp's 0600, so results stay
+    readable by the group. A full disk becomes one GanStudyError naming the file and the free space.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f"{TMP_MARK}{target.suffix}", dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _disk_full(target) from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_stale_temporaries(folder, name=None):
+    """Delete temporary files that killed writers left in `folder` (not recursive), all of them or only those of
+    target `name`. Call it only while no live writer can be using them (e.g. holding the folder's lock).
+    Returns the number removed."""
+    removed = 0
+    for path in Path(folder).glob(f".{name or '*'}.*{TMP_MARK}*"):
+        if path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def write_text(target, text):
@@ -40,10 +80,16 @@ def write_json(target, obj):
 
 
 def save_torch(target, obj):
+    """torch.save, atomically. The bytes are built in memory and written with a plain write, so a full disk raises
+    OSError(ENOSPC) (torch's own zip writer reports it as an opaque RuntimeError)."""
+    import io
+
     import torch
 
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(target) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def write_csv(target, frame):

@@ -81,12 +81,20 @@ def build_parser():
     p.add_argument("--reference", required=True, help="the dataset's fid-reference JSON")
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("parzen-curve", help="Parzen of every generator snapshot of a run; the checkpoint chosen on "
+                       "validation images (snapshots.every_n_epochs)")
+    _run_args(p)
+    p.add_argument("--train", required=True, help="the run's train.json (lists its snapshots)")
+    p.add_argument("--parzen", required=True, help="the run's final parzen.json")
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("aggregate", help="per-seed and per-cell tables, LaTeX tables and macros")
     p.add_argument("--parzen", nargs="+", required=True)
     p.add_argument("--train", nargs="+", required=True)
     p.add_argument("--fid", nargs="*", default=[])
     p.add_argument("--baselines", nargs="*", default=[], help="parzen-baselines JSON files")
     p.add_argument("--fid-curves", nargs="*", default=[], help="fid-curve JSON files (FID per checkpoint)")
+    p.add_argument("--parzen-curves", nargs="*", default=[], help="parzen-curve JSON files (Parzen per checkpoint)")
     p.add_argument("--out-dir", required=True)
     p.add_argument("--allow-mixed-configs", action="store_true",
                    help="aggregate runs of one cell even if their run configs differ")
@@ -97,6 +105,8 @@ def build_parser():
     p.add_argument("--parzen-runs", help="parzen_runs.csv, for the seed-distribution plot")
     p.add_argument("--fid-runs", help="fid_runs.csv, for the seed-distribution plot")
     p.add_argument("--fid-curves", help="fid_curves.csv, for the FID-per-checkpoint plot")
+    p.add_argument("--parzen-curves", help="parzen_curves.csv, for the Parzen-per-checkpoint plot")
+    p.add_argument("--parzen-baselines", help="parzen_baselines.csv: the true-data line on that plot")
     p.add_argument("--out-dir", required=True)
 
     p = sub.add_parser("figure1", help="the paper's Figure 1 from a real 1-D GAN run")
@@ -211,15 +221,24 @@ def dispatch(args):
         if record["best"]:
             print(f"{args.model}/{args.dataset}/seed{args.seed}: best FID {record['best']['fid']:.2f} at epoch "
                   f"{record['best']['epoch']} of {len(record['points'])} checkpoints")
+    elif args.command == "parzen-curve":
+        from .evaluate import parzen_curve
+
+        record = parzen_curve(config, args.model, args.dataset, args.seed, args.train, args.parzen, args.out)
+        if record["selected"]:
+            s = record["selected"]
+            print(f"{args.model}/{args.dataset}/seed{args.seed}: chosen on validation: epoch {s['epoch']} "
+                  f"(test {s['test_mean_ll']:.1f} ± {s['test_se']:.1f} nats) of {len(record['points'])} checkpoints")
     elif args.command == "aggregate":
         from .aggregate import aggregate
 
         aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid, args.baselines,
-                  args.fid_curves)
+                  args.fid_curves, args.parzen_curves)
     elif args.command == "figures":
         from .figures import figures
 
-        figures(config, args.train_logs, args.grids, args.out_dir, args.parzen_runs, args.fid_runs, args.fid_curves)
+        figures(config, args.train_logs, args.grids, args.out_dir, args.parzen_runs, args.fid_runs, args.fid_curves,
+                args.parzen_curves, args.parzen_baselines)
     elif args.command == "figure1":
         from .toy1d import figure1
 

@@ -35,8 +35,13 @@ def read_mapping(path):
         raise GanStudyError(f"config file {path} does not exist")
     try:
         data = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        raise GanStudyError(f"config file {path} is not valid YAML/JSON: {err}") from None
+    except json.JSONDecodeError as err:
+        raise GanStudyError(f"config file {path}, line {err.lineno}, column {err.colno}: invalid JSON ({err.msg})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise GanStudyError(f"config file {path}{where}: invalid YAML ({problem}); fix that line") from None
     if not isinstance(data, dict):
         raise GanStudyError(f"config file {path} must hold a mapping of keys to values")
     return data
@@ -58,7 +63,22 @@ def validate(config, source="config"):
             f"invalid {source}: at '{where}': {err.message} "
             f"(allowed keys and values: workflows/config/schema.yaml)"
         )
+    check_update_orders(config, source)
     return config
+
+
+def check_update_orders(config, source="config"):
+    """Refuse a model section whose `update_order` its variant does not support (e.g. WGAN-GP simultaneous:
+    no penalty, no n_critic)."""
+    from .models import get_variant
+
+    for model, cfg in config["models"].items():
+        supported = get_variant(model).update_orders
+        if cfg["update_order"] not in supported:
+            raise GanStudyError(
+                f"invalid {source}: at 'models.{model}.update_order': {cfg['update_order']!r} is not supported by "
+                f"{model}; use {' or '.join(supported)}"
+            )
 
 
 def load_config(*overlays, base=DEFAULT_CONFIG):

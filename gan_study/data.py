@@ -83,6 +83,9 @@ def _resources(spec):
 
 
 def _find_raw_dir(spec, data_dir):
+    if data_dir.exists() and not data_dir.is_dir():
+        raise GanStudyError(f"the data dir {data_dir} is a file, not a folder; point data_dir or ${DATA_DIR_ENV} at the "
+                            f"folder that holds {spec.folder}/")
     candidates = [data_dir / spec.folder, data_dir / spec.torchvision_class / "raw"]
     names = [fname for fname, _ in _resources(spec)]
     for folder in candidates:

@@ -42,11 +42,78 @@ def parzen(config, model, dataset, seed, samples_path, out_json):
         device = resolve_device(config["device"])
         splits = load_splits(dataset, config["data_dir"], config["download"])
         samples = payload["images"][: pcfg["n_samples"]].to(device)
-        valid = splits.valid_x[: pcfg["n_valid"]].to(device)
-        test = splits.test_x[: pcfg["n_test"]].to(device)
-        record.update(parzen_evaluate(samples, valid, test, sigma_grid(pcfg), pcfg["block_size"]))
+        record.update(parzen_score(samples.to(device), _parzen_sets(pcfg, splits, dataset, device), pcfg))
     record["wall_time_s"] = round(time.time() - t0, 3)
     record["provenance"] = provenance(config, seed=seed, device=resolve_device(config["device"]), started=started)
+    write_json(out_json, record)
+    return record
+
+
+def _parzen_sets(pcfg, splits, dataset, device):
+    """(σ images, checkpoint-selection images, test images): the first n_valid validation images choose σ, the next
+    n_select choose a checkpoint, the first n_test test images give the reported number."""
+    n_valid, n_select = pcfg["n_valid"], pcfg["n_select"]
+    if n_valid + n_select > splits.valid_x.shape[0]:
+        raise GanStudyError(f"parzen.n_valid + parzen.n_select = {n_valid + n_select} exceeds the "
+                            f"{splits.valid_x.shape[0]} validation images of {dataset}; lower one of them")
+    valid = splits.valid_x.to(device)
+    return valid[:n_valid], valid[n_valid : n_valid + n_select], splits.test_x[: pcfg["n_test"]].to(device)
+
+
+def parzen_score(samples, sets, pcfg):
+    valid, select, test = sets
+    return parzen_evaluate(samples, valid, test, sigma_grid(pcfg), pcfg["block_size"], select=select)
+
+
+PARZEN_CURVE_FIELDS = ("sigma", "valid_mean_ll", "select_mean_ll", "test_mean_ll", "test_se")
+
+
+def parzen_point(epoch, source, result):
+    return {"epoch": epoch, "source": source, "valid_mean_ll": max(result["valid_mean_ll_per_sigma"]),
+            **{k: result[k] for k in PARZEN_CURVE_FIELDS if k in result}}
+
+
+def parzen_curve(config, model, dataset, seed, train_json, final_parzen_json, out_json):
+    """Parzen log-likelihood of every generator snapshot a run kept, plus its final weights, and the checkpoint
+    chosen on validation images (the highest `select_mean_ll`), never on test images.
+
+    Each snapshot is sampled exactly as the sample step samples the final weights (same count, same noise seed)
+    and scored exactly as the parzen step scores them, so its last point is the final parzen.json's number.
+    """
+    import json
+    from pathlib import Path
+
+    from .sample import evaluation_sample_count, generate, load_generator
+
+    started, t0 = now(), time.time()
+    train = json.loads(Path(train_json).read_text())
+    final = json.loads(Path(final_parzen_json).read_text())
+    cfg, pcfg = config["models"][model], config["parzen"]
+    device = resolve_device(config["device"])
+    sets = _parzen_sets(pcfg, load_splits(dataset, config["data_dir"], config["download"]), dataset, device)
+    points = []
+    for snap in train["snapshots"]:
+        if not Path(snap["path"]).is_file():
+            raise GanStudyError(f"generator snapshot {snap['path']} listed in {train_json} is missing; re-run training")
+        variant, gen, _ = load_generator(snap["path"], model, dataset, seed, cfg, device)
+        images = generate(variant, gen, cfg, evaluation_sample_count(config), seed, device)[: pcfg["n_samples"]]
+        points.append(parzen_point(snap["epoch"], "snapshot", parzen_score(images.to(device), sets, pcfg)))
+        print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: test {points[-1]['test_mean_ll']:.1f} nats, "
+              f"selection {points[-1]['select_mean_ll']:.1f}", flush=True)
+    if final["status"] == "completed":
+        if "select_mean_ll" not in final:
+            raise GanStudyError(f"{final_parzen_json} has no checkpoint-selection score (made by an older version); "
+                                "re-run its parzen step")
+        points.append(parzen_point(train["epochs_completed"], "final", final))
+    selected = max(points, key=lambda p: p["select_mean_ll"]) if points else None
+    record = {
+        "model": model, "dataset": dataset, "seed": seed, "metric": "parzen_curve", "status": final["status"],
+        "run_config_hash": config_hash(run_config(config, model, dataset)),
+        "every_n_epochs": config["snapshots"]["every_n_epochs"], "parzen_config": pcfg,
+        "points": points, "selected": selected,
+        "wall_time_s": round(time.time() - t0, 3),
+        "provenance": provenance(config, seed=seed, device=device, started=started),
+    }
     write_json(out_json, record)
     return record
 
@@ -62,7 +129,7 @@ def _fid_inputs(config, dataset):
 
 def fid_reference(config, dataset, cache_dir, out_json):
     """Cache the test set's Inception features once per dataset; FID(test, test) = 0 is recorded as a check."""
-    from .fidelity import fidelity_metrics, reference_cache_name
+    from .fidelity import fidelity_metrics, reference_cache_name, weights_record
 
     started, t0 = now(), time.time()
     fcfg, real, weights = _fid_inputs(config, dataset)
@@ -71,7 +138,8 @@ def fid_reference(config, dataset, cache_dir, out_json):
     metrics = fidelity_metrics(real, real, name, fcfg, device, cache_dir, weights, generated_cache_name=name)
     record = {
         "dataset": dataset, "cache_name": name, "cache_dir": str(cache_dir), "n_real": len(real),
-        "fid_test_vs_itself": metrics["fid"], "batch_size": fcfg["batch_size"], "weights": weights or "release",
+        "fid_test_vs_itself": metrics["fid"], "batch_size": fcfg["batch_size"],
+        "inception_weights": weights_record(weights),
         "wall_time_s": round(time.time() - t0, 3),
         "provenance": provenance(config, device=device, started=started),
     }
@@ -84,7 +152,7 @@ def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
     import json
     from pathlib import Path
 
-    from .fidelity import fidelity_metrics
+    from .fidelity import fidelity_metrics, weights_record
 
     started, t0 = now(), time.time()
     payload = load_samples(samples_path)
@@ -100,6 +168,7 @@ def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
         generated = payload["images"][: fcfg["n_samples"]]
         record.update(fidelity_metrics(generated, real, reference["cache_name"], fcfg, device,
                                        reference["cache_dir"], weights))
+        record["inception_weights"] = weights_record(weights)
     record["wall_time_s"] = round(time.time() - t0, 3)
     record["provenance"] = provenance(config, seed=seed, device=device, started=started)
     write_json(out_json, record)

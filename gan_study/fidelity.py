@@ -11,6 +11,7 @@ The real images' features are computed once per dataset (rule `fid_reference`) i
 under a name that encodes the dataset, the number of images, the batch size and the weights file.
 """
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -42,11 +43,37 @@ def resolve_weights(configured):
     return str(path)
 
 
-def weights_tag(weights):
+@functools.lru_cache(maxsize=4)
+def _sha256(path, size, mtime_ns):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha256(path):
+    stat = Path(path).stat()
+    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def weights_record(weights):
+    """Which Inception weights scored the images: their source, path and sha256 (for every FID record)."""
     if weights is None:
-        return "release"
-    stat = Path(weights).stat()
-    return hashlib.sha256(f"{Path(weights).name}:{stat.st_size}".encode()).hexdigest()[:8]
+        import torch
+
+        from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+        path = Path(torch.hub.get_dir()) / "checkpoints" / URL_INCEPTION_V3.rsplit("/", 1)[-1]
+        return {"source": f"torch-fidelity release file ({URL_INCEPTION_V3})", "path": str(path),
+                "sha256": file_sha256(path) if path.is_file() else None}
+    return {"source": f"local file (fid.weights_path or ${WEIGHTS_ENV})", "path": str(weights),
+            "sha256": file_sha256(weights)}
+
+
+def weights_tag(weights):
+    """Part of the reference cache's name: features from other weights never share a cache entry."""
+    return "release" if weights is None else file_sha256(weights)[:12]
 
 
 def to_rgb_uint8(images):

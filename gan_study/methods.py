@@ -9,6 +9,10 @@ from .provenance import config_hash
 
 
 def write_methods(config, out):
+    write_text(out, methods_text(config))
+
+
+def methods_text(config):
     p = config["parzen"]
     sigmas = sigma_grid(p)
     datasets = sorted({d for entry in config["runs"] for d in entry["datasets"]})
@@ -38,6 +42,14 @@ def write_methods(config, out):
         rf"by the mean log-likelihood of the first {p['n_valid']:,} validation images; we report the mean "
         rf"log-likelihood of {p['n_test']:,} test images in nats with its standard error over test examples "
         r"(the paper's convention) and, separately, the standard deviation over seeds."
+        + (rf" \emph{{Model selection.}} A generator snapshot is kept every {config['snapshots']['every_n_epochs']} "
+           r"epoch(s) and scored exactly like the final weights (its own $\sigma$ from the same validation images). "
+           rf"The checkpoint reported as ``selected on validation'' is the snapshot or final weights with the highest "
+           rf"mean log-likelihood of validation images {p['n_valid'] + 1:,}--{p['n_valid'] + p['n_select']:,} "
+           r"(disjoint from those that choose $\sigma$) at its $\sigma$; no test image takes part in either choice. "
+           r"This is the stopping rule of \citet{mirza2014cgan} (``best estimate of log-likelihood on the validation "
+           r"set''); the conditional GAN's row in Table~1 uses it, the other rows show both numbers."
+           if p["per_snapshot"] and config["snapshots"]["every_n_epochs"] else "")
     )
     f = config["fid"]
     if f["enabled"]:
@@ -57,4 +69,4 @@ def write_methods(config, out):
                r"them and its final weights (selected on the test set, hence optimistic)."
                if f["per_snapshot"] and config["snapshots"]["every_n_epochs"] else "")
         )
-    write_text(out, "\n\n".join(parts) + "\n")
+    return "\n\n".join(parts) + "\n"

@@ -75,14 +75,23 @@ def select_sigma(valid, centres, sigmas, block_size=1000):
     return float(np.atleast_1d(sigmas)[best]), [float(v) for v in lls]
 
 
-def evaluate(samples, valid, test, sigmas, block_size=1000):
-    """The full paper protocol: σ from `valid` only, then mean log-likelihood and s.e. on `test`."""
+def evaluate(samples, valid, test, sigmas, block_size=1000, select=None):
+    """The full paper protocol: σ from `valid` only, then mean log-likelihood and s.e. on `test`.
+
+    `select` (other validation images, optional): their mean log-likelihood at that σ, the number a checkpoint is
+    chosen by — so neither σ nor the checkpoint ever sees a test image.
+    """
     sigma, valid_lls = select_sigma(valid, samples, sigmas, block_size)
     ll = parzen_log_likelihood(test, samples, [sigma], block_size)[0]
+    chosen = {}
+    if select is not None:
+        chosen = {"select_mean_ll": float(parzen_log_likelihood(select, samples, [sigma], block_size)[0].mean()),
+                  "n_select": int(select.shape[0])}
     return {
         "sigma": sigma,
         "sigma_grid": [float(s) for s in np.atleast_1d(sigmas)],
         "valid_mean_ll_per_sigma": valid_lls,
+        **chosen,
         "test_mean_ll": float(ll.mean()),
         "test_se": float(ll.std(unbiased=False) / math.sqrt(ll.numel())),
         "n_centres": int(samples.shape[0]),

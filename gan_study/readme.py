@@ -24,23 +24,29 @@ def results_table(results_dir):
     published = dict(parzen_table1())
     fid_csv = results_dir / "fid_summary.csv"
     fid = pd.read_csv(fid_csv).set_index(["model", "dataset"]) if fid_csv.is_file() else None
-    paper = {"mlp_gan": "Adversarial nets", "cgan": "Conditional adversarial nets"}
+    chosen = "selected_mean" in summary
     lines = [
-        f"Study `{results_dir.name}` (`results/{results_dir.name}/`, commit `{runs['git_commit'].iloc[0][:10]}`, "
-        f"device: {runs['device'].iloc[0]}). Parzen-window test log-likelihood in nats, mean over seeds "
-        "± standard error over test examples (the paper's convention); seed std separately.",
+        f"Study `{results_dir.name}` (`results/{results_dir.name}/`, trained by commit "
+        f"`{runs['git_commit'].iloc[0][:10]}`, device: {runs['device'].iloc[0]}), made by "
+        f"`snakemake --profile workflows/profiles/{results_dir.name}`. Parzen-window test log-likelihood in nats, "
+        "mean over seeds ± standard error over test examples (the paper's convention); seed std separately."
+        + (" *Final*: the weights at the end of the budget; *chosen on validation*: the checkpoint with the best "
+           "validation log-likelihood (its epoch per seed in brackets), never chosen on test images." if chosen else ""),
         "",
-        "| model | dataset | epochs | train images | Parzen centres / test images | log-likelihood | seed std "
-        "| completed / runs | paper | FID (images) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | dataset | epochs | train images | Parzen centres / test images | log-likelihood"
+        + (" (final) | chosen on validation" if chosen else "") + " | seed std | completed / runs | paper | FID (images) |",
+        "|---|---|---|---|---|---|" + ("---|" if chosen else "") + "---|---|---|---|",
     ]
     for c in summary.itertuples():
-        ref = published.get(paper.get(c.model), {}).get(c.dataset)
+        ref = published.get(get_variant(c.model).published_row, {}).get(c.dataset)
         images = runs[(runs.model == c.model) & (runs.dataset == c.dataset)]["train_images"].iloc[0]
         std = "n/a" if pd.isna(c.parzen_seed_std) else f"{c.parzen_seed_std:.1f}"
         lines.append(
             f"| {get_variant(c.model).title} | {DATASETS[c.dataset].title} | {c.epochs} | {images:,} | "
-            f"{c.n_centres:,} / {c.n_test:,} | {c.parzen_mean:.1f} ± {c.parzen_mean_se:.1f} | {std} | "
+            f"{c.n_centres:,} / {c.n_test:,} | {c.parzen_mean:.1f} ± {c.parzen_mean_se:.1f} | "
+            + (f"{c.selected_mean:.1f} ± {c.selected_mean_se:.1f} ({str(c.selected_epochs).replace(' ', ', ')}) | "
+               if chosen else "")
+            + f"{std} | "
             f"{c.completed} / {c.runs} | {'—' if ref is None else f'{ref[0]} ± {ref[1]}'} | "
             f"{_fid_cell(fid, c.model, c.dataset)} |"
         )
@@ -48,7 +54,10 @@ def results_table(results_dir):
     if baselines_csv.is_file():
         for b in pd.read_csv(baselines_csv).itertuples():
             lines.append(f"| {b.title} | {DATASETS[b.dataset].title} | — | — | {b.centres} / {b.n_test:,} | "
-                         f"{b.test_mean_ll:.1f} ± {b.test_se:.1f} | — | — | — | — |")
+                         f"{b.test_mean_ll:.1f} ± {b.test_se:.1f} | " + ("— | " if chosen else "") + "— | — | — | — |")
+    verdicts = [v for v in summary.get("verdict", pd.Series(dtype=object)).dropna()]
+    if verdicts:
+        lines += ["", *[f"**Replication verdict (computed).** {v}" for v in verdicts]]
     return "\n".join(lines)
 
 

@@ -11,6 +11,9 @@ from .runtime import resolve_device
 
 SAMPLE_SEED_OFFSET = 1_000_003  # sample noise gets its own stream, separate from the training one
 SAMPLES_FORMAT = "gan_study.samples/1"
+# Generator files that hold usable weights: final weights of a completed run, and snapshots kept during training.
+# A diverged run's file is there too, but its weights are not a generator anyone should score.
+SCOREABLE = ("completed", "snapshot")
 
 
 def load_generator(final_path, model, dataset, seed, cfg, device):
@@ -86,9 +89,11 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn
     device = resolve_device(config["device"])
     variant, gen, status = load_generator(final_path, model, dataset, seed, cfg, device)
     n = evaluation_sample_count(config)
-    payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed, "status": status}
+    # A snapshot is a valid generator: its samples are scored like final weights ("generator" says which it was).
+    payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed,
+               "status": "completed" if status in SCOREABLE else status, "generator": status}
     rows, cols = config["report"]["grid_rows"], config["report"]["grid_cols"]
-    if status == "completed":
+    if status in SCOREABLE:
         images = generate(variant, gen, cfg, n, seed, device)
         payload["images"] = images
         if variant.conditional:  # class-conditional grid: row r shows class r mod 10

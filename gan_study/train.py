@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from . import checkpoint
-from .atomic import write_csv, write_json
+from . import worklock
+from .atomic import remove_stale_temporaries, write_csv, write_json
 from .config import run_id, snapshot_epochs
 from .data import load_splits
 from .errors import GanStudyError
 from .models import get_variant
 from .optim import set_hyperparameters
+from .progress import LiveLog, Progress
 from .provenance import config_hash, git_state, now, provenance
 from .runtime import make_deterministic, resolve_device, set_tf32
 from .seeds import SeedStack, SeedStreams
@@ -44,9 +45,9 @@ def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, streams, update_gene
     """One minibatch (`y`: its labels, used by conditional models). Returns a dict of detached losses and
     diagnostics, each of shape () for one seed or (seeds,) when `gen`/`disc` are SeedStacks.
 
-    Every random draw goes through `streams`, in a fixed order (noise, masks for the real batch, masks for
-    the fake batch, penalty, then the generator update's noise and masks), so a seed's stream is consumed
-    identically whether it trains alone or batched with others.
+    Every random draw goes through `streams`, in a fixed order (noise, generator masks, discriminator masks for
+    the real batch, for the fake batch, penalty, then the generator update's noise and masks), so a seed's stream
+    is consumed identically whether it trains alone or batched with others. Nets without dropout draw no masks.
     """
     device, batch = x.device, x.shape[-4]
 
@@ -56,7 +57,11 @@ def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, streams, update_gene
     def masks():
         return streams.draw(lambda g: disc.dropout_masks(batch, g, device))
 
-    fake = gen(noise(), y)
+    def generated():
+        z = noise()
+        return gen(z, y, streams.draw(lambda g: gen.dropout_masks(batch, g, device)))
+
+    fake = generated()
     d_real = disc(x, y, masks())
     if simultaneous:
         d_fake = disc(fake, y, masks())
@@ -68,6 +73,7 @@ def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, streams, update_gene
         _grads_to(g_params, torch.autograd.grad(g_loss.sum(), g_params))
         opt_d.step()
         opt_g.step()
+        variant.after_discriminator_step(cfg, disc)
     else:
         d_fake = disc(fake.detach(), y, masks())
         d_loss = variant.discriminator_loss(d_real, d_fake)
@@ -75,14 +81,14 @@ def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, streams, update_gene
         opt_d.zero_grad(set_to_none=True)
         (d_loss if penalty is None else d_loss + penalty).sum().backward()
         opt_d.step()
+        variant.after_discriminator_step(cfg, disc)  # e.g. WGAN's clipping, before the generator sees the critic
         g_loss = None
         if update_generator:
-            z = noise()
-            g_loss = variant.generator_loss(disc(gen(z, y), y, masks()))
+            g_loss = variant.generator_loss(disc(generated(), y, masks()))
             opt_g.zero_grad(set_to_none=True)
             g_loss.sum().backward()
             opt_g.step()
-    variant.after_discriminator_step(cfg, disc)
+    variant.after_step(cfg, disc)
     values = {"d_loss": d_loss.detach(), "g_loss": None if g_loss is None else g_loss.detach()}
     values.update({k: v.detach() for k, v in variant.diagnostics(d_real.detach(), d_fake.detach()).items()})
     return values
@@ -163,8 +169,25 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
 
     Each seed gets the outputs a single-seed run writes (final weights, log, summary), so everything
     downstream is the same whichever way the seeds were trained. A seed that diverges is recorded as such
-    and frozen; the others go on.
+    and frozen; the others go on. The run owns `work_dir` while it trains (a second trainer is refused), and
+    first removes the temporary files its own killed attempts left behind.
     """
+    with worklock.hold(work_dir):
+        _remove_leftovers(work_dir, outputs)
+        return _train_seeds(config, model, dataset, seeds, work_dir, outputs, batched, stop_after_epoch, vectorized)
+
+
+def _remove_leftovers(work_dir, outputs):
+    removed = remove_stale_temporaries(work_dir)
+    for out in outputs:
+        removed += remove_stale_temporaries(out.snapshot_dir)
+        for path in (out.final, out.log_csv, out.summary):
+            removed += remove_stale_temporaries(path.parent, path.name)
+    if removed:
+        print(f"[gan-study] removed {removed} temporary file(s) left by an interrupted earlier attempt")
+
+
+def _train_seeds(config, model, dataset, seeds, work_dir, outputs, batched, stop_after_epoch, vectorized):
     started = now()
     t0 = time.time()
     variant = get_variant(model)
@@ -173,6 +196,9 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     set_tf32(config["allow_tf32"])
     splits = load_splits(dataset, config["data_dir"], config["download"])
     limit = cfg["train_limit"] or splits.train_x.shape[0]
+    if limit > splits.train_x.shape[0]:
+        raise GanStudyError(f"models.{model}.train_limit ({limit}) exceeds the {splits.train_x.shape[0]:,} training images "
+                            f"of {dataset}; lower it, or set it to null to use them all")
     # The whole training set lives on the device, in the generator's output range; minibatches are index gathers.
     train_x = variant.from_unit_range(splits.train_x[:limit]).to(device)
     train_y = splits.train_y[:limit].to(device)
@@ -193,8 +219,9 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     logs, status, diverged, frozen = [[] for _ in seeds], ["running"] * n_seeds, [None] * n_seeds, [None] * n_seeds
     if ckpt_path.exists():
         state = checkpoint.load(ckpt_path, expect={"model": model, "dataset": dataset, **who})
-        if state["run_config_hash"] != run_hash or "d_done" not in state:  # other config, or an older layout
-            stale = ckpt_path.with_name(f"checkpoint.stale-{state['run_config_hash']}.pt")
+        # Another config, an older layout, or not a training checkpoint at all (e.g. a snapshot copied here).
+        if state.get("run_config_hash") != run_hash or "d_done" not in state or "opt_generator" not in state:
+            stale = ckpt_path.with_name(f"checkpoint.stale-{state.get('run_config_hash', 'unknown')}.pt")
             ckpt_path.rename(stale)
             print(f"[gan-study] {ckpt_path} was made with another config or code version; moved to {stale.name}, "
                   "starting fresh")
@@ -218,11 +245,13 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     batch = cfg["batch_size"]
     n_batches = train_x.shape[0] // batch
     if n_batches == 0:
-        raise GanStudyError(f"{model}: batch_size {batch} exceeds the {train_x.shape[0]} training images")
+        raise GanStudyError(f"models.{model}.batch_size ({batch}) exceeds the {train_x.shape[0]} training images; "
+                            f"lower batch_size or raise models.{model}.train_limit")
     simultaneous = cfg["update_order"] == "simultaneous"
     snapshots_at = snapshot_epochs(config, model)
     means = RunningMeans()
-    bar = tqdm(total=cfg["epochs"] * n_batches, initial=epoch * n_batches, mininterval=10, desc=label, unit="step")
+    progress = Progress(label, cfg["epochs"] * n_batches, step)
+    live = [LiveLog(Path(work_dir) / f"train_log.seed{seed}.csv", logs[i]) for i, seed in enumerate(seeds)]
 
     def running():
         return [i for i in range(n_seeds) if status[i] == "running"]
@@ -258,13 +287,15 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
                     row = {"step": step, "epoch": epoch + (b + 1) / n_batches, **rows[i], **hyper}
                     if all(math.isfinite(v) for k, v in row.items() if v is not None and k not in hyper):
                         logs[i].append(row)
+                        live[i].append(row)
                     else:
                         diverge(i)
+                if running():
+                    progress.update(step, logs[running()[0]][-1]["epoch"], logs[running()[0]][-1])
                 if not running():
                     break
             if budget_done:
                 break
-        bar.update(n_batches)
         for i, (g_ok, d_ok) in enumerate(zip(seeds_finite(gen, batched), seeds_finite(disc, batched))):
             if status[i] == "running" and not (g_ok and d_ok):
                 diverge(i)
@@ -287,9 +318,9 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
                 "trained_by": trained_by, "wall_time_s": wall_before + time.time() - t0,
             })
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg["epochs"]:
-            bar.close()
+            progress.close()
             return None  # used by tests to simulate an interruption between epochs
-    bar.close()
+    progress.close()
 
     gen_states, disc_states = seed_states(gen, batched), seed_states(disc, batched)
     wall = round(wall_before + time.time() - t0, 3)

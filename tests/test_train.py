@@ -158,3 +158,28 @@ def test_checkpoint_of_an_older_layout_restarts_instead_of_crashing(tiny_config,
     summary, d = run(tiny_config, tmp_path, "a")
     assert "code version" in capsys.readouterr().out and summary["steps"] == 12
     assert list(d.glob("checkpoint.stale-*.pt"))
+
+
+def test_progress_and_log_rows_appear_while_training(tiny_config, tmp_path, capsys):
+    """A long run is never silent: progress lines with the losses, and the log rows in the work dir as they are
+    made (before the final CSV exists)."""
+    import pandas as pd
+
+    import gan_study.progress as progress
+
+    tiny_config["models"]["mlp_gan"]["epochs"] = 3
+    d = tmp_path
+    original = progress.Progress.__init__
+    progress.Progress.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "every_s": 0.0})
+    try:
+        train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json",
+              stop_after_epoch=1)
+    finally:
+        progress.Progress.__init__ = original
+    assert not (d / "log.csv").exists()
+    live = pd.read_csv(d / "train_log.seed0.csv")
+    assert len(live) == 3 and live["epoch"].iloc[-1] == 1.0  # 6 steps per epoch, a row every 2
+    out = capsys.readouterr().out
+    assert "[gan-study] mlp_gan/mnist/seed0: epoch 1.00, step 6/18" in out and "d_loss" in out
+    train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
+    assert pd.read_csv(d / "train_log.seed0.csv").equals(pd.read_csv(d / "log.csv"))

@@ -3,6 +3,13 @@
 import torch
 
 
+class NoDropout:
+    """Mixin for nets without dropout: they draw no masks, so they consume no random numbers for them."""
+
+    def dropout_masks(self, batch, generator, device):
+        return None
+
+
 class GanVariant:
     """A generator/discriminator pair with its objective and optimisers.
 
@@ -14,6 +21,14 @@ class GanVariant:
     title = None  # how tables and figures name the model
     conditional = False  # True: generator and discriminator also take the class labels
     loss_family = "NS GAN"  # the loss family of Lucic et al. (2018) it is compared with
+    # The update orders the training loop may run it with (config key `update_order`); validation refuses others.
+    update_orders = ("simultaneous", "alternating")
+    # A caveat printed under the FID table when this model is in it (e.g. networks that differ from the cited ones).
+    comparison_note = None
+    # Its row in the published Parzen table (reference/published.yaml), or None; its checkpoint rule for Table 1:
+    # "final" weights, or "validation" (the checkpoint with the best validation log-likelihood, as its paper did).
+    published_row = None
+    table1_checkpoint = "final"
     # Range of the generator's output; the sampler maps it to [0, 1] before any metric sees it.
     output_range = (0.0, 1.0)
 
@@ -87,4 +102,7 @@ class GanVariant:
                 torch.nn.init.zeros_(layer.bias)
 
     def after_discriminator_step(self, cfg, disc):
-        """Hook run after every discriminator update (weight clipping for WGAN); nothing by default."""
+        """Hook run right after every discriminator update, before any generator update; nothing by default."""
+
+    def after_step(self, cfg, disc):
+        """Hook run at the end of every training step (after the generator update, if any); nothing by default."""

@@ -1,8 +1,10 @@
 """Conditional GAN (Mirza & Osindero, 2014), MNIST setup of their Section 4.1.
 
 Generator: z ∈ R^100 ~ U[0, 1] → ReLU 200, one-hot y → ReLU 1000, joined → ReLU 1200 → sigmoid 784.
-Discriminator: x → maxout 240×5, y → maxout 50×5, joined → maxout 240×4 → sigmoid; dropout 0.5 (inverted,
-×2) on the inputs of the joint layer and the output layer. Trained like the 2014 MLP GAN (pylearn2 SGD,
+Discriminator: x → maxout 240×5, y → maxout 50×5, joined → maxout 240×4 → sigmoid.
+"Dropout with probability of 0.5 was applied to both the generator and discriminator" (§4.1), without saying
+where: our choice (labelled so in the methods) is inverted dropout (keep 0.5, ×2) on the inputs of the joint
+layer and of the output layer, in both nets; evaluation samples use no dropout. Trained like the 2014 MLP GAN (pylearn2 SGD,
 batch 100, lr 0.1 decayed by 1.00004 per step to 1e-6, momentum 0.5 → 0.7). Where the paper is silent
 (initialisation ranges, momentum ramp length) we use the 2014 mnist.yaml values; the config records them.
 """
@@ -24,6 +26,8 @@ def one_hot(labels, dtype):
 
 
 class ConditionalGenerator(nn.Module):
+    """`masks` (from `dropout_masks`) switch dropout on during training; None means evaluation (no dropout)."""
+
     def __init__(self, image_shape):
         super().__init__()
         self.image_shape = tuple(image_shape)
@@ -32,11 +36,17 @@ class ConditionalGenerator(nn.Module):
         self.joint = nn.Linear(1200, 1200)
         self.output_layer = nn.Linear(1200, int(torch.tensor(image_shape).prod()))
 
-    def forward(self, z, labels):
+    def dropout_masks(self, batch, generator, device):
+        """Masks on the inputs of the joint layer and the output layer, drawn in that order."""
+        return (dropout_mask((batch, self.joint.in_features), *HIDDEN_DROPOUT, generator, device),
+                dropout_mask((batch, self.output_layer.in_features), *HIDDEN_DROPOUT, generator, device))
+
+    def forward(self, z, labels, masks=None):
+        m0, m1 = (1.0, 1.0) if masks is None else masks
         y = one_hot(labels, z.dtype)
         h = torch.cat([F.relu(self.z_branch(z)), F.relu(self.y_branch(y))], dim=1)
-        h = F.relu(self.joint(h))
-        return torch.sigmoid(self.output_layer(h)).view(z.shape[0], *self.image_shape)
+        h = F.relu(self.joint(h * m0))
+        return torch.sigmoid(self.output_layer(h * m1)).view(z.shape[0], *self.image_shape)
 
 
 class ConditionalMaxoutDiscriminator(nn.Module):
@@ -65,6 +75,8 @@ class ConditionalGan(MlpGan):
     name = "cgan"
     title = "Conditional GAN"
     conditional = True
+    published_row = "Conditional adversarial nets"
+    table1_checkpoint = "validation"  # Mirza & Osindero: "best estimate of log-likelihood on the validation set"
 
     def build(self, cfg, image_shape, train_x):
         gen, disc = ConditionalGenerator(image_shape), ConditionalMaxoutDiscriminator(image_shape)
@@ -84,6 +96,9 @@ class ConditionalGan(MlpGan):
         return (
             r"Mirza \& Osindero's MNIST model: generator $z\sim U[0,1]^{100}\to$ ReLU 200 and one-hot "
             r"$y\to$ ReLU 1000, joined, ReLU 1200, sigmoid 784; discriminator maxout $240\times5$ on $x$ and "
-            r"$50\times5$ on $y$, joined maxout $240\times4$, sigmoid, dropout 0.5; pylearn2 SGD as the MLP GAN. "
+            r"$50\times5$ on $y$, joined maxout $240\times4$, sigmoid. Dropout 0.5 in both nets, as the paper states; "
+            r"where it applies the paper does not say, and our choice is the inputs of the joint layer and of the "
+            r"output layer in each net (inverted: kept units $\times2$; none when sampling). pylearn2 SGD as the "
+            r"MLP GAN. "
             + GanVariant.describe(self, cfg)
         )

@@ -1,6 +1,6 @@
 """DCGAN (Radford, Metz & Chintala, ICLR 2016), sized for 28×28 (MNIST) and 32×32 (CIFAR-10).
 
-Generator: z ∈ R^100 ~ N(0, I) → linear to C×s×s → [conv-transpose 4×4 stride 2, batch norm, ReLU]… → tanh.
+Generator: z ∈ R^100 ~ U[−1, 1] (the paper's Fig. 1; `noise: normal` for the reference code's N(0, I)) → linear to C×s×s → [conv-transpose 4×4 stride 2, batch norm, ReLU]… → tanh.
 Discriminator: [conv 4×4 stride 2, LeakyReLU 0.2] with batch norm on all but the first conv → linear → logit.
 Weights N(0, 0.02) (batch-norm scales N(1, 0.02)); Adam lr 2e-4, β1 0.5; batch 128; images in [−1, 1].
 The WGAN and WGAN-GP variants reuse these nets.
@@ -13,7 +13,7 @@ from torch import nn
 
 from .. import losses
 from . import register
-from .base import GanVariant
+from .base import GanVariant, NoDropout
 
 NOISE_DIM = 100
 
@@ -27,7 +27,7 @@ def _stages(image_shape):
     raise ValueError(f"DCGAN nets support 28×28 and 32×32 images, not {size}×{size}")
 
 
-class DcganGenerator(nn.Module):
+class DcganGenerator(NoDropout, nn.Module):
     def __init__(self, image_shape, width=64, noise_dim=NOISE_DIM):
         super().__init__()
         start, n_up = _stages(image_shape)
@@ -41,11 +41,11 @@ class DcganGenerator(nn.Module):
             layers += [nn.BatchNorm2d(channels[i + 1]), nn.ReLU()] if i < n_up - 1 else [nn.Tanh()]
         self.up = nn.Sequential(*layers)
 
-    def forward(self, z, labels=None):
+    def forward(self, z, labels=None, masks=None):
         return self.up(self.project(z).view(z.shape[0], *self.start_shape))
 
 
-class DcganDiscriminator(nn.Module):
+class DcganDiscriminator(NoDropout, nn.Module):
     """Returns logits (or critic values); `batchnorm=False` for critics with a gradient penalty."""
 
     def __init__(self, image_shape, width=64, batchnorm=True):
@@ -60,9 +60,6 @@ class DcganDiscriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2))
         self.features = nn.Sequential(*layers)
         self.out = nn.Linear(channels[-1] * start * start, 1)
-
-    def dropout_masks(self, batch, generator, device):
-        return None  # no dropout
 
     def forward(self, x, labels=None, masks=None):
         return self.out(self.features(x).flatten(1)).squeeze(1)
@@ -94,6 +91,10 @@ class Dcgan(GanVariant):
         return gen, disc
 
     def sample_noise(self, n, cfg, generator, device):
+        """`noise: uniform` — U[−1, 1]^100, Radford et al.'s Fig. 1 ("a 100 dimensional uniform distribution");
+        `noise: normal` — N(0, I), what the reference dcgan.torch code and the WGAN/WGAN-GP codes draw."""
+        if cfg["noise"] == "uniform":
+            return 2 * torch.rand(n, NOISE_DIM, generator=generator, device=device) - 1
         return torch.randn(n, NOISE_DIM, generator=generator, device=device)
 
     def make_optimizers(self, cfg, gen_net, disc_net):
@@ -103,6 +104,20 @@ class Dcgan(GanVariant):
 
     def discriminator_loss(self, d_real, d_fake):
         return 2.0 * losses.bce_discriminator_loss(d_real, d_fake)  # DCGAN sums the two BCE terms
+
+    def describe_nets(self, cfg):
+        noise = (r"$z\sim U[-1,1]^{100}$ (the paper's Fig.~1; the reference dcgan.torch code draws $N(0,I)$)"
+                 if cfg["noise"] == "uniform" else r"$z\sim N(0,I)$ in 100 dimensions")
+        critic_bn = "batch norm on all but its first conv" if self.critic_batchnorm else "no batch norm"
+        return (rf"Generator: {noise}, linear to $2w\times7\times7$ with batch norm and ReLU, $4\times4$ stride-2 "
+                r"transposed convolutions with batch norm and ReLU, tanh output on $[-1,1]$; discriminator: $4\times4$ "
+                rf"stride-2 convolutions with LeakyReLU 0.2 and {critic_bn}, a linear output; width $w={cfg['width']}$; "
+                r"weights $N(0,0.02)$. ")
+
+    def describe(self, cfg):
+        return (self.describe_nets(cfg) + rf"Adam, learning rate {cfg['lr']:g}, $\beta=({cfg['adam_beta1']}, "
+                rf"{cfg['adam_beta2']})$, batch {cfg['batch_size']}, {cfg['epochs']} epochs (the paper gives no MNIST "
+                r"budget: our choice).")
 
     def generator_loss(self, d_fake):
         return losses.non_saturating_generator_loss(d_fake)

@@ -17,7 +17,7 @@ from torch import nn
 from .. import losses
 from ..optim import PylearnMomentumSGD, exponential_decay_lr, linear_momentum
 from . import register
-from .base import GanVariant
+from .base import GanVariant, NoDropout
 
 NOISE_DIM = 100
 HIDDEN = 1200
@@ -52,7 +52,7 @@ def dropout_mask(shape, keep, scale, generator, device):
     return (torch.rand(shape, generator=generator, device=device) < keep) * scale
 
 
-class MlpGenerator(nn.Module):
+class MlpGenerator(NoDropout, nn.Module):
     def __init__(self, image_shape, noise_dim=NOISE_DIM, hidden=HIDDEN):
         super().__init__()
         self.image_shape = tuple(image_shape)
@@ -68,7 +68,7 @@ class MlpGenerator(nn.Module):
     def output_layer(self):
         return self.net[-1]
 
-    def forward(self, z, labels=None):
+    def forward(self, z, labels=None, masks=None):
         return torch.sigmoid(self.net(z)).view(z.shape[0], *self.image_shape)
 
 
@@ -104,6 +104,7 @@ class MlpGan(GanVariant):
     name = "mlp_gan"
     title = "MLP GAN (2014)"
     output_range = (0.0, 1.0)
+    published_row = "Adversarial nets"
     noise_bound = math.sqrt(3.0)  # U(−√3, √3) has unit variance
 
     def build(self, cfg, image_shape, train_x):

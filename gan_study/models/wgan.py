@@ -1,9 +1,13 @@
 """WGAN with weight clipping (Arjovsky, Chintala & Bottou, ICML 2017) and WGAN-GP (Gulrajani et al., NeurIPS 2017).
 
 Both use the DCGAN nets with a critic that outputs an unbounded score (no sigmoid).
-WGAN: critic maximises E[f(x)] − E[f(G(z))] (we minimise its negative), weights clipped to [−c, c] after every
-critic step, RMSProp lr 5e-5, batch 64, n_critic 5; the reference code's schedule (100 critic steps for the
-first 25 generator steps and every 500th) is the config flag `reference_critic_schedule`.
+WGAN: critic maximises E[f(x)] − E[f(G(z))] (we minimise its negative), weights clipped to [−c, c], RMSProp
+lr 5e-5, batch 64, n_critic 5; the reference code's schedule (100 critic steps for the first 25 generator steps
+and every 500th) is the config flag `reference_critic_schedule`. `clip_order: algorithm1` clips right after each
+critic update (Algorithm 1, line 7), so the generator step always sees a clipped critic; `reference_code` clips
+at the end of the step, as the released code does (it clips before each critic update, so the critic the
+generator sees after the last critic update of a round is unclipped).
+Both run only with alternating updates (`update_orders`): n_critic and the penalty have no simultaneous form.
 WGAN-GP: the same objective plus λ·E[(‖∇f(x̂)‖₂ − 1)²] on random interpolates x̂, λ = 10, n_critic 5,
 Adam lr 1e-4, β = (0.5, 0.9) as in their MNIST code; no batch norm in the critic.
 """
@@ -15,11 +19,17 @@ from . import register
 from .dcgan import Dcgan
 
 
+def _generator_budget(cfg):
+    steps = cfg.get("generator_steps")
+    return "" if steps is None else f" or {steps:,} generator updates, whichever comes first"
+
+
 @register
 class Wgan(Dcgan):
     name = "wgan"
     title = "WGAN (clipping)"
     loss_family = "WGAN"
+    update_orders = ("alternating",)
 
     def make_optimizers(self, cfg, gen_net, disc_net):
         return (torch.optim.RMSprop(gen_net.parameters(), lr=cfg["lr"]),
@@ -39,8 +49,23 @@ class Wgan(Dcgan):
             return 100
         return cfg["d_steps"]
 
+    def describe(self, cfg):
+        order = ("right after each critic update, before the generator step (Algorithm~1, line~7)"
+                 if cfg["clip_order"] == "algorithm1" else
+                 "at the end of each training step, as the released code's order leaves the critic the generator "
+                 "sees unclipped")
+        schedule = (" 100 critic steps for the first 25 generator steps and every 500th (the released code's "
+                    "schedule)." if cfg["reference_critic_schedule"] else "")
+        return (self.describe_nets(cfg) + rf"Critic weights clipped to $\pm{cfg['clip']}$ {order}; RMSProp, learning "
+                rf"rate {cfg['lr']:g}, batch {cfg['batch_size']}, $n_{{critic}}={cfg['d_steps']}$.{schedule} "
+                rf"Budget: {cfg['epochs']} epochs" + _generator_budget(cfg) + ".")
+
     def after_discriminator_step(self, cfg, disc):
-        if "clip" in cfg:
+        if "clip" in cfg and cfg["clip_order"] == "algorithm1":
+            losses.clip_weights_(disc, cfg["clip"])
+
+    def after_step(self, cfg, disc):
+        if "clip" in cfg and cfg["clip_order"] == "reference_code":
             losses.clip_weights_(disc, cfg["clip"])
 
 
@@ -49,10 +74,22 @@ class WganGp(Wgan):
     name = "wgan_gp"
     title = "WGAN-GP"
     loss_family = "WGAN GP"
+    comparison_note = ("WGAN-GP: Gulrajani et al.'s MNIST hyper-parameters on our DCGAN networks, not on theirs "
+                       "(theirs: 5x5 kernels, no batch norm in the generator, sigmoid output, 128-d noise, batch 50).")
     critic_batchnorm = False  # the penalty is per example; batch norm would couple examples
 
     def make_optimizers(self, cfg, gen_net, disc_net):
         return Dcgan.make_optimizers(self, cfg, gen_net, disc_net)
+
+    def describe(self, cfg):
+        return (self.describe_nets(cfg) + rf"Gradient penalty $\lambda={cfg['gp_lambda']:g}$ on interpolates with "
+                rf"$\epsilon\sim U[0,1]$ per example, $n_{{critic}}={cfg['d_steps']}$, Adam, learning rate "
+                rf"{cfg['lr']:g}, $\beta=({cfg['adam_beta1']}, {cfg['adam_beta2']})$, batch {cfg['batch_size']}: the "
+                r"hyper-parameters of Gulrajani et al.'s MNIST code. \emph{The networks are not theirs}: ours are the "
+                r"DCGAN nets above ($4\times4$ kernels, batch norm in the generator, tanh on $[-1,1]$, 100-d noise); "
+                r"theirs use $5\times5$ kernels, no batch norm in the generator, a sigmoid output on $[0,1]$, 128-d "
+                r"Gaussian noise and batch 50. Our WGAN-GP numbers are therefore not those of their networks. "
+                rf"Budget: {cfg['epochs']} epochs" + _generator_budget(cfg) + ".")
 
     def discriminator_penalty(self, cfg, disc, real, fake, labels, streams):
         batch = real.shape[-4]

@@ -10,7 +10,7 @@ from gan_study.train import train
 
 MNIST = (1, 28, 28)
 CIFAR = (3, 32, 32)
-CONV_CFG = {"width": 64}
+CONV_CFG = {"width": 64, "noise": "uniform"}
 
 
 def n_params(module):
@@ -20,7 +20,7 @@ def n_params(module):
 def test_dcgan_shapes_and_parameter_counts():
     v = get_variant("dcgan")
     gen, disc = v.build(CONV_CFG, MNIST, None)
-    z = v.sample_noise(5, {}, torch.Generator().manual_seed(0), "cpu")
+    z = v.sample_noise(5, CONV_CFG, torch.Generator().manual_seed(0), "cpu")
     x = gen(z)
     assert x.shape == (5, *MNIST) and x.min() >= -1 and x.max() <= 1
     assert disc(x).shape == (5,)
@@ -88,7 +88,7 @@ def test_weight_clipping_bounds():
     with torch.no_grad():
         for p in critic.parameters():
             p.normal_(0, 1)
-    get_variant("wgan").after_discriminator_step({"clip": 0.01}, critic)
+    get_variant("wgan").after_discriminator_step({"clip": 0.01, "clip_order": "algorithm1"}, critic)
     assert max(p.abs().max().item() for p in critic.parameters()) == pytest.approx(0.01)
 
 
@@ -140,3 +140,72 @@ def test_generator_step_budget_stops_training(tiny_config, tmp_path):
     assert summary["status"] == "completed" and summary["generator_updates"] == 7
     assert summary["steps"] == 35  # n_critic 5 × 7 generator steps
     assert pd.read_csv(d / "log.csv")["step"].iloc[-1] == 35
+
+
+def test_dcgan_noise_follows_the_config():
+    v, g = get_variant("dcgan"), torch.Generator()
+    uniform = v.sample_noise(4000, {"noise": "uniform"}, g.manual_seed(0), "cpu")
+    normal = v.sample_noise(4000, {"noise": "normal"}, g.manual_seed(0), "cpu")
+    assert uniform.min() >= -1 and uniform.max() <= 1 and uniform.std().item() == pytest.approx(1 / math.sqrt(3), rel=0.02)
+    assert normal.abs().max() > 1 and normal.std().item() == pytest.approx(1.0, rel=0.02)
+
+
+def test_dcgan_defaults_to_the_papers_uniform_noise_and_the_methods_say_so(tiny_config):
+    from gan_study.methods import methods_text
+
+    assert tiny_config["models"]["dcgan"]["noise"] == "uniform"
+    assert "U[-1,1]^{100}" in methods_text(tiny_config)
+
+
+def test_cgan_generator_dropout_masks_change_the_output():
+    v = get_variant("cgan")
+    gen, _ = v.build({}, MNIST, torch.rand(20, *MNIST))
+    z, y = torch.rand(4, 100), torch.arange(4)
+    masks = gen.dropout_masks(4, torch.Generator().manual_seed(1), "cpu")
+    assert [m.shape for m in masks] == [(4, 1200), (4, 1200)]
+    assert set(masks[0].unique().tolist()) == {0.0, 2.0}
+    assert not torch.equal(gen(z, y, masks), gen(z, y))
+    assert torch.equal(gen(z, y), gen(z, y, None))  # evaluation: no dropout
+
+
+def test_nets_without_dropout_draw_no_masks():
+    for name, cfg in (("mlp_gan", {}), ("dcgan", CONV_CFG)):
+        gen, _ = get_variant(name).build(cfg, MNIST, None)
+        rng = torch.Generator().manual_seed(0)
+        state = rng.get_state()
+        assert gen.dropout_masks(4, rng, "cpu") is None and torch.equal(rng.get_state(), state)
+
+
+def _critic_weights_seen_by_generator(clip_order, monkeypatch):
+    """Max |weight| of the critic when each generator step evaluates it, in a real WGAN training step."""
+    from gan_study import train as train_module
+    from gan_study.seeds import SeedStreams
+
+    v = get_variant("wgan")
+    cfg = {**CONV_CFG, "width": 8, "noise": "normal", "clip": 0.01, "clip_order": clip_order, "lr": 0.5}
+    gen, critic = v.build(cfg, MNIST, None)
+    opt_g, opt_d = v.make_optimizers(cfg, gen, critic)
+    seen = []
+    original = v.generator_loss
+    monkeypatch.setattr(v, "generator_loss", lambda d_fake: (seen.append(
+        max(p.abs().max().item() for p in critic.parameters())), original(d_fake))[1])
+    train_module.train_step(v, cfg, gen, critic, opt_g, opt_d, torch.rand(8, *MNIST) * 2 - 1, None,
+                            SeedStreams([0], "cpu", False), True, False)
+    return seen[0], max(p.abs().max().item() for p in critic.parameters())
+
+
+def test_wgan_clips_before_the_generator_step_as_algorithm_1(monkeypatch):
+    seen, after = _critic_weights_seen_by_generator("algorithm1", monkeypatch)
+    assert seen == pytest.approx(0.01) and after == pytest.approx(0.01)
+    seen, after = _critic_weights_seen_by_generator("reference_code", monkeypatch)
+    assert seen > 0.05 and after == pytest.approx(0.01)  # lr 0.5 moves the weights far past the clip before it
+
+
+@pytest.mark.parametrize("model", ["wgan", "wgan_gp"])
+def test_wgans_refuse_simultaneous_updates(tiny_config, model):
+    from gan_study.config import validate
+    from gan_study.errors import GanStudyError
+
+    tiny_config["models"][model]["update_order"] = "simultaneous"
+    with pytest.raises(GanStudyError, match=rf"models\.{model}\.update_order.*use alternating"):
+        validate(tiny_config)

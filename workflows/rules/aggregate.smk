@@ -7,6 +7,7 @@ rule aggregate:
         train=run_files(f"{RESULTS}/runs/{RUN}/train.json"),
         fid=run_files(f"{RESULTS}/runs/{RUN}/fid.json") if config["fid"]["enabled"] else [],
         fid_curves=run_files(f"{RESULTS}/runs/{RUN}/fid_curve.json", CURVE_RUNS),
+        parzen_curves=run_files(f"{RESULTS}/runs/{RUN}/parzen_curve.json", PARZEN_CURVE_RUNS),
         baselines=(
             expand(f"{RESULTS}/parzen_baselines/{{dataset}}.json", dataset=DATASETS)
             if config["parzen_baselines"]["enabled"]
@@ -21,6 +22,10 @@ rule aggregate:
         fid_table=f"{RESULTS}/tables/fid.tex",
         macros=f"{RESULTS}/macros.tex",
         config=f"{RESULTS}/config.json",
+        parzen_curves=PARZEN_CURVES_CSV,
+        baselines=BASELINES_CSV,
+        fid_tables=FID_CSVS,
+        fid_curves=FID_CURVES_CSV,
     params:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.runs),
@@ -29,4 +34,4 @@ rule aggregate:
     conda:
         "../envs/gan_study.yaml"
     shell:
-        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --baselines {input.baselines} --fid-curves {input.fid_curves} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --baselines {input.baselines} --fid-curves {input.fid_curves} --parzen-curves {input.parzen_curves} --out-dir {params.out_dir} > {log} 2>&1"

@@ -30,6 +30,11 @@ SEEDS = config["seeds"]
 # Scores per checkpoint: for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).
 SNAPSHOT_RUNS = [run for run in RUNS if snapshot_epochs(config, run["model"])]
 CURVE_RUNS = SNAPSHOT_RUNS if config["fid"]["enabled"] and config["fid"]["per_snapshot"] else []
+PARZEN_CURVE_RUNS = SNAPSHOT_RUNS if config["parzen"]["per_snapshot"] else []
+PARZEN_CURVES_CSV = [f"{RESULTS}/parzen_curves.csv"] if PARZEN_CURVE_RUNS else []
+BASELINES_CSV = [f"{RESULTS}/parzen_baselines.csv"] if config["parzen_baselines"]["enabled"] else []
+FID_CSVS = [f"{RESULTS}/fid_runs.csv", f"{RESULTS}/fid_summary.csv"] if config["fid"]["enabled"] else []
+FID_CURVES_CSV = [f"{RESULTS}/fid_curves.csv"] if CURVE_RUNS else []
 FID_CURVES = bool(CURVE_RUNS)
 DATASETS = sorted({run["dataset"] for run in RUNS})
 

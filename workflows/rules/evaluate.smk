@@ -50,6 +50,28 @@ rule parzen:
         "--seed {wildcards.seed} --samples {input.samples} --out {output} > {log} 2>&1"
 
 
+rule parzen_curve:
+    input:
+        train=f"{RESULTS}/runs/{RUN}/train.json",
+        parzen=f"{RESULTS}/runs/{RUN}/parzen.json",
+    output:
+        f"{RESULTS}/runs/{RUN}/parzen_curve.json",
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("parzen"),
+    log:
+        f"{LOGS}/parzen_curve/{RUN}.log",
+    threads: 2
+    resources:
+        gpu=USES_GPU,
+        mem_mb=MEM_MB["evaluate"],
+    conda:
+        "../envs/gan_study.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} {params.cli} parzen-curve --model {wildcards.model} --dataset {wildcards.dataset} "
+        "--seed {wildcards.seed} --train {input.train} --parzen {input.parzen} --out {output} > {log} 2>&1"
+
+
 rule parzen_baselines:
     output:
         f"{RESULTS}/parzen_baselines/{{dataset}}.json",

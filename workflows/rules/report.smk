@@ -8,22 +8,34 @@ rule figures:
         nearest=run_files(f"{RESULTS}/runs/{RUN}/nearest.png"),
         interpolation=run_files(f"{RESULTS}/runs/{RUN}/interpolation.png"),
         parzen_runs=rules.aggregate.output.runs,
+        parzen_curves=PARZEN_CURVES_CSV,
+        parzen_baselines=BASELINES_CSV,
+        fid_tables=FID_CSVS,
+        fid_curves=FID_CURVES_CSV,
     output:
         curves=f"{RESULTS}/figures/training_curves.pdf",
         seeds=f"{RESULTS}/figures/seeds.pdf",
         tex=f"{RESULTS}/figures/figures.tex",
+        fid_curves=[f"{RESULTS}/figures/fid_curves.pdf"] if FID_CURVES else [],
+        parzen_curves=[f"{RESULTS}/figures/parzen_curves.pdf"] if PARZEN_CURVE_RUNS else [],
     params:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.tex),
-        fid_runs=f"--fid-runs {RESULTS}/fid_runs.csv" if config["fid"]["enabled"] else "",
-        fid_curves=f"--fid-curves {RESULTS}/fid_curves.csv" if FID_CURVES else "",
+        fid_runs=lambda w, input: f"--fid-runs {input.fid_tables[0]}" if input.fid_tables else "",
+        fid_curves=lambda w, input: f"--fid-curves {input.fid_curves}" if input.fid_curves else "",
+        parzen_curves=lambda w, input: (
+            f"--parzen-curves {input.parzen_curves}" if input.parzen_curves else ""
+        ),
+        baselines=lambda w, input: (
+            f"--parzen-baselines {input.parzen_baselines}" if input.parzen_baselines else ""
+        ),
     log:
         f"{LOGS}/figures.log",
     conda:
         "../envs/gan_study.yaml"
     shell:
         "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
-        "{params.fid_runs} {params.fid_curves} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule figure1:
