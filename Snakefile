@@ -17,12 +17,17 @@ configfile: "workflows/config/config.yaml"
 sys.path.insert(0, workflow.basedir)
 from gan_study.config import validate as check_config
 from gan_study.errors import GanStudyError
+from gan_study.report import warn_if_tex_missing
 
 try:
     check_config(config)
 except GanStudyError as err:
     sys.exit(f"gan-study: error: {err}")
 validate(config, "workflows/config/schema.yaml")
+warn_if_tex_missing()
+
+
+report: "workflows/report/workflow.rst"
 
 
 include: "workflows/rules/common.smk"
@@ -34,7 +39,6 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-
 include: "workflows/rules/train.smk"
 include: "workflows/rules/evaluate.smk"
 include: "workflows/rules/aggregate.smk"
@@ -42,6 +46,6 @@ include: "workflows/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         REPORT_PDF,
-    default_target: True

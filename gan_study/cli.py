@@ -140,6 +140,14 @@ def build_parser():
     p.add_argument("--device", default="auto")
     p.add_argument("--out", help="write the result as JSON (e.g. results/bench/parzen-cpu.json)")
 
+    p = sub.add_parser("publish-weights", help="copy a study's final and selected generators into results/<study>/weights")
+    p.add_argument("--results-dir", required=True)
+    p.add_argument("--work-dir", required=True, help="the study's work dir (work/<study>)")
+
+    p = sub.add_parser("rescore", help="resample and re-score a study's published generators (no training)")
+    p.add_argument("--results-dir", required=True)
+    p.add_argument("--out-dir", required=True, help="scratch dir for the samples and scores")
+
     p = sub.add_parser("report", help="build the PDF from a results dir with latexmk")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--out", required=True)
@@ -262,6 +270,15 @@ def dispatch(args):
         from .bench import bench_parzen
 
         bench_parzen(args.centres, args.points, args.dim, args.sigmas, args.block_size, args.device, out=args.out)
+    elif args.command == "publish-weights":
+        from .publish import publish_weights
+
+        entries = publish_weights(args.results_dir, args.work_dir)
+        print(f"published {len(entries)} generator file(s) under {args.results_dir}/weights/")
+    elif args.command == "rescore":
+        from .publish import rescore
+
+        rescore(args.results_dir, args.out_dir)
     elif args.command == "report":
         from .report import build_report
 

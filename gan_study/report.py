@@ -5,6 +5,7 @@ The DAG writes report/<study>/gan_study.pdf; report/gan_study.pdf is a copy of t
 
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,13 @@ LATEST = REPORT_DIR / "gan_study.pdf"
 SOURCES = ("gan_study.tex", "references.bib")
 TEX_PACKAGES = ("latexmk texlive-latex-recommended texlive-latex-extra texlive-science texlive-pictures "
                 "texlive-fonts-recommended lmodern")
+
+
+def warn_if_tex_missing():
+    """At the start of a workflow: the report rule needs TeX from the host (the conda environment has none)."""
+    if shutil.which("latexmk") is None:
+        print("gan-study: latexmk is not on PATH: every step up to the report runs, the PDF step will fail; install "
+              f"TeX (README, Setup: apt-get install {TEX_PACKAGES})", file=sys.stderr)
 
 
 def build_report(results_dir, out_pdf):

@@ -49,3 +49,40 @@ def test_readme_benchmark_numbers_match_the_committed_bench_file():
             assert f"{rates[key]:,.0f}" in quoted, (m["model"], key)
         assert f"{m['ratio_batched_vs_naive']:.2f}×" in quoted, m["model"]
     assert f"{bench['parzen']['speedup']:.0f}×" in quoted
+
+
+def readme_snakemake_commands():
+    """Every `snakemake …` line of the README's code blocks, comments removed, `<name>` read as the smoke profile."""
+    text = (REPO / "README.md").read_text()
+    lines = re.findall(r"^\s*(snakemake [^#\n]*)", text, re.M)
+    return [line.strip().replace("<name>", "smoke") for line in lines]
+
+
+def test_readme_snakemake_commands_parse(repo_copy):
+    """Each README command plans (dry run) with exactly its own arguments and --config strings. `--use-conda` is
+    dropped: this machine has no conda, and Snakemake asks conda for its version even in a dry run."""
+    import os
+    import shlex
+    import subprocess
+
+    from tests.conftest import data_dir
+
+    commands = readme_snakemake_commands()
+    assert any("--config" in c for c in commands) and any("--use-conda" in c for c in commands)
+    for command in commands:
+        args = [a for a in shlex.split(command)[1:] if a != "--use-conda"]
+        done = subprocess.run(["snakemake", *args, "-n"], cwd=repo_copy, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir())})
+        assert done.returncode == 0, f"{command}: {done.stdout[-800:]} {done.stderr[-800:]}"
+
+
+def test_citation_cff_is_citable():
+    import tomllib
+
+    import yaml
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert cff["version"] == version and cff["preferred-citation"]["version"] == version
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(cff["date-released"]))
+    assert "results/" in cff["preferred-citation"]["title"]

@@ -21,6 +21,11 @@ def test_lint_is_clean(repo_copy):
     assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
 
 
+def test_snakefmt_is_clean(repo_copy):
+    done = subprocess.run(["snakefmt", "--check", "Snakefile", "workflows"], cwd=repo_copy, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr  # fix with: snakefmt Snakefile workflows
+
+
 def test_smoke_and_paper_dry_runs(repo_copy):
     smoke = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/smoke")
     assert smoke.returncode == 0, smoke.stderr
@@ -99,4 +104,56 @@ def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
     mlp = curves[(curves["model"] == "mlp_gan") & (curves["dataset"] == "mnist") & (curves["seed"] == 0)]
     assert mlp[["epoch", "source"]].values.tolist() == [[1, "snapshot"], [2, "final"]]
     assert "Best FID (ckpts)" in text and "FID during training" in text
+    # Parzen per checkpoint: the curve file, the checkpoint chosen on validation in Table 1, the figure and verdict.
+    parzen_curves = pd.read_csv(repo_copy / "results" / "smoke" / "parzen_curves.csv")
+    mlp = parzen_curves[(parzen_curves["model"] == "mlp_gan") & (parzen_curves["dataset"] == "mnist")]
+    assert mlp[["seed", "epoch", "source"]].values.tolist() == [[0, 1, "snapshot"], [0, 2, "final"],
+                                                                [1, 1, "snapshot"], [1, 2, "final"]]
+    assert mlp.groupby("seed")["selected"].sum().tolist() == [1, 1]
+    flat = " ".join(text.split())
+    assert "MLP GAN (2014), this study, chosen on validation (epochs" in flat
+    assert "Parzen-window test log-likelihood during training" in flat and "Verdict (computed from the curves)" in flat
+    assert cell["verdict"].startswith("MLP GAN (2014) on MNIST: the mean over seeds")
+    # Snakemake's own HTML report: a browsable page holding the study's tables.
+    html = repo_copy / "report.html"
+    made = snakemake(repo_copy, "--profile", "workflows/profiles/smoke", "--report", str(html))
+    assert made.returncode == 0, made.stderr[-2000:]
+    page = html.read_text(errors="replace")
+    assert "parzen_summary.csv" in page and "gan_study.pdf" in page and "Parzen-window" in page
     assert shutil.which("pdftotext")
+
+
+def test_documented_recovery_after_killing_the_workflow_mid_job(repo_copy):
+    """kill -9 of Snakemake (and its job) mid-training leaves a locked working directory and an incomplete output;
+    the README's two commands (--unlock, then the same command with --rerun-incomplete) finish the study."""
+    import signal
+    import time
+
+    target = "results/smoke/runs/mlp_gan/mnist/seed0/train.json"
+    args = ["--profile", "workflows/profiles/smoke", "--config", "models={'mlp_gan': {'epochs': 40}}", target]
+    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir())}
+    proc = subprocess.Popen(["snakemake", *args], cwd=repo_copy, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    checkpoint = repo_copy / "work/smoke/runs/mlp_gan/mnist/seed0/checkpoint.pt"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert checkpoint.exists(), "training never wrote its first checkpoint"
+    os.killpg(proc.pid, signal.SIGKILL)  # the workflow and its job, as a power cut or an OOM killer would
+    proc.wait()
+    plain = snakemake(repo_copy, *args)
+    assert plain.returncode != 0 and "unlock" in (plain.stdout + plain.stderr).lower()
+    assert snakemake(repo_copy, "--unlock", *args).returncode == 0
+    done = snakemake(repo_copy, "--rerun-incomplete", *args)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((repo_copy / target).read_text())
+    assert summary["status"] == "completed" and len(summary["trained_by"]) == 2  # resumed, not restarted
+
+
+def test_cpu_long_dry_run(repo_copy):
+    done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/cpu-long")
+    assert done.returncode == 0, done.stderr
+    jobs = dict(line.split()[:2] for line in done.stdout.splitlines()
+                if line.split()[:1] in (["train"], ["parzen_curve"], ["fid_curve"]))
+    assert jobs == {"train": "2", "parzen_curve": "2"}  # FID per checkpoint is off: a CPU FID costs minutes
+    assert "--seed 2" in done.stdout and "--seed 3" in done.stdout

@@ -14,24 +14,28 @@ rule aggregate:
             else []
         ),
     output:
-        runs=f"{RESULTS}/parzen_runs.csv",
-        summary=f"{RESULTS}/parzen_summary.csv",
+        runs=report(f"{RESULTS}/parzen_runs.csv", caption="../report/parzen_runs.rst", category="Tables"),
+        summary=report(f"{RESULTS}/parzen_summary.csv", caption="../report/parzen_summary.rst", category="Tables"),
         table1=f"{RESULTS}/tables/table1.tex",
         parzen_all=f"{RESULTS}/tables/parzen_all.tex",
         provenance=f"{RESULTS}/tables/provenance.tex",
         fid_table=f"{RESULTS}/tables/fid.tex",
         macros=f"{RESULTS}/macros.tex",
         config=f"{RESULTS}/config.json",
-        parzen_curves=PARZEN_CURVES_CSV,
+        parzen_curves=[report(p, caption="../report/parzen_curves.rst", category="Tables") for p in PARZEN_CURVES_CSV],
         baselines=BASELINES_CSV,
-        fid_tables=FID_CSVS,
+        fid_tables=FID_CSVS[:1]
+        + [report(p, caption="../report/fid_summary.rst", category="Tables") for p in FID_CSVS[1:]],
         fid_curves=FID_CURVES_CSV,
-    params:
-        cli=GAN_STUDY,
-        out_dir=lambda w, output: os.path.dirname(output.runs),
     log:
         f"{LOGS}/aggregate.log",
     conda:
         "../envs/gan_study.yaml"
+    resources:
+        mem_mb=MEM_MB["light"],
+        runtime=RUNTIME_MIN["light"],
+    params:
+        cli=GAN_STUDY,
+        out_dir=lambda w, output: os.path.dirname(output.runs),
     shell:
         "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --baselines {input.baselines} --fid-curves {input.fid_curves} --parzen-curves {input.parzen_curves} --out-dir {params.out_dir} > {log} 2>&1"

@@ -22,7 +22,6 @@ if not HAVE_CIFAR10 and any("cifar10" in entry["datasets"] for entry in config["
         "batches (put them there, or set download: true when online, to include it)",
         file=sys.stderr,
     )
-sys.path.insert(0, workflow.basedir)
 from gan_study.config import grid, snapshot_epochs
 
 RUNS = [dict(model=model, dataset=dataset, seed=seed) for model, dataset, seed in grid(config, HAVE_CIFAR10)]
@@ -59,7 +58,10 @@ USES_GPU = 0 if config["device"] == "cpu" else 1
 # Host memory per job (MB), for schedulers and `--resources mem_mb=…`. Peak RSS measured on CPU at the paper's
 # sizes: train-seeds (MLP GAN, 5 seeds, 50k images) 1.6 GB, sample (10k) 1.7 GB, Parzen (10k × 10k) 1.5 GB;
 # the FID steps add the Inception net and 10k × 2048 float64 features (not measured at 10k on CPU).
-MEM_MB = {"train": 3000, "evaluate": 3000, "fid": 4000}
+MEM_MB = {"train": 3000, "evaluate": 3000, "fid": 4000, "light": 2000}
+# Wall-time limits per job in minutes (SLURM's -t): the paper budget on one GPU, with a wide margin; a CPU study or a
+# slow node may need more (`--set-resources train:runtime=…`). A retried training job resumes from its checkpoint.
+RUNTIME_MIN = {"train": 720, "evaluate": 120, "fid": 240, "light": 30}
 
 
 def config_digest(*keys):

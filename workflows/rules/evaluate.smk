@@ -9,20 +9,21 @@ rule sample:
         grid=f"{RESULTS}/runs/{RUN}/samples.png",
         nearest=f"{RESULTS}/runs/{RUN}/nearest.png",
         interpolation=f"{RESULTS}/runs/{RUN}/interpolation.png",
+    log:
+        f"{LOGS}/sample/{RUN}.log",
+    conda:
+        "../envs/gan_study.yaml"
+    threads: 1
+    resources:
+        gpu=USES_GPU,
+        mem_mb=MEM_MB["evaluate"],
+        runtime=RUNTIME_MIN["evaluate"],
     params:
         cli=GAN_STUDY,
         settings=lambda w: config_digest("models", w.model)
         + config_digest("parzen")
         + config_digest("fid")
         + config_digest("report"),
-    log:
-        f"{LOGS}/sample/{RUN}.log",
-    threads: 1
-    resources:
-        gpu=USES_GPU,
-        mem_mb=MEM_MB["evaluate"],
-    conda:
-        "../envs/gan_study.yaml"
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} sample --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --final {input.final} --samples {output.samples} --grid {output.grid} "
@@ -34,17 +35,18 @@ rule parzen:
         samples=f"{WORK}/runs/{RUN}/samples.pt",
     output:
         f"{RESULTS}/runs/{RUN}/parzen.json",
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("parzen"),
     log:
         f"{LOGS}/parzen/{RUN}.log",
+    conda:
+        "../envs/gan_study.yaml"
     threads: 2
     resources:
         gpu=USES_GPU,
         mem_mb=MEM_MB["evaluate"],
-    conda:
-        "../envs/gan_study.yaml"
+        runtime=RUNTIME_MIN["evaluate"],
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("parzen"),
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} parzen --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --samples {input.samples} --out {output} > {log} 2>&1"
@@ -56,17 +58,18 @@ rule parzen_curve:
         parzen=f"{RESULTS}/runs/{RUN}/parzen.json",
     output:
         f"{RESULTS}/runs/{RUN}/parzen_curve.json",
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("parzen"),
     log:
         f"{LOGS}/parzen_curve/{RUN}.log",
+    conda:
+        "../envs/gan_study.yaml"
     threads: 2
     resources:
         gpu=USES_GPU,
         mem_mb=MEM_MB["evaluate"],
-    conda:
-        "../envs/gan_study.yaml"
+        runtime=RUNTIME_MIN["evaluate"],
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("parzen"),
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} parzen-curve --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --train {input.train} --parzen {input.parzen} --out {output} > {log} 2>&1"
@@ -75,17 +78,18 @@ rule parzen_curve:
 rule parzen_baselines:
     output:
         f"{RESULTS}/parzen_baselines/{{dataset}}.json",
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("parzen") + config_digest("parzen_baselines"),
     log:
         f"{LOGS}/parzen_baselines/{{dataset}}.log",
+    conda:
+        "../envs/gan_study.yaml"
     threads: 2
     resources:
         gpu=USES_GPU,
         mem_mb=MEM_MB["evaluate"],
-    conda:
-        "../envs/gan_study.yaml"
+        runtime=RUNTIME_MIN["evaluate"],
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("parzen") + config_digest("parzen_baselines"),
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} parzen-baselines --dataset {wildcards.dataset} --out {output} > {log} 2>&1"
 
@@ -93,18 +97,19 @@ rule parzen_baselines:
 rule fid_reference:
     output:
         f"{RESULTS}/fid_reference/{{dataset}}.json",
-    params:
-        cli=GAN_STUDY,
-        cache_dir=f"{WORK}/fidelity_cache",
-        settings=lambda w: config_digest("fid"),
     log:
         f"{LOGS}/fid_reference/{{dataset}}.log",
+    conda:
+        "../envs/gan_study.yaml"
     threads: 2
     resources:
         gpu=USES_GPU,
         mem_mb=MEM_MB["fid"],
-    conda:
-        "../envs/gan_study.yaml"
+        runtime=RUNTIME_MIN["fid"],
+    params:
+        cli=GAN_STUDY,
+        cache_dir=f"{WORK}/fidelity_cache",
+        settings=lambda w: config_digest("fid"),
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} fid-reference --dataset {wildcards.dataset} "
         "--cache-dir {params.cache_dir} --out {output} > {log} 2>&1"
@@ -116,17 +121,18 @@ rule fid:
         reference=f"{RESULTS}/fid_reference/{{dataset}}.json",
     output:
         f"{RESULTS}/runs/{RUN}/fid.json",
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("fid"),
     log:
         f"{LOGS}/fid/{RUN}.log",
+    conda:
+        "../envs/gan_study.yaml"
     threads: 2
     resources:
         gpu=USES_GPU,
         mem_mb=MEM_MB["fid"],
-    conda:
-        "../envs/gan_study.yaml"
+        runtime=RUNTIME_MIN["fid"],
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("fid"),
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} fid --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --samples {input.samples} --reference {input.reference} --out {output} > {log} 2>&1"
@@ -139,17 +145,18 @@ rule fid_curve:
         reference=f"{RESULTS}/fid_reference/{{dataset}}.json",
     output:
         f"{RESULTS}/runs/{RUN}/fid_curve.json",
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("fid"),
     log:
         f"{LOGS}/fid_curve/{RUN}.log",
+    conda:
+        "../envs/gan_study.yaml"
     threads: 2
     resources:
         gpu=USES_GPU,
         mem_mb=MEM_MB["fid"],
-    conda:
-        "../envs/gan_study.yaml"
+        runtime=RUNTIME_MIN["fid"],
+    params:
+        cli=GAN_STUDY,
+        settings=lambda w: config_digest("fid"),
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} fid-curve --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --train {input.train} --fid {input.fid} --reference {input.reference} "

@@ -13,26 +13,31 @@ rule figures:
         fid_tables=FID_CSVS,
         fid_curves=FID_CURVES_CSV,
     output:
-        curves=f"{RESULTS}/figures/training_curves.pdf",
-        seeds=f"{RESULTS}/figures/seeds.pdf",
+        curves=report(f"{RESULTS}/figures/training_curves.pdf", caption="../report/figures.rst", category="Figures"),
+        seeds=report(f"{RESULTS}/figures/seeds.pdf", caption="../report/figures.rst", category="Figures"),
         tex=f"{RESULTS}/figures/figures.tex",
-        fid_curves=[f"{RESULTS}/figures/fid_curves.pdf"] if FID_CURVES else [],
-        parzen_curves=[f"{RESULTS}/figures/parzen_curves.pdf"] if PARZEN_CURVE_RUNS else [],
+        fid_curves=[
+            report(p, caption="../report/figures.rst", category="Figures")
+            for p in ([f"{RESULTS}/figures/fid_curves.pdf"] if FID_CURVES else [])
+        ],
+        parzen_curves=[
+            report(p, caption="../report/figures.rst", category="Figures")
+            for p in ([f"{RESULTS}/figures/parzen_curves.pdf"] if PARZEN_CURVE_RUNS else [])
+        ],
+    log:
+        f"{LOGS}/figures.log",
+    conda:
+        "../envs/gan_study.yaml"
+    resources:
+        mem_mb=MEM_MB["light"],
+        runtime=RUNTIME_MIN["light"],
     params:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.tex),
         fid_runs=lambda w, input: f"--fid-runs {input.fid_tables[0]}" if input.fid_tables else "",
         fid_curves=lambda w, input: f"--fid-curves {input.fid_curves}" if input.fid_curves else "",
-        parzen_curves=lambda w, input: (
-            f"--parzen-curves {input.parzen_curves}" if input.parzen_curves else ""
-        ),
-        baselines=lambda w, input: (
-            f"--parzen-baselines {input.parzen_baselines}" if input.parzen_baselines else ""
-        ),
-    log:
-        f"{LOGS}/figures.log",
-    conda:
-        "../envs/gan_study.yaml"
+        parzen_curves=lambda w, input: (f"--parzen-curves {input.parzen_curves}" if input.parzen_curves else ""),
+        baselines=lambda w, input: (f"--parzen-baselines {input.parzen_baselines}" if input.parzen_baselines else ""),
     shell:
         "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
         "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} --out-dir {params.out_dir} > {log} 2>&1"
@@ -43,14 +48,17 @@ rule figure1:
         pdf=f"{RESULTS}/figures/figure1.pdf",
         json=f"{RESULTS}/figures/figure1.json",
         tex=f"{RESULTS}/figures/figure1.tex",
+    log:
+        f"{LOGS}/figure1.log",
+    conda:
+        "../envs/gan_study.yaml"
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
+        runtime=RUNTIME_MIN["light"],
     params:
         cli=GAN_STUDY,
         settings=config_digest("figure1"),
-    log:
-        f"{LOGS}/figure1.log",
-    threads: 1
-    conda:
-        "../envs/gan_study.yaml"
     shell:
         "OMP_NUM_THREADS={threads} {params.cli} figure1 --out-pdf {output.pdf} --out-json {output.json} > {log} 2>&1"
 
@@ -58,13 +66,16 @@ rule figure1:
 rule methods:
     output:
         f"{RESULTS}/methods.tex",
-    params:
-        cli=GAN_STUDY,
-        settings=config_digest(),
     log:
         f"{LOGS}/methods.log",
     conda:
         "../envs/gan_study.yaml"
+    resources:
+        mem_mb=MEM_MB["light"],
+        runtime=RUNTIME_MIN["light"],
+    params:
+        cli=GAN_STUDY,
+        settings=config_digest(),
     shell:
         "{params.cli} methods --out {output} > {log} 2>&1"
 
@@ -78,13 +89,16 @@ rule report:
         tex="report/gan_study.tex",
         bib="report/references.bib",
     output:
-        REPORT_PDF,
-    params:
-        cli=GAN_STUDY,
-        results=lambda w, input: os.path.dirname(input.methods),
+        report(REPORT_PDF, caption="../report/pdf.rst", category="Report"),
     log:
         f"{LOGS}/report.log",
     conda:
         "../envs/gan_study.yaml"
+    resources:
+        mem_mb=MEM_MB["light"],
+        runtime=RUNTIME_MIN["light"],
+    params:
+        cli=GAN_STUDY,
+        results=lambda w, input: os.path.dirname(input.methods),
     shell:
         "{params.cli} report --results-dir {params.results} --out {output} > {log} 2>&1"

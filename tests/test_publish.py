@@ -1,0 +1,47 @@
+"""Published generator weights re-score to the committed numbers without retraining."""
+
+import json
+
+import pytest
+
+from gan_study.aggregate import aggregate
+from gan_study.atomic import write_json
+from gan_study.evaluate import parzen, parzen_curve
+from gan_study.publish import publish_weights, rescore
+from gan_study.sample import sample
+from gan_study.train import train
+
+
+def test_publish_then_rescore_reproduces_the_reported_numbers(tiny_config, tmp_path):
+    tiny_config["models"]["mlp_gan"]["epochs"] = 3
+    tiny_config["snapshots"]["every_n_epochs"] = 1
+    work, results = tmp_path / "work", tmp_path / "results" / "tiny"
+    run_dir, out = work / "runs" / "mlp_gan" / "mnist" / "seed0", results / "runs" / "mlp_gan" / "mnist" / "seed0"
+    train(tiny_config, "mlp_gan", "mnist", 0, run_dir, run_dir / "final.pt", out / "train_log.csv", out / "train.json")
+    sample(tiny_config, "mlp_gan", "mnist", 0, run_dir / "final.pt", run_dir / "samples.pt", out / "samples.png")
+    parzen(tiny_config, "mlp_gan", "mnist", 0, run_dir / "samples.pt", out / "parzen.json")
+    curve = parzen_curve(tiny_config, "mlp_gan", "mnist", 0, out / "train.json", out / "parzen.json",
+                         out / "parzen_curve.json")
+    aggregate(tiny_config, [out / "parzen.json"], [out / "train.json"], results,
+              parzen_curve_files=[out / "parzen_curve.json"])
+    entries = publish_weights(results, work)
+    kinds = [e["checkpoint"] for e in entries]
+    assert kinds == (["final"] if curve["selected"]["source"] == "final" else ["final", "selected"])
+    manifest = json.loads((results / "weights" / "weights.json").read_text())
+    assert [e["file"] for e in manifest["weights"]] == [e["file"] for e in entries]
+    for entry, recomputed in rescore(results, tmp_path / "rescore"):
+        assert recomputed == pytest.approx(entry["reported_test_mean_ll"], abs=1e-9)
+
+
+def test_rescore_refuses_altered_weights(tiny_config, tmp_path):
+    from gan_study.errors import GanStudyError
+
+    results = tmp_path / "results" / "tiny"
+    (results / "weights").mkdir(parents=True)
+    (results / "weights" / "x.pt").write_bytes(b"altered")
+    write_json(results / "config.json", tiny_config)
+    write_json(results / "weights" / "weights.json", {"study": "tiny", "weights": [
+        {"file": "weights/x.pt", "sha256": "0" * 64, "model": "mlp_gan", "dataset": "mnist", "seed": 0, "epoch": 1,
+         "checkpoint": "final", "reported_test_mean_ll": 0.0}]})
+    with pytest.raises(GanStudyError, match="does not match its sha256"):
+        rescore(results, tmp_path / "out")
