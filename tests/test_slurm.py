@@ -19,14 +19,14 @@ pytestmark = pytest.mark.skipif(not HAVE_SLURM,
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 TARGET = "results/smoke/tables/table1.tex"
 # A cheap subset of the smoke study that still ends in a Parzen table: the MLP GAN on MNIST, two seeds, without FID.
-SUBSET = ["--config", "runs=[{'model': 'mlp_gan', 'datasets': ['mnist']}]", "fid={'enabled': False}"]
+SUBSET = "runs: [{model: mlp_gan, datasets: [mnist]}]\nfid: {enabled: false}\n"
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     state = tmp_path_factory.mktemp("slurm")
     subprocess.run([str(CLUSTER), "start", str(state)], check=True, timeout=120)
-    env = {**os.environ, "SLURM_CONF": str(state / "slurm.conf"), "GAN_STUDY_DATA_DIR": str(data_dir()),
+    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir()),
            "GAN_STUDY_SLURM_ACCOUNT": "ganstudy", "GAN_STUDY_SLURM_PARTITION": "cpu",
            "GAN_STUDY_SLURM_GPU_PARTITION": "gpu"}
     yield env
@@ -35,27 +35,45 @@ def cluster(tmp_path_factory):
 
 def snakemake(repo, env, *args, timeout):
     # A hard timeout: if the plugin's status query ever hangs, the test fails instead of waiting forever.
+    (repo / "subset.yaml").write_text(SUBSET)
     return subprocess.run(["timeout", "-s", "KILL", str(timeout), "snakemake", "--profile", "workflows/profiles/slurm",
-                           "--configfile", "workflows/profiles/smoke/study.yaml", *args],
+                           "--configfile", "workflows/profiles/smoke/study.yaml", "subset.yaml", *args],
                           cwd=repo, env=env, capture_output=True, text=True)
 
 
+def profile_resources():
+    """The profile's set-resources as command-line values: a --set-resources on the command line replaces the
+    profile's list instead of adding to it."""
+    import yaml
+
+    profile = yaml.safe_load((REPO / "workflows" / "profiles" / "slurm" / "config.yaml").read_text())
+    return [f"{rule}:{key}={value}" for rule, values in profile["set-resources"].items() for key, value in values.items()]
+
+
 def test_a_small_study_runs_through_sbatch(cluster, repo_copy):
-    done = snakemake(repo_copy, cluster, *SUBSET, "--slurm-status-command", "squeue",
+    done = snakemake(repo_copy, cluster, "--slurm-status-command", "squeue",
                      "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
-                     "--set-resources", "train:gpu=1", "--", TARGET, timeout=1200)
+                     "--set-resources", *profile_resources(), "train:gpu=1", "--", TARGET, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (repo_copy / TARGET).is_file() and "MLP GAN (2014), this study" in (repo_copy / TARGET).read_text()
-    # The jobs went through SLURM: the controller knows each one by the rule Snakemake named in its comment.
-    jobs = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i %P %k %b"], env=cluster, capture_output=True,
-                          text=True, check=True).stdout.splitlines()
-    rules = sorted({line.split()[2].split("_wildcards")[0] for line in jobs})
-    assert {"rule_train", "rule_sample", "rule_parzen", "rule_parzen_curve", "rule_aggregate"} <= set(rules), jobs
+    # The jobs went through SLURM: the controller knows each one, and the rule Snakemake named in its comment.
+    ids = subprocess.run(["squeue", "--states=all", "-h", "-o", "%i"], env=cluster, capture_output=True, text=True,
+                         check=True).stdout.split()
+    jobs = []
+    for job_id in ids:
+        fields = dict(f.split("=", 1) for f in subprocess.run(["scontrol", "show", "job", "-o", job_id], env=cluster,
+                                                               capture_output=True, text=True, check=True)
+                      .stdout.split() if "=" in f)
+        jobs.append(f"{job_id} {fields['Partition']} {fields['Comment']} {fields.get('TresPerJob', '-')} "
+                    f"{fields['JobState']}")
+    rules = {line.split()[2].split("_wildcards")[0] for line in jobs}
+    assert {"rule_train", "rule_sample", "rule_parzen", "rule_parzen_curve", "rule_aggregate"} <= rules, jobs
+    assert all(line.split()[4] == "COMPLETED" for line in jobs), jobs
     # Training asked for a GPU (`gpu=1` → sbatch --gpus=1) and ran on the GPU partition; aggregation on the CPU one.
     train = [line.split() for line in jobs if "rule_train_" in line]
-    assert train and all(job[1] == "gpu" and "gpu:1" in job[3] for job in train), train
+    assert len(train) == 2 and all(job[1] == "gpu" and job[3] == "gres:gpu:1" for job in train), train
     assert all(line.split()[1] == "cpu" for line in jobs if "rule_aggregate" in line)
-    print("\n".join(["SLURM jobs (id partition comment gres):", *jobs]))
+    print("\n".join(["SLURM jobs (id partition comment tres-per-job state):", *jobs]))
 
 
 def test_the_paper_profile_plans_gpu_jobs_under_slurm(cluster, repo_copy):

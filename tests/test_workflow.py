@@ -119,7 +119,14 @@ def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
     made = snakemake(repo_copy, "--profile", "workflows/profiles/smoke", "--report", str(html))
     assert made.returncode == 0, made.stderr[-2000:]
     page = html.read_text(errors="replace")
-    assert "parzen_summary.csv" in page and "gan_study.pdf" in page and "Parzen-window" in page
+    assert "gan_study.pdf" in page and "Parzen-window" in page
+    import base64
+    import re
+
+    embedded = re.search(r"data:text/csv;charset=utf8;filename=parzen_summary\.csv;base64,([A-Za-z0-9+/=]+)", page)
+    assert embedded, "the report does not embed parzen_summary.csv"
+    table = base64.b64decode(embedded.group(1)).decode()
+    assert table == (repo_copy / "results" / "smoke" / "parzen_summary.csv").read_text()
     assert shutil.which("pdftotext")
 
 
@@ -130,7 +137,9 @@ def test_documented_recovery_after_killing_the_workflow_mid_job(repo_copy):
     import time
 
     target = "results/smoke/runs/mlp_gan/mnist/seed0/train.json"
-    args = ["--profile", "workflows/profiles/smoke", "--config", "models={'mlp_gan': {'epochs': 40}}", target]
+    (repo_copy / "longer.yaml").write_text("models: {mlp_gan: {epochs: 40}}\n")  # long enough to be killed mid-job
+    args = ["--profile", "workflows/profiles/smoke", "--configfile", "workflows/profiles/smoke/study.yaml",
+            "longer.yaml", "--", target]
     env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir())}
     proc = subprocess.Popen(["snakemake", *args], cwd=repo_copy, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
