@@ -166,3 +166,12 @@ def test_cpu_long_dry_run(repo_copy):
                 if line.split()[:1] in (["train"], ["parzen_curve"], ["fid_curve"]))
     assert jobs == {"train": "2", "parzen_curve": "2"}  # FID per checkpoint is off: a CPU FID costs minutes
     assert "--seed 2" in done.stdout and "--seed 3" in done.stdout
+
+
+def test_a_bad_config_stops_snakemake_with_one_line(repo_copy):
+    (repo_copy / "bad.yaml").write_text("seeds: [-1]\n")
+    done = snakemake(repo_copy, "-n", "--configfile", "bad.yaml")
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert errors == ["gan-study: error: invalid config: at 'seeds.0': -1 is less than the minimum of 0 "
+                      "(allowed keys and values: workflows/config/schema.yaml)"], done.stderr
