@@ -42,7 +42,7 @@ def parzen(config, model, dataset, seed, samples_path, out_json):
         device = resolve_device(config["device"])
         splits = load_splits(dataset, config["data_dir"], config["download"])
         samples = payload["images"][: pcfg["n_samples"]].to(device)
-        record.update(parzen_score(samples.to(device), _parzen_sets(pcfg, splits, dataset, device), pcfg))
+        record.update(parzen_score(samples, _parzen_sets(pcfg, splits, dataset, device), pcfg))
     record["wall_time_s"] = round(time.time() - t0, 3)
     record["provenance"] = provenance(config, seed=seed, device=resolve_device(config["device"]), started=started)
     write_json(out_json, record)
