@@ -148,6 +148,19 @@ def build_parser():
     p.add_argument("--results-dir", required=True)
     p.add_argument("--out-dir", required=True, help="scratch dir for the samples and scores")
 
+    p = sub.add_parser("lease-prepare", help="here: cut data, weights and wheels into ≤ 48 MiB carries for a GPU lease")
+    p.add_argument("--out", default=".dev", help="carries go to OUT/d1 (data + manifest), OUT/w*, OUT/p* (wheels)")
+    p.add_argument("--no-wheels", action="store_true", help="skip the wheels (they need PyPI)")
+
+    p = sub.add_parser("lease-run", help="there: restore the carries, run the profile under a deadline, pack to --out")
+    p.add_argument("--carry", default=".dev")
+    p.add_argument("--out", required=True, help="$OUT on the GPU machine")
+    p.add_argument("--deadline-s", type=float, default=540, help="stop cleanly after this many seconds")
+    p.add_argument("--profile", default="workflows/profiles/paper")
+    p.add_argument("--configfile", nargs="*", default=[], help="overlays after the profile's study.yaml")
+    p.add_argument("--bench", action="store_true", help="run `bench` first")
+    p.add_argument("targets", nargs="*", help="Snakemake targets (default: the whole study but the report)")
+
     p = sub.add_parser("report", help="build the PDF from a results dir with latexmk")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--out", required=True)
@@ -279,6 +292,20 @@ def dispatch(args):
         from .publish import rescore
 
         rescore(args.results_dir, args.out_dir)
+    elif args.command == "lease-prepare":
+        from .data import resolve_data_dir
+        from .fidelity import resolve_weights
+        from .lease import prepare
+
+        weights = resolve_weights(config["fid"]["weights_path"])
+        if weights is None:
+            raise GanStudyError("lease-prepare needs the Inception weights file: set $GAN_STUDY_INCEPTION_WEIGHTS")
+        manifest = prepare(resolve_data_dir(config["data_dir"]), weights, args.out, wheels=not args.no_wheels)
+        print(f"{len(manifest['files'])} files in carries under {args.out}/ (carry one folder per call)")
+    elif args.command == "lease-run":
+        from .lease import lease_run
+
+        lease_run(args.carry, args.out, args.deadline_s, args.profile, args.configfile, args.targets, args.bench)
     elif args.command == "report":
         from .report import build_report
 

@@ -1,0 +1,237 @@
+"""Preparing for, and using, a lent GPU machine: 15 minutes of machine time, ≤ 10 minutes per command, ≤ 64 MiB
+carried per call, ≤ 8 files of ≤ 16 MiB back, a bare image without snakemake or torch-fidelity.
+
+Here (`lease-prepare`): the data and the Inception weights cut into carries of ≤ 48 MiB (one folder per call), wheels
+for the Python packages the study needs beyond the image's (for Python 3.12), and a manifest of sha256s.
+There (`lease-run`): check and reassemble the carries, install the wheels into a target dir, run a command (the
+benchmark, then the study's profile) under a deadline that stops it cleanly before the per-command limit (training
+resumes from its checkpoints on the next call), and pack what it made into ≤ 16 MiB files under $OUT.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from .errors import GanStudyError
+from .fidelity import file_sha256
+
+CARRY_LIMIT = 48 * 2**20
+RETURN_LIMIT = 16 * 2**20
+RETURN_FILES = 8
+MANIFEST = "lease-manifest.json"
+IMAGE_PACKAGES = Path(__file__).with_name("reference") / "device_image_packages.txt"
+DEVICE_PYTHON = {"python_version": "3.12", "python_full_version": "3.12.3", "sys_platform": "linux",
+                 "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
+                 "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+WHEEL_PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64",
+                   "manylinux1_x86_64"]
+
+
+def _key(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def missing_packages(roots=("snakemake", "torch-fidelity", "jsonschema"), image=None):
+    """{name: version} of the installed distributions that `roots` need on the device (Python 3.12, Linux) and that
+    the device image lacks: the wheels to carry, at the versions this machine runs."""
+    from packaging.markers import Marker
+
+    image = image if image is not None else {_key(line) for line in IMAGE_PACKAGES.read_text().split()
+                                             if not line.startswith("#")}
+    needed, todo = {}, list(roots)
+    while todo:
+        name = todo.pop()
+        if _key(name) in needed or _key(name) in image:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise GanStudyError(f"{name} is needed on the GPU machine but not installed here; pip install it first") from None
+        needed[_key(name)] = dist.version
+        for requirement in dist.requires or []:
+            spec, _, marker = requirement.partition(";")
+            if marker and ("extra" in marker or not Marker(marker).evaluate(DEVICE_PYTHON)):
+                continue
+            todo.append(re.match(r"[A-Za-z0-9_.\-]+", spec.strip()).group(0))
+    return dict(sorted(needed.items()))
+
+
+def _split(path, dest_dirs, limit):
+    """Cut `path` into parts of ≤ limit bytes, one per destination folder; returns the parts' relative names."""
+    parts, data = [], path.open("rb")
+    with data:
+        for i, folder in enumerate(dest_dirs):
+            chunk = data.read(limit)
+            if not chunk:
+                break
+            folder.mkdir(parents=True, exist_ok=True)
+            part = folder / f"{path.name}.part{i:02d}"
+            part.write_bytes(chunk)
+            parts.append(part)
+        if data.read(1):
+            raise GanStudyError(f"{path} needs more than {len(dest_dirs)} carries of {limit} bytes")
+    return parts
+
+
+def prepare(data_dir, weights, out, wheels=True, limit=CARRY_LIMIT):
+    """Write the carries under `out` (d1: data, w1…: weights, p1…: wheels) and the manifest in d1."""
+    out, data_dir, weights = Path(out), Path(data_dir), Path(weights)
+    if out.exists():
+        shutil.rmtree(out)
+    files = {}
+    for folder in ("mnist", "fashion-mnist"):
+        for gz in sorted((data_dir / folder).glob("*.gz")):
+            target = out / "d1" / folder / gz.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(gz, target)
+    if sum(p.stat().st_size for p in (out / "d1").rglob("*") if p.is_file()) > limit:
+        raise GanStudyError(f"the data files exceed one carry of {limit} bytes")
+    parts = _split(weights, [out / f"w{i}" for i in range(1, 9)], limit)
+    if wheels:
+        _download_wheels(missing_packages(), out / "wheels-all")
+        _bin_pack(out / "wheels-all", out, "p", limit)
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        files[path.relative_to(out).as_posix()] = file_sha256(path)
+    manifest = {"files": files, "weights": {"name": weights.name, "sha256": file_sha256(weights),
+                                            "parts": [p.relative_to(out).as_posix() for p in parts]}}
+    (out / "d1" / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def _download_wheels(packages, dest):
+    platforms = [arg for p in WHEEL_PLATFORMS for arg in ("--platform", p)]
+    for name, version in packages.items():
+        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version",
+               "3.12", "--implementation", "cp", *platforms, "-d", str(dest), f"{name}=={version}"]
+        if subprocess.run(cmd, capture_output=True, text=True).returncode == 0:
+            continue
+        # No wheel on the index (an sdist only): build one here; only a pure-Python one runs on any Python 3.
+        built = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), f"{name}=={version}"]
+        if subprocess.run(built, capture_output=True, text=True).returncode != 0 or \
+                not list(dest.glob(f"{name.replace('-', '_')}-{version}-py3-none-any.whl")):
+            raise GanStudyError(f"no Python 3.12 wheel of {name}=={version} could be had; see the device README")
+
+
+def _bin_pack(source, out, prefix, limit):
+    """Move the files of `source` into folders out/<prefix>1, <prefix>2, … of ≤ limit bytes each."""
+    bins = []
+    for path in sorted(source.iterdir(), key=lambda p: -p.stat().st_size):
+        size = path.stat().st_size
+        if size > limit:
+            raise GanStudyError(f"{path.name} alone exceeds a carry of {limit} bytes")
+        fit = next((b for b in bins if b[1] + size <= limit), None)
+        if fit is None:
+            fit = [out / f"{prefix}{len(bins) + 1}", 0]
+            bins.append(fit)
+        fit[0].mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), fit[0] / path.name)
+        fit[1] += size
+    source.rmdir()
+
+
+def restore(carry_root, dest):
+    """On the GPU machine: check every carried file against the manifest, rebuild the weights; returns
+    (data_dir, weights_path, wheel files)."""
+    carry_root, dest = Path(carry_root), Path(dest)
+    manifest_path = carry_root / "d1" / MANIFEST
+    if not manifest_path.is_file():
+        raise GanStudyError(f"{manifest_path} is missing: carry d1 first (it holds the manifest)")
+    manifest = json.loads(manifest_path.read_text())
+    for rel, digest in manifest["files"].items():
+        path = carry_root / rel
+        if not path.is_file() or file_sha256(path) != digest:
+            raise GanStudyError(f"carried file {rel} is missing or altered; carry its folder again")
+    weights = dest / manifest["weights"]["name"]
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    with weights.open("wb") as handle:
+        for rel in manifest["weights"]["parts"]:
+            handle.write((carry_root / rel).read_bytes())
+    if file_sha256(weights) != manifest["weights"]["sha256"]:
+        raise GanStudyError(f"the reassembled {weights.name} does not match its sha256")
+    wheels = sorted(carry_root.glob("p*/*.whl"))
+    return carry_root / "d1", weights, wheels
+
+
+def run_until(cmd, deadline_s, grace_s=30, env=None, cwd=None):
+    """Run `cmd` in its own process group; at the deadline send SIGINT (Snakemake then stops its jobs and exits),
+    and SIGKILL after `grace_s`. Returns ("finished" | "deadline", exit status, seconds)."""
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+    try:
+        return "finished", proc.wait(timeout=deadline_s), round(time.time() - t0, 1)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            code = proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            code = proc.wait()
+        return "deadline", code, round(time.time() - t0, 1)
+
+
+def pack(paths, out, limit=RETURN_LIMIT, max_files=RETURN_FILES):
+    """One gzipped tar of `paths` (files or folders, relative to the cwd), cut into ≤ limit-byte parts in `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    archive = out / "results.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in paths:
+            if Path(path).exists():
+                tar.add(path)
+    if archive.stat().st_size <= limit:
+        return [archive]
+    parts = _split(archive, [out] * max_files, limit)
+    archive.unlink()
+    return parts
+
+
+def _install_wheels(wheels, site):
+    """Install carried wheels into `site` (no index, no dependency resolution: the carry holds the closure)."""
+    if not wheels:
+        return
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile", "--upgrade",
+           "--target", str(site), *map(str, wheels)]
+    if subprocess.run(cmd).returncode != 0:
+        raise GanStudyError(f"installing the carried wheels into {site} failed")
+
+
+def lease_run(carry_root, out, deadline_s, profile, configfiles=(), targets=(), bench=False, site="/tmp/gan-study-site"):
+    """The one command for a GPU lease: restore, install, optionally benchmark, run the profile until the deadline,
+    pack the study's results and a status file into `out`. Returns the status record."""
+    t0 = time.time()
+    data_dir, weights, wheels = restore(carry_root, Path(carry_root) / "restored")
+    _install_wheels(wheels, site)
+    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir), "GAN_STUDY_INCEPTION_WEIGHTS": str(weights),
+           "PYTHONPATH": os.pathsep.join(filter(None, [site, os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1"}
+    steps = []
+    if bench:
+        steps.append(("bench", [sys.executable, "-m", "gan_study", "bench"]))
+    # A --configfile on the command line replaces the profile's: name the profile's study file again before ours.
+    smk = [sys.executable, "-m", "snakemake", "--profile", profile,
+           *(["--configfile", f"{profile}/study.yaml", *configfiles] if configfiles else [])]
+    subprocess.run([*smk, "--unlock"], env=env, capture_output=True)  # a deadline-stopped call leaves the lock
+    steps.append(("study", [*smk, "--rerun-incomplete", "--omit-from", "report", "--", *targets]))
+    record = {"steps": []}
+    for name, cmd in steps:
+        left = deadline_s - (time.time() - t0)
+        outcome, code, seconds = run_until(cmd, max(left, 1), env=env)
+        record["steps"].append({"step": name, "outcome": outcome, "exit_status": code, "seconds": seconds})
+        print(f"[gan-study] lease step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
+        if outcome == "deadline":
+            break
+    from .config import load_config
+
+    study = load_config(Path(profile) / "study.yaml", *configfiles)["study"]
+    record["complete"] = all(s["outcome"] == "finished" and s["exit_status"] == 0 for s in record["steps"]) and \
+        len(record["steps"]) == len(steps)
+    record["files"] = [p.name for p in pack([f"results/{study}", "results/bench", f"logs/{study}"], out)]
+    (Path(out) / "lease-status.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
