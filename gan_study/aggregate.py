@@ -10,8 +10,10 @@ from . import latex
 from .atomic import write_csv, write_json, write_text
 from .data import DATASETS
 from .errors import GanStudyError
-from .models import get_variant
+from .models import variant_class
 from .reference import lucic_fid, parzen_table1
+from .status import Status
+from .commands import arg, command
 
 
 def _read_json(path):
@@ -98,12 +100,12 @@ def summarise(runs, allow_mixed=False):
                 f"{model}/{dataset} mixes runs made with different configs ({', '.join(hashes)}); "
                 f"re-run them with one config or pass --allow-mixed-configs"
             )
-        done = cell[cell["status"] == "completed"]
+        done = cell[cell["status"] == Status.COMPLETED]
         ll = done["test_mean_ll"].astype(float)
         chosen = done["selected_test_mean_ll"].astype(float)
         out.append({
             "model": model, "dataset": dataset,
-            "runs": len(cell), "completed": len(done), "diverged": int((cell["status"] == "diverged").sum()),
+            "runs": len(cell), "completed": len(done), "diverged": int((cell["status"] == Status.DIVERGED).sum()),
             "parzen_mean": ll.mean() if len(done) else math.nan,
             "parzen_seed_std": ll.std(ddof=1) if len(done) > 1 else math.nan,
             "parzen_mean_se": done["test_se"].astype(float).mean() if len(done) else math.nan,
@@ -131,7 +133,7 @@ def table1(summary):
                      "Seed std": "---", "Seeds": "---"})
     rows.append({"Model": "\\midrule", "MNIST": "", "TFD": "", "Seed std": "", "Seeds": ""})
     for cell in summary[summary["dataset"] == "mnist"].itertuples():
-        variant = get_variant(cell.model)
+        variant = variant_class(cell.model)
         final = {"Model": latex.escape(f"{variant.title}, this study, final weights (epoch {cell.epochs})"),
                  "MNIST": latex.num_pm(cell.parzen_mean, cell.parzen_mean_se), "TFD": "not run (licensed data)",
                  "Seed std": latex.fmt(cell.parzen_seed_std), "Seeds": f"{cell.completed}/{cell.runs}"}
@@ -159,19 +161,19 @@ def replication_verdict(summary, curves, budgets):
     published = dict(parzen_table1())
     sentences = {}
     for cell in summary[summary["completed"] > 0].itertuples():
-        ref = published.get(get_variant(cell.model).published_row, {}).get(cell.dataset)
+        ref = published.get(variant_class(cell.model).published_row, {}).get(cell.dataset)
         if ref is None:
             continue
         mean, se = ref
         points = None if curves is None else curves[(curves["model"] == cell.model) & (curves["dataset"] == cell.dataset)
-                                                    & (curves["status"] == "completed")]
+                                                    & (curves["status"] == Status.COMPLETED)]
         if points is None or points.empty:
             points = pd.DataFrame({"epoch": [cell.epochs], "test_mean_ll": [cell.parzen_mean], "seed": [0]})
         # Only epochs every completed seed reached, so the mean is over the same seeds throughout.
         by_epoch = points.groupby("epoch")["test_mean_ll"].agg(["mean", "count"])
         by_epoch = by_epoch[by_epoch["count"] == by_epoch["count"].max()]["mean"]
         inside = by_epoch[(by_epoch >= mean - se)]
-        title = f"{get_variant(cell.model).title} on {DATASETS[cell.dataset].title}"
+        title = f"{variant_class(cell.model).title} on {DATASETS[cell.dataset].title}"
         reach = (f"the mean over seeds first reaches the paper's {mean} ± {se} nats at epoch {int(inside.index[0])}"
                  if len(inside) else
                  f"the mean over seeds does not reach the paper's {mean} ± {se} nats within {int(by_epoch.index.max())} "
@@ -203,7 +205,7 @@ def collect_baselines(files):
 
 def parzen_all_datasets(summary, baselines=None):
     rows = [{
-        "Model": latex.escape(get_variant(c.model).title),
+        "Model": latex.escape(variant_class(c.model).title),
         "Dataset": latex.escape(DATASETS[c.dataset].title),
         "Log-likelihood (s.e.)": latex.num_pm(c.parzen_mean, c.parzen_mean_se),
         "Seed std": latex.fmt(c.parzen_seed_std),
@@ -302,10 +304,10 @@ def collect_fid_curves(files):
 def best_over_checkpoints(curves, fid_runs):
     """Per completed run: its lowest FID over all scored checkpoints. A run that kept no snapshots (its budget
     ended before the first) has no curve file: its best is its final FID."""
-    done = curves[curves["status"] == "completed"]
+    done = curves[curves["status"] == Status.COMPLETED]
     best = done.loc[done.groupby(["model", "dataset", "seed"])["fid"].idxmin()]
     best = best[["model", "dataset", "seed", "fid"]].rename(columns={"fid": "best_fid"})
-    final = fid_runs[fid_runs["status"] == "completed"][["model", "dataset", "seed", "fid"]]
+    final = fid_runs[fid_runs["status"] == Status.COMPLETED][["model", "dataset", "seed", "fid"]]
     merged = final.merge(best, on=["model", "dataset", "seed"], how="left")
     merged["best_fid"] = merged["best_fid"].fillna(merged["fid"])
     return merged
@@ -317,7 +319,7 @@ def summarise_fid(fid_runs, allow_mixed=False, curves=None):
     for (model, dataset), cell in fid_runs.groupby(["model", "dataset"], sort=True):
         if cell["run_config_hash"].nunique() > 1 and not allow_mixed:
             raise GanStudyError(f"{model}/{dataset} mixes FID results of different configs; pass --allow-mixed-configs")
-        done = cell[cell["status"] == "completed"]
+        done = cell[cell["status"] == Status.COMPLETED]
         row = {"model": model, "dataset": dataset, "runs": len(cell), "completed": len(done),
                "n_generated": int(done["n_generated"].iloc[0]) if len(done) else None,
                "n_real": int(done["n_real"].iloc[0]) if len(done) else None}
@@ -338,7 +340,7 @@ def fid_table(fid_summary):
         return "FID/KID/precision--recall were not computed in this study (\\texttt{fid.enabled: false}).\n"
     rows = []
     for c in fid_summary.itertuples():
-        variant = get_variant(c.model)
+        variant = variant_class(c.model)
         ref = lucic_fid(variant.loss_family, c.dataset)
         rows.append({
             "Model": latex.escape(variant.title),
@@ -358,7 +360,7 @@ def fid_table(fid_summary):
         table += ("\\par\\smallskip\\emph{FID is that of the final weights. Best FID (ckpts): each run's lowest FID over "
                   "the generator snapshots kept every few epochs and its final weights, as Lucic et al. report; it is "
                   "selected on the test set, so it is optimistic.}\n")
-    notes = {get_variant(m).comparison_note for m in fid_summary["model"]} - {None}
+    notes = {variant_class(m).comparison_note for m in fid_summary["model"]} - {None}
     for note in sorted(notes):
         table += f"\\par\\smallskip\\emph{{{latex.escape(note)}}}\n"
     smallest = fid_summary["n_generated"].min()
@@ -399,3 +401,15 @@ def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, fid
     write_text(out_dir / "macros.tex", macros(config, summary, runs, fid_summary, baselines))
     write_json(out_dir / "config.json", config)  # the resolved config: a results dir describes itself
     return summary
+
+
+@command("aggregate", [
+    arg("--parzen", nargs="+", required=True), arg("--train", nargs="+", required=True),
+    arg("--fid", nargs="*", default=[]), arg("--baselines", nargs="*", default=[], help="parzen-baselines JSON files"),
+    arg("--fid-curves", nargs="*", default=[], help="fid-curve JSON files (FID per checkpoint)"),
+    arg("--parzen-curves", nargs="*", default=[], help="parzen-curve JSON files (Parzen per checkpoint)"),
+    arg("--out-dir", required=True),
+    arg("--allow-mixed-configs", action="store_true", help="aggregate runs of one cell even if their configs differ")])
+def aggregate_command(config, args):
+    aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid, args.baselines,
+              args.fid_curves, args.parzen_curves)

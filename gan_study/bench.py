@@ -1,7 +1,7 @@
 """Benchmarks: ratios measured side by side in one run, never asserted as timed tests.
 
 `python -m gan_study bench` times GAN training three ways on the same device, in one run, with the same
-arithmetic per step (`train.train_step`), so the ratios isolate the data path, host syncs and seed batching:
+training step (`train.Trainer.step`, the one the study runs), so the ratios isolate the data path, host syncs and seed batching:
 - naive: the loop a first PyTorch GAN uses — a DataLoader over the images (converted per item, as
   torchvision's ToTensor does), each batch copied to the device, one seed, losses read with `.item()` every step;
 - resident: our training path for one seed — images on the device, minibatches by index, no host syncs;
@@ -24,15 +24,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .atomic import write_json
-from .data import load_splits
-from .models import get_variant
-from .optim import set_hyperparameters
 from .parzen import parzen_log_likelihood, parzen_log_likelihood_per_sigma
 from .provenance import device_name, git_state, now, package_versions
 from .reference import device_peak
 from .runtime import resolve_device, set_tf32
-from .seeds import SeedStreams
-from .train import build_nets, train_step
+from .train import Trainer
+from .commands import arg, command
 
 
 def _timed(fn, device):
@@ -83,14 +80,9 @@ class PerItemImages(Dataset):
         return self.images[i].float().div(255)
 
 
-def _setup(variant, cfg, images, seeds, device, vectorized=True):
-    """Nets, optimisers (with the schedule's first-step values) and RNG streams, as training builds them."""
-    batched = len(seeds) > 1
-    gen, disc = build_nets(variant, cfg, tuple(images.shape[1:]), images, seeds, device, batched, vectorized)
-    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
-    for opt in (opt_g, opt_d):
-        set_hyperparameters(opt, variant.schedule(cfg, 0, 0))
-    return gen, disc, opt_g, opt_d, SeedStreams(seeds, device, batched)
+def _trainer(config, model, seeds, vectorized=None):
+    """The study's own Trainer (nets, optimisers, RNG streams, schedule), with no checkpoints or outputs."""
+    return Trainer(config, model, "mnist", seeds, vectorized=vectorized)
 
 
 def _sync(device):
@@ -98,73 +90,94 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def _naive(variant, cfg, images, device, steps, warmup):
-    gen, disc, opt_g, opt_d, streams = _setup(variant, cfg, images, [0], device)
-    as_uint8 = (images * 255).round().to(torch.uint8)
-    loader = DataLoader(PerItemImages(as_uint8), batch_size=cfg["batch_size"], shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(0), pin_memory=device.type == "cuda")
-    simultaneous = cfg["update_order"] == "simultaneous"
-    batches, done, t0 = iter(loader), 0, None
-    while done < warmup + steps:
-        if done == warmup:
-            _sync(device)
-            t0 = time.perf_counter()
-        try:
-            x = next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            continue
-        x = variant.from_unit_range(x.to(device))
-        values = train_step(variant, cfg, gen, disc, opt_g, opt_d, x, None, streams, True, simultaneous)
-        _ = {k: v.item() for k, v in values.items() if v is not None}  # logging every step: a host sync
-        done += 1
-    _sync(device)
-    return time.perf_counter() - t0
-
-
-def _resident(variant, cfg, images, device, steps, warmup, seeds, vectorized=True):
-    gen, disc, opt_g, opt_d, streams = _setup(variant, cfg, images, seeds, device, vectorized)
-    train_x = variant.from_unit_range(images).to(device)
-    batch, n_batches = cfg["batch_size"], images.shape[0] // cfg["batch_size"]
-    simultaneous = cfg["update_order"] == "simultaneous"
-    order, t0 = None, None
+def _timed_steps(trainer, steps, warmup, next_batch):
+    """Seconds for `steps` calls of `trainer.step` after `warmup` untimed ones; `next_batch(done)` gives x."""
+    t0 = None
     for done in range(warmup + steps):
         if done == warmup:
-            _sync(device)
+            _sync(trainer.device)
             t0 = time.perf_counter()
-        b = done % n_batches
-        if b == 0:
-            order = streams.draw(lambda g: torch.randperm(train_x.shape[0], generator=g, device=device))
-        idx = order[..., b * batch : (b + 1) * batch]
-        train_step(variant, cfg, gen, disc, opt_g, opt_d, train_x[idx], None, streams, True, simultaneous)
-    _sync(device)
+        trainer.step(next_batch(done))
+    _sync(trainer.device)
     return time.perf_counter() - t0
 
 
-def step_flops(variant, cfg, images, device):
+def _naive(config, model, steps, warmup):
+    trainer = _trainer(config, model, [0])
+    images = trainer.variant.to_unit_range(trainer.train_x).cpu()
+    as_uint8 = (images * 255).round().to(torch.uint8)
+    loader = DataLoader(PerItemImages(as_uint8), batch_size=trainer.batch, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(0), pin_memory=trainer.device.type == "cuda")
+    batches = iter(loader)
+
+    def next_batch(done):
+        nonlocal batches
+        x = next(batches, None)
+        if x is None:
+            batches = iter(loader)
+            x = next(batches)
+        return trainer.variant.from_unit_range(x.to(trainer.device))[None]
+
+    original = trainer.step
+
+    def step_with_host_sync(x, y=None):  # logging every step: a host sync
+        values = original(x, y)
+        _ = {k: v.item() for k, v in values.items() if v is not None}
+        return values
+
+    trainer.step = step_with_host_sync
+    return _timed_steps(trainer, steps, warmup, next_batch)
+
+
+def _resident(config, model, steps, warmup, seeds, vectorized=None):
+    trainer = _trainer(config, model, seeds, vectorized)
+    order = None
+
+    def next_batch(done):
+        nonlocal order
+        b = done % trainer.n_batches
+        if b == 0:
+            order = trainer.streams.draw(lambda g: torch.randperm(trainer.train_x.shape[0], generator=g,
+                                                                  device=trainer.device))
+        return trainer.train_x[order[..., b * trainer.batch : (b + 1) * trainer.batch]]
+
+    return _timed_steps(trainer, steps, warmup, next_batch)
+
+
+def step_flops(config, model):
     """FLOPs of one training step of one seed (forward and backward), counted by torch's FlopCounterMode."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    gen, disc, opt_g, opt_d, streams = _setup(variant, cfg, images, [0], device)
-    x = variant.from_unit_range(images[: cfg["batch_size"]]).to(device)
+    trainer = _trainer(config, model, [0])
+    x = trainer.train_x[None, : trainer.batch]
     with FlopCounterMode(display=False) as counter:
-        train_step(variant, cfg, gen, disc, opt_g, opt_d, x, None, streams, True, cfg["update_order"] == "simultaneous")
+        trainer.step(x)
     return counter.get_total_flops()
 
 
-def bench_training(config, model, n_seeds, steps, warmup, device, images):
-    variant, cfg = get_variant(model), config["models"][model]
+def bench_training(config, model, n_seeds, steps, warmup, device):
+    cfg = config["models"][model]
     batch = cfg["batch_size"]
     seeds = list(range(n_seeds))
-    t_naive = _naive(variant, cfg, images, device, steps, warmup)
-    t_single = _resident(variant, cfg, images, device, steps, warmup, [0])
-    t_vmap = _resident(variant, cfg, images, device, steps, warmup, seeds, vectorized=True)
-    t_loop = _resident(variant, cfg, images, device, steps, warmup, seeds, vectorized=False)
-    flops = step_flops(variant, cfg, images, device)
+    t_naive = _naive(config, model, steps, warmup)
+    t_single = _resident(config, model, steps, warmup, [0])
+    t_vmap = _resident(config, model, steps, warmup, seeds, vectorized=True)
+    t_loop = _resident(config, model, steps, warmup, seeds, vectorized=False)
+    flops = step_flops(config, model)
     naive, single = steps * batch / t_naive, steps * batch / t_single
     vmap_total, loop_total = (steps * batch * n_seeds / t for t in (t_vmap, t_loop))
     default_mode = "vmap" if device.type != "cpu" else "seed_by_seed"  # what train_seeds uses on this device
     batched_total = vmap_total if default_mode == "vmap" else loop_total
+    return _training_record(config, model, n_seeds, steps, warmup, device, flops,
+                            {"naive": naive, "single": single, "vmap": vmap_total, "loop": loop_total,
+                             "batched": batched_total, "mode": default_mode})
+
+
+def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed):
+    cfg = config["models"][model]
+    batch = cfg["batch_size"]
+    naive, single, vmap_total, loop_total = speed["naive"], speed["single"], speed["vmap"], speed["loop"]
+    batched_total, default_mode = speed["batched"], speed["mode"]
     tflops = flops / batch * batched_total / 1e12
     peak = device_peak(device_name(device)) if device.type == "cuda" else None
     precision = "tf32" if config["allow_tf32"] and device.type == "cuda" else "fp32"
@@ -193,12 +206,11 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
     """Run the training and Parzen benchmarks on config['device'] and write bench-<device type>.json."""
     device = resolve_device(config["device"])
     set_tf32(config["allow_tf32"])
-    images = load_splits("mnist", config["data_dir"], config["download"]).train_x
     result = {"benchmark": "training throughput (naive vs resident vs seeds batched) and Parzen",
               "device": device_name(device), "packages": package_versions(), "git": git_state(), "date": now(),
               "models": []}
     for model in models:
-        r = bench_training(config, model, n_seeds, steps, warmup, device, images)
+        r = bench_training(config, model, n_seeds, steps, warmup, device)
         result["models"].append(r)
         ips = r["images_per_s"]
         print(f"{model}: naive {ips['naive']:.0f} img/s | resident, 1 seed {ips['resident_one_seed']:.0f} img/s | "
@@ -216,3 +228,26 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
     write_json(path, result)
     print(f"written to {path}")
     return result
+
+
+@command("bench", [
+    arg("--models", nargs="+", default=["mlp_gan", "dcgan"]),
+    arg("--seeds", type=int, default=5, help="seeds trained together in the batched path"),
+    arg("--steps", type=int, default=50, help="timed training steps per path"), arg("--warmup", type=int, default=5),
+    arg("--parzen-centres", type=int, default=10_000), arg("--parzen-points", type=int, default=1000),
+    arg("--quick", action="store_true",
+        help="CPU-sized run (8 steps, Parzen 2,000 × 200): checks the benchmark, not the hardware"),
+    arg("--out-dir", default="results/bench", help="writes bench-<cpu|cuda>.json here")])
+def bench_command(config, args):
+    if args.quick:
+        args.steps, args.warmup, args.parzen_centres, args.parzen_points = 8, 2, 2000, 200
+    bench(config, args.models, args.seeds, args.steps, args.warmup, (args.parzen_centres, args.parzen_points),
+          args.out_dir)
+
+
+@command("bench-parzen", [
+    arg("--centres", type=int, default=10_000), arg("--points", type=int, default=1000, help="validation points"),
+    arg("--dim", type=int, default=784), arg("--sigmas", type=int, default=10), arg("--block-size", type=int, default=1000),
+    arg("--device", default="auto"), arg("--out", help="write the result as JSON (e.g. results/bench/parzen-cpu.json)")])
+def bench_parzen_command(config, args):
+    bench_parzen(args.centres, args.points, args.dim, args.sigmas, args.block_size, args.device, out=args.out)

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from .errors import GanStudyError
+from .commands import arg, command
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "workflows" / "config" / "config.yaml"
@@ -70,10 +71,10 @@ def validate(config, source="config"):
 def check_update_orders(config, source="config"):
     """Refuse a model section whose `update_order` its variant does not support (e.g. WGAN-GP simultaneous:
     no penalty, no n_critic)."""
-    from .models import get_variant
+    from .models import variant_class
 
     for model, cfg in config["models"].items():
-        supported = get_variant(model).update_orders
+        supported = variant_class(model).update_orders
         if cfg["update_order"] not in supported:
             raise GanStudyError(
                 f"invalid {source}: at 'models.{model}.update_order': {cfg['update_order']!r} is not supported by "
@@ -120,3 +121,16 @@ def sigma_grid(parzen_cfg):
     import numpy as np
 
     return np.logspace(parzen_cfg["sigma_log10_start"], parzen_cfg["sigma_log10_stop"], parzen_cfg["sigma_count"])
+
+
+@command("check-config", [arg("--out", help="write the resolved config (JSON) here instead of printing it")])
+def check_config_command(config, args):
+    import json
+
+    text = json.dumps(config, indent=2, sort_keys=True)
+    if args.out:
+        from .atomic import write_text
+
+        write_text(args.out, text + "\n")
+    else:
+        print(text)

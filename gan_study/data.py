@@ -16,7 +16,6 @@ import functools
 import gzip
 import hashlib
 import io
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import REPO_ROOT
+from .dag import DATA_DIR_ENV, resolve_data_dir
 from .errors import GanStudyError
 
-DATA_DIR_ENV = "GAN_STUDY_DATA_DIR"
 N_TRAIN = 50_000  # the rest of the 60k training set is the validation split
 
 
@@ -65,9 +63,6 @@ class Splits:
         return tuple(self.train_x.shape[1:])
 
 
-def resolve_data_dir(configured=None):
-    value = os.environ.get(DATA_DIR_ENV) or configured
-    return Path(value).expanduser().resolve() if value else REPO_ROOT / "data"
 
 
 def _spec(name):

@@ -1,18 +1,18 @@
 """Score a run's samples; the result is one JSON file per run with its provenance."""
 
-import time
 
 import torch
 
-from .atomic import write_json
 from .config import sigma_grid
 from .data import load_splits
 from .errors import GanStudyError
 from .parzen import evaluate as parzen_evaluate
-from .provenance import config_hash, now, provenance
+from .provenance import StampedRecord, config_hash
 from .runtime import resolve_device
 from .sample import SAMPLES_FORMAT
+from .status import Status
 from .train import run_config
+from .commands import RUN_ARGS, arg, command
 
 
 def load_samples(path):
@@ -25,28 +25,24 @@ def load_samples(path):
     return payload
 
 
+def run_record(config, model, dataset, seed, metric):
+    """A run's metrics record, opened now (its wall time counts from here): the run, the metric, its status, and the
+    hash of the run config that trained it."""
+    return StampedRecord(config, seed, model=model, dataset=dataset, seed=seed, metric=metric, status=None,
+                         run_config_hash=config_hash(run_config(config, model, dataset)))
+
+
 def parzen(config, model, dataset, seed, samples_path, out_json):
-    started, t0 = now(), time.time()
+    record = run_record(config, model, dataset, seed, "parzen_log_likelihood")
     payload = load_samples(samples_path)
     pcfg = config["parzen"]
-    record = {
-        "model": model,
-        "dataset": dataset,
-        "seed": seed,
-        "metric": "parzen_log_likelihood",
-        "status": payload["status"],
-        "run_config_hash": config_hash(run_config(config, model, dataset)),
-        "parzen_config": pcfg,
-    }
-    if payload["status"] == "completed":
-        device = resolve_device(config["device"])
+    record.update(status=payload["status"], parzen_config=pcfg)
+    device = resolve_device(config["device"])
+    if payload["status"] == Status.COMPLETED:
         splits = load_splits(dataset, config["data_dir"], config["download"])
         samples = payload["images"][: pcfg["n_samples"]].to(device)
         record.update(parzen_score(samples, _parzen_sets(pcfg, splits, dataset, device), pcfg))
-    record["wall_time_s"] = round(time.time() - t0, 3)
-    record["provenance"] = provenance(config, seed=seed, device=resolve_device(config["device"]), started=started)
-    write_json(out_json, record)
-    return record
+    return record.write(out_json, device)
 
 
 def _parzen_sets(pcfg, splits, dataset, device):
@@ -85,7 +81,7 @@ def parzen_curve(config, model, dataset, seed, train_json, final_parzen_json, ou
 
     from .sample import evaluation_sample_count, generate, load_generator
 
-    started, t0 = now(), time.time()
+    record = run_record(config, model, dataset, seed, "parzen_curve")
     train = json.loads(Path(train_json).read_text())
     final = json.loads(Path(final_parzen_json).read_text())
     cfg, pcfg = config["models"][model], config["parzen"]
@@ -96,26 +92,19 @@ def parzen_curve(config, model, dataset, seed, train_json, final_parzen_json, ou
         if not Path(snap["path"]).is_file():
             raise GanStudyError(f"generator snapshot {snap['path']} listed in {train_json} is missing; re-run training")
         variant, gen, _ = load_generator(snap["path"], model, dataset, seed, cfg, device)
-        images = generate(variant, gen, cfg, evaluation_sample_count(config), seed, device)[: pcfg["n_samples"]]
+        images = generate(variant, gen, evaluation_sample_count(config), seed, device)[: pcfg["n_samples"]]
         points.append(parzen_point(snap["epoch"], "snapshot", parzen_score(images.to(device), sets, pcfg)))
         print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: test {points[-1]['test_mean_ll']:.1f} nats, "
               f"selection {points[-1]['select_mean_ll']:.1f}", flush=True)
-    if final["status"] == "completed":
+    if final["status"] == Status.COMPLETED:
         if "select_mean_ll" not in final:
             raise GanStudyError(f"{final_parzen_json} has no checkpoint-selection score (made by an older version); "
                                 "re-run its parzen step")
         points.append(parzen_point(train["epochs_completed"], "final", final))
     selected = max(points, key=lambda p: p["select_mean_ll"]) if points else None
-    record = {
-        "model": model, "dataset": dataset, "seed": seed, "metric": "parzen_curve", "status": final["status"],
-        "run_config_hash": config_hash(run_config(config, model, dataset)),
-        "every_n_epochs": config["snapshots"]["every_n_epochs"], "parzen_config": pcfg,
-        "points": points, "selected": selected,
-        "wall_time_s": round(time.time() - t0, 3),
-        "provenance": provenance(config, seed=seed, device=device, started=started),
-    }
-    write_json(out_json, record)
-    return record
+    record.update(status=final["status"], every_n_epochs=config["snapshots"]["every_n_epochs"], parzen_config=pcfg,
+                  points=points, selected=selected)
+    return record.write(out_json, device)
 
 
 def _fid_inputs(config, dataset):
@@ -131,20 +120,14 @@ def fid_reference(config, dataset, cache_dir, out_json):
     """Cache the test set's Inception features once per dataset; FID(test, test) = 0 is recorded as a check."""
     from .fidelity import fidelity_metrics, reference_cache_name, weights_record
 
-    started, t0 = now(), time.time()
+    record = StampedRecord(config, dataset=dataset)
     fcfg, real, weights = _fid_inputs(config, dataset)
     device = resolve_device(config["device"])
     name = reference_cache_name(dataset, len(real), fcfg, weights)
     metrics = fidelity_metrics(real, real, name, fcfg, device, cache_dir, weights, generated_cache_name=name)
-    record = {
-        "dataset": dataset, "cache_name": name, "cache_dir": str(cache_dir), "n_real": len(real),
-        "fid_test_vs_itself": metrics["fid"], "batch_size": fcfg["batch_size"],
-        "inception_weights": weights_record(weights),
-        "wall_time_s": round(time.time() - t0, 3),
-        "provenance": provenance(config, device=device, started=started),
-    }
-    write_json(out_json, record)
-    return record
+    record.update(cache_name=name, cache_dir=str(cache_dir), n_real=len(real), fid_test_vs_itself=metrics["fid"],
+                  batch_size=fcfg["batch_size"], inception_weights=weights_record(weights))
+    return record.write(out_json, device)
 
 
 def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
@@ -154,25 +137,18 @@ def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
 
     from .fidelity import fidelity_metrics, weights_record
 
-    started, t0 = now(), time.time()
+    record = run_record(config, model, dataset, seed, "fid_kid_prc")
     payload = load_samples(samples_path)
     reference = json.loads(Path(reference_json).read_text())
-    record = {
-        "model": model, "dataset": dataset, "seed": seed, "metric": "fid_kid_prc", "status": payload["status"],
-        "run_config_hash": config_hash(run_config(config, model, dataset)), "fid_config": config["fid"],
-        "reference_cache_name": reference["cache_name"],
-    }
+    record.update(status=payload["status"], fid_config=config["fid"], reference_cache_name=reference["cache_name"])
     device = resolve_device(config["device"])
-    if payload["status"] == "completed":
+    if payload["status"] == Status.COMPLETED:
         fcfg, real, weights = _fid_inputs(config, dataset)
         generated = payload["images"][: fcfg["n_samples"]]
         record.update(fidelity_metrics(generated, real, reference["cache_name"], fcfg, device,
                                        reference["cache_dir"], weights))
         record["inception_weights"] = weights_record(weights)
-    record["wall_time_s"] = round(time.time() - t0, 3)
-    record["provenance"] = provenance(config, seed=seed, device=device, started=started)
-    write_json(out_json, record)
-    return record
+    return record.write(out_json, device)
 
 
 CURVE_METRICS = ("fid", "kid_mean", "kid_std", "precision", "recall")
@@ -191,7 +167,7 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
     from .fidelity import fidelity_metrics
     from .sample import evaluation_sample_count, generate, load_generator
 
-    started, t0 = now(), time.time()
+    record = run_record(config, model, dataset, seed, "fid_curve")
     train = json.loads(Path(train_json).read_text())
     final = json.loads(Path(final_fid_json).read_text())
     reference = json.loads(Path(reference_json).read_text())
@@ -204,19 +180,62 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
         if not Path(snap["path"]).is_file():
             raise GanStudyError(f"generator snapshot {snap['path']} listed in {train_json} is missing; re-run training")
         variant, gen, _ = load_generator(snap["path"], model, dataset, seed, cfg, device)
-        images = generate(variant, gen, cfg, evaluation_sample_count(config), seed, device)[: fcfg["n_samples"]]
+        images = generate(variant, gen, evaluation_sample_count(config), seed, device)[: fcfg["n_samples"]]
         metrics = fidelity_metrics(images, real, reference["cache_name"], fcfg, device, reference["cache_dir"], weights)
         points.append({"epoch": snap["epoch"], "source": "snapshot", **{k: metrics.get(k) for k in CURVE_METRICS}})
         print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: FID {metrics['fid']:.2f}")
-    if final["status"] == "completed":
+    if final["status"] == Status.COMPLETED:
         points.append({"epoch": train["epochs_completed"], "source": "final", **{k: final.get(k) for k in CURVE_METRICS}})
     best = min(points, key=lambda p: p["fid"]) if points else None
-    record = {
-        "model": model, "dataset": dataset, "seed": seed, "metric": "fid_curve", "status": final["status"],
-        "run_config_hash": config_hash(run_config(config, model, dataset)), "every_n_epochs": config["snapshots"]["every_n_epochs"],
-        "points": points, "best": best,
-        "wall_time_s": round(time.time() - t0, 3),
-        "provenance": provenance(config, seed=seed, device=device, started=started),
-    }
-    write_json(out_json, record)
-    return record
+    record.update(status=final["status"], every_n_epochs=config["snapshots"]["every_n_epochs"], points=points,
+                  best=best)
+    return record.write(out_json, device)
+
+
+@command("parzen", RUN_ARGS + [arg("--samples", required=True), arg("--out", required=True)])
+def parzen_command(config, args):
+    record = parzen(config, args.model, args.dataset, args.seed, args.samples, args.out)
+    if record["status"] == Status.COMPLETED:
+        print(f"{args.model}/{args.dataset}/seed{args.seed}: Parzen test log-likelihood "
+              f"{record['test_mean_ll']:.1f} ± {record['test_se']:.1f} nats (σ = {record['sigma']:.4f}, "
+              f"{record['n_centres']} samples, {record['n_test']} test images)")
+
+
+@command("fid-reference", [arg("--dataset", required=True), arg("--cache-dir", required=True),
+                           arg("--out", required=True)])
+def fid_reference_command(config, args):
+    record = fid_reference(config, args.dataset, args.cache_dir, args.out)
+    print(f"{args.dataset}: cached features of {record['n_real']} test images; FID(test, test) = "
+          f"{record['fid_test_vs_itself']:.3g}")
+
+
+@command("fid", RUN_ARGS + [arg("--samples", required=True), arg("--out", required=True),
+                            arg("--reference", required=True, help="the dataset's fid-reference JSON")])
+def fid_command(config, args):
+    record = fid(config, args.model, args.dataset, args.seed, args.samples, args.reference, args.out)
+    if record["status"] == Status.COMPLETED:
+        note = " — " + record["note"] if "note" in record else ""
+        print(f"{args.model}/{args.dataset}/seed{args.seed}: FID {record['fid']:.2f}, KID {record['kid_mean']:.4f} "
+              f"({record['n_generated']} vs {record['n_real']} images){note}")
+
+
+CURVE_ARGS = RUN_ARGS + [arg("--train", required=True, help="the run's train.json (lists its snapshots)"),
+                         arg("--out", required=True)]
+
+
+@command("fid-curve", CURVE_ARGS + [arg("--fid", required=True, help="the run's final fid.json"),
+                                    arg("--reference", required=True, help="the dataset's fid-reference JSON")])
+def fid_curve_command(config, args):
+    record = fid_curve(config, args.model, args.dataset, args.seed, args.train, args.fid, args.reference, args.out)
+    if record["best"]:
+        print(f"{args.model}/{args.dataset}/seed{args.seed}: best FID {record['best']['fid']:.2f} at epoch "
+              f"{record['best']['epoch']} of {len(record['points'])} checkpoints")
+
+
+@command("parzen-curve", CURVE_ARGS + [arg("--parzen", required=True, help="the run's final parzen.json")])
+def parzen_curve_command(config, args):
+    record = parzen_curve(config, args.model, args.dataset, args.seed, args.train, args.parzen, args.out)
+    if record["selected"]:
+        s = record["selected"]
+        print(f"{args.model}/{args.dataset}/seed{args.seed}: chosen on validation: epoch {s['epoch']} "
+              f"(test {s['test_mean_ll']:.1f} ± {s['test_se']:.1f} nats) of {len(record['points'])} checkpoints")

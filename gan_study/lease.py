@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import GanStudyError
 from .fidelity import file_sha256
+from .commands import arg, command
 
 CARRY_LIMIT = 48 * 2**20
 RETURN_LIMIT = 16 * 2**20
@@ -235,3 +236,28 @@ def lease_run(carry_root, out, deadline_s, profile, configfiles=(), targets=(), 
     record["files"] = [p.name for p in pack([f"results/{study}", "results/bench", f"logs/{study}"], out)]
     (Path(out) / "lease-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+@command("lease-prepare", [
+    arg("--out", default=".dev", help="carries go to OUT/d1 (data + manifest), OUT/w*, OUT/p* (wheels)"),
+    arg("--no-wheels", action="store_true", help="skip the wheels (they need PyPI)")])
+def lease_prepare_command(config, args):
+    from .data import resolve_data_dir
+    from .fidelity import resolve_weights
+
+    weights = resolve_weights(config["fid"]["weights_path"])
+    if weights is None:
+        raise GanStudyError("lease-prepare needs the Inception weights file: set $GAN_STUDY_INCEPTION_WEIGHTS")
+    manifest = prepare(resolve_data_dir(config["data_dir"]), weights, args.out, wheels=not args.no_wheels)
+    print(f"{len(manifest['files'])} files in carries under {args.out}/ (carry one folder per call)")
+
+
+@command("lease-run", [
+    arg("--carry", default=".dev"), arg("--out", required=True, help="$OUT on the GPU machine"),
+    arg("--deadline-s", type=float, default=540, help="stop cleanly after this many seconds"),
+    arg("--profile", default="workflows/profiles/paper"),
+    arg("--configfile", nargs="*", default=[], help="overlays after the profile's study.yaml"),
+    arg("--bench", action="store_true", help="run `bench` first"),
+    arg("targets", nargs="*", help="Snakemake targets (default: the whole study but the report)")])
+def lease_run_command(config, args):
+    lease_run(args.carry, args.out, args.deadline_s, args.profile, args.configfile, args.targets, args.bench)

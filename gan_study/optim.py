@@ -1,4 +1,5 @@
-"""pylearn2's SGD with momentum and the schedules of the 2014 mnist.yaml.
+"""The optimisers: pylearn2's SGD with momentum and the schedules of the 2014 mnist.yaml, and the optimiser families
+(`OPTIMIZERS`) the variants name.
 
 pylearn2's `Momentum` learning rule: inc ← m·inc − lr·g; θ ← θ + inc. `ExponentialDecay` divides
 the learning rate by `decay_factor` after every minibatch (floor `min_lr`); `MomentumAdjustor`
@@ -53,3 +54,20 @@ def linear_momentum(epoch, initial, final, start, saturate):
 def set_hyperparameters(optimizer, values):
     for group in optimizer.param_groups:
         group.update(values)
+
+
+def _pylearn_sgd(params, cfg):
+    return PylearnMomentumSGD(params, cfg["lr_initial"], cfg["momentum_initial"])
+
+
+def _adam(params, cfg):
+    return torch.optim.Adam(params, lr=cfg["lr"], betas=(cfg["adam_beta1"], cfg["adam_beta2"]))
+
+
+def _rmsprop(params, cfg):
+    return torch.optim.RMSprop(params, lr=cfg["lr"])
+
+
+# The optimiser families a variant names (`GanVariant.optimizer`): each builds one net's optimiser from the
+# model's config. One SGD over both nets in pylearn2 is two identical optimisers here (per-parameter state).
+OPTIMIZERS = {"pylearn_sgd": _pylearn_sgd, "adam": _adam, "rmsprop": _rmsprop}

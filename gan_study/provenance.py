@@ -6,6 +6,7 @@ import json
 import platform
 import socket
 import subprocess
+import time
 from importlib import metadata
 
 from .config import REPO_ROOT
@@ -71,3 +72,20 @@ def provenance(config, seed=None, device="cpu", started=None):
         "finished": now(),
     }
     return record
+
+
+class StampedRecord(dict):
+    """A result record every evaluator writes the same way: its fields, then the wall time since it was opened and
+    its provenance (git, config hash, packages, device, seed), written atomically as JSON."""
+
+    def __init__(self, config, seed=None, /, **fields):  # positional-only: a record may have a "seed" field too
+        super().__init__(fields)
+        self._config, self._seed, self._started, self._t0 = config, seed, now(), time.time()
+
+    def write(self, out_json, device):
+        from .atomic import write_json
+
+        self["wall_time_s"] = round(time.time() - self._t0, 3)
+        self["provenance"] = provenance(self._config, seed=self._seed, device=device, started=self._started)
+        write_json(out_json, self)
+        return self

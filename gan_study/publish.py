@@ -13,9 +13,11 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
-from .atomic import save_torch, write_json
+from .atomic import write_json
 from .errors import GanStudyError
+from .status import Status
 from .fidelity import file_sha256
+from .commands import arg, command
 
 MANIFEST = "weights.json"
 
@@ -39,12 +41,12 @@ def publish_weights(results_dir, work_dir):
     results_dir, work_dir = Path(results_dir), Path(work_dir)
     entries = []
     for run in _runs(results_dir).itertuples():
-        if run.status != "completed":
+        if run.status != Status.COMPLETED:
             continue
         run_dir = work_dir / "runs" / run.model / run.dataset / f"seed{run.seed}"
         sources = {"final": (run_dir / "final.pt", int(run.epochs), run.test_mean_ll)}
         chosen = next((p for p in _curve_points(results_dir, run) if int(p["epoch"]) == int(run.selected_epoch)), None)
-        if chosen is not None and chosen["source"] == "snapshot":
+        if chosen is not None and chosen["source"] == Status.SNAPSHOT:
             sources["selected"] = (run_dir / "snapshots" / f"epoch{int(chosen['epoch']):04d}.pt", int(chosen["epoch"]),
                                    chosen["test_mean_ll"])
         for kind, (source, epoch, reported) in sources.items():
@@ -52,7 +54,7 @@ def publish_weights(results_dir, work_dir):
             name = f"{run.model}-{run.dataset}-seed{run.seed}-{kind}.pt"
             target = results_dir / "weights" / name
             checkpoint.save(target, {"model": run.model, "dataset": run.dataset, "seed": run.seed, "epoch": epoch,
-                                     "status": "snapshot" if kind == "selected" else "completed",
+                                     "status": (Status.SNAPSHOT if kind == "selected" else Status.COMPLETED).value,
                                      "run_config_hash": run.run_config_hash, "generator": state["generator"]})
             entries.append({"file": f"weights/{name}", "sha256": file_sha256(target), "model": run.model,
                             "dataset": run.dataset, "seed": int(run.seed), "checkpoint": kind, "epoch": epoch,
@@ -90,3 +92,16 @@ def rescore(results_dir, out_dir):
 def generator_only(path):
     """The generator state dict of a published file (for users loading it into their own code)."""
     return torch.load(path, map_location="cpu", weights_only=True)["generator"]
+
+
+@command("publish-weights", [arg("--results-dir", required=True),
+                             arg("--work-dir", required=True, help="the study's work dir (work/<study>)")])
+def publish_weights_command(config, args):
+    entries = publish_weights(args.results_dir, args.work_dir)
+    print(f"published {len(entries)} generator file(s) under {args.results_dir}/weights/")
+
+
+@command("rescore", [arg("--results-dir", required=True),
+                     arg("--out-dir", required=True, help="scratch dir for the samples and scores")])
+def rescore_command(config, args):
+    rescore(args.results_dir, args.out_dir)

@@ -8,8 +8,9 @@ import pandas as pd
 from .atomic import write_text
 from .data import DATASETS
 from .errors import GanStudyError
-from .models import get_variant
+from .models import variant_class
 from .reference import parzen_table1
+from .commands import arg, command
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -38,11 +39,11 @@ def results_table(results_dir):
         "|---|---|---|---|---|---|" + ("---|" if chosen else "") + "---|---|---|---|",
     ]
     for c in summary.itertuples():
-        ref = published.get(get_variant(c.model).published_row, {}).get(c.dataset)
+        ref = published.get(variant_class(c.model).published_row, {}).get(c.dataset)
         images = runs[(runs.model == c.model) & (runs.dataset == c.dataset)]["train_images"].iloc[0]
         std = "n/a" if pd.isna(c.parzen_seed_std) else f"{c.parzen_seed_std:.1f}"
         lines.append(
-            f"| {get_variant(c.model).title} | {DATASETS[c.dataset].title} | {c.epochs} | {images:,} | "
+            f"| {variant_class(c.model).title} | {DATASETS[c.dataset].title} | {c.epochs} | {images:,} | "
             f"{c.n_centres:,} / {c.n_test:,} | {c.parzen_mean:.1f} ± {c.parzen_mean_se:.1f} | "
             + (f"{c.selected_mean:.1f} ± {c.selected_mean_se:.1f} ({str(c.selected_epochs).replace(' ', ', ')}) | "
                if chosen else "")
@@ -75,3 +76,8 @@ def update_readme(readme, results_dir):
         raise GanStudyError(f"{readme} has no {START} … {END} section")
     block = f"{START}\n{results_table(results_dir)}\n{END}"
     write_text(readme, re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
+
+
+@command("readme", [arg("--results-dir", required=True), arg("--readme", default="README.md")])
+def readme_command(config, args):
+    update_readme(args.readme, args.results_dir)

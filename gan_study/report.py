@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .atomic import atomic_path
 from .errors import GanStudyError
+from .commands import arg, command
 
 REPORT_DIR = Path(__file__).resolve().parent.parent / "report"
 LATEST = REPORT_DIR / "gan_study.pdf"
@@ -46,3 +47,8 @@ def build_report(results_dir, out_pdf):
         for target in (out_pdf, LATEST):
             with atomic_path(target) as tmp:
                 shutil.copy(build / "gan_study.pdf", tmp)
+
+
+@command("report", [arg("--results-dir", required=True), arg("--out", required=True)])
+def report_command(config, args):
+    build_report(args.results_dir, args.out)

@@ -8,24 +8,23 @@ from .atomic import atomic_path, save_torch
 from .data import DATASETS
 from .models import get_variant
 from .runtime import resolve_device
+from .status import SCOREABLE, Status
+from .commands import RUN_ARGS, arg, command
 
 SAMPLE_SEED_OFFSET = 1_000_003  # sample noise gets its own stream, separate from the training one
 SAMPLES_FORMAT = "gan_study.samples/1"
-# Generator files that hold usable weights: final weights of a completed run, and snapshots kept during training.
-# A diverged run's file is there too, but its weights are not a generator anyone should score.
-SCOREABLE = ("completed", "snapshot")
 
 
 def load_generator(final_path, model, dataset, seed, cfg, device):
     state = checkpoint.load(final_path, expect={"model": model, "dataset": dataset, "seed": seed})
-    variant = get_variant(model)
-    gen, _ = variant.build(cfg, DATASETS[dataset].image_shape, None)
+    variant = get_variant(model, cfg)
+    gen, _ = variant.build(DATASETS[dataset].image_shape, None)
     gen.load_state_dict(state["generator"])
     return variant, gen.to(device).eval(), state["status"]
 
 
 @torch.no_grad()
-def generate(variant, gen, cfg, n, seed, device, labels=None, batch_size=1000):
+def generate(variant, gen, n, seed, device, labels=None, batch_size=1000):
     """`n` samples in [0, 1]; a conditional model gets `labels` (default: n/10 per class, in blocks)."""
     rng = torch.Generator(device=device)
     rng.manual_seed(seed + SAMPLE_SEED_OFFSET)
@@ -33,7 +32,7 @@ def generate(variant, gen, cfg, n, seed, device, labels=None, batch_size=1000):
         labels = variant.sample_labels(n, device)
     parts = []
     for start in range(0, n, batch_size):
-        z = variant.sample_noise(min(batch_size, n - start), cfg, rng, device)
+        z = variant.sample_noise(min(batch_size, n - start), rng, device)
         y = None if labels is None else labels[start : start + z.shape[0]].to(device)
         parts.append(variant.to_unit_range(gen(z, y)).float().cpu())
     return torch.cat(parts)
@@ -46,11 +45,11 @@ def write_grid(images, path, rows, cols):
 
 
 @torch.no_grad()
-def interpolations(variant, gen, cfg, seed, device, rows=6, steps=10):
+def interpolations(variant, gen, seed, device, rows=6, steps=10):
     """Figure 3 of the paper: rows of G((1 − t)·z₀ + t·z₁) for t evenly spaced in [0, 1]."""
     rng = torch.Generator(device=device)
     rng.manual_seed(seed + 2 * SAMPLE_SEED_OFFSET)
-    z0, z1 = variant.sample_noise(rows, cfg, rng, device), variant.sample_noise(rows, cfg, rng, device)
+    z0, z1 = variant.sample_noise(rows, rng, device), variant.sample_noise(rows, rng, device)
     t = torch.linspace(0, 1, steps, device=device).view(1, steps, 1)
     z = ((1 - t) * z0[:, None, :] + t * z1[:, None, :]).reshape(rows * steps, -1)
     labels = None
@@ -91,15 +90,15 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn
     n = evaluation_sample_count(config)
     # A snapshot is a valid generator: its samples are scored like final weights ("generator" says which it was).
     payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed,
-               "status": "completed" if status in SCOREABLE else status, "generator": status}
+               "status": Status.COMPLETED.value if status in SCOREABLE else status, "generator": status}
     rows, cols = config["report"]["grid_rows"], config["report"]["grid_cols"]
     if status in SCOREABLE:
-        images = generate(variant, gen, cfg, n, seed, device)
+        images = generate(variant, gen, n, seed, device)
         payload["images"] = images
         if variant.conditional:  # class-conditional grid: row r shows class r mod 10
             payload["labels"] = variant.sample_labels(n, "cpu")
             grid_labels = (torch.arange(rows * cols) // cols) % 10
-            write_grid(generate(variant, gen, cfg, rows * cols, seed, device, labels=grid_labels), grid_path, rows, cols)
+            write_grid(generate(variant, gen, rows * cols, seed, device, labels=grid_labels), grid_path, rows, cols)
         else:
             write_grid(images, grid_path, rows, cols)
         if nn_path:
@@ -109,7 +108,7 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn
             grid, width = nearest_neighbour_grid(images, train_x)
             write_grid(grid, nn_path, grid.shape[0] // width, width)
         if interp_path:
-            write_grid(interpolations(variant, gen, cfg, seed, device), interp_path, 6, 10)
+            write_grid(interpolations(variant, gen, seed, device), interp_path, 6, 10)
     else:
         blank = torch.ones(1, *DATASETS[dataset].image_shape)
         for path in (grid_path, nn_path, interp_path):  # blank tiles keep the figure rule's inputs complete
@@ -117,3 +116,12 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn
                 write_grid(blank, path, 1, 1)
     save_torch(samples_path, payload)
     return payload
+
+
+@command("sample", RUN_ARGS + [
+    arg("--final", required=True), arg("--samples", required=True), arg("--grid", required=True),
+    arg("--nearest", help="PNG: samples with their nearest training example (paper's Figure 2)"),
+    arg("--interpolation", help="PNG: latent-space interpolations (paper's Figure 3)")])
+def sample_command(config, args):
+    sample(config, args.model, args.dataset, args.seed, args.final, args.samples, args.grid, args.nearest,
+           args.interpolation)

@@ -7,6 +7,9 @@ On a CPU the stack instead calls the seeds one after another (`vectorized=False`
 already, and a batched matmul splits its work across threads by seed, which idles cores whenever the seed
 count does not divide evenly among them (5 seeds on 2 threads ran ~13% slower per seed than one seed alone).
 
+Training always uses a stack, so one seed alone is a stack of one (called seed by seed, it runs the very kernels a
+plain module would: its numbers are bitwise those of an unstacked run).
+
 Randomness never happens inside the vmapped call. Every draw a training step makes (noise, permutations,
 dropout masks, gradient-penalty interpolation weights) goes through `SeedStreams.draw`, which calls the
 same drawing function once per seed with that seed's own torch.Generator. Each seed therefore consumes
@@ -30,18 +33,15 @@ def _stack(values):
 
 
 class SeedStreams:
-    """One torch.Generator per seed. `draw(fn)` returns fn(generator) for one seed, or the per-seed results
-    stacked along a new leading axis when `batched`."""
+    """One torch.Generator per seed. `draw(fn)` returns fn(generator) of each seed, stacked along a new leading
+    axis (of size one for a lone seed)."""
 
-    def __init__(self, seeds, device, batched):
-        if not batched and len(seeds) != 1:
-            raise ValueError("an unbatched SeedStreams holds exactly one seed")
-        self.seeds, self.batched = list(seeds), batched
+    def __init__(self, seeds, device):
+        self.seeds = list(seeds)
         self.generators = [torch.Generator(device=device).manual_seed(seed) for seed in self.seeds]
 
     def draw(self, fn):
-        values = [fn(g) for g in self.generators]
-        return _stack(values) if self.batched else values[0]
+        return _stack([fn(g) for g in self.generators])
 
     def get_state(self):
         return [g.get_state() for g in self.generators]

@@ -1,17 +1,22 @@
-"""The training loop shared by every GAN variant.
+"""Training: the `Trainer` of one (model, dataset) run for one seed or several, and the files a run writes.
 
-One loop, two update orders:
-- `simultaneous` (the 2014 code): one forward pass per minibatch; the discriminator and generator
-  gradients both come from it and both nets are updated together.
-- `alternating` (Algorithm 1 of the paper): every minibatch updates the discriminator; after every
-  k = d_steps of them the generator is updated once on fresh noise.
-Schedules count minibatches (`step`) and completed epochs (`epoch`). A resumable checkpoint is
-written atomically every `checkpoint_every` epochs into the run's work dir, which Snakemake does
-not own, so a failed or killed job never loses it.
+Rooms, in the order a minibatch meets them:
+- `train_step`: one minibatch's arithmetic, in one of two update orders —
+  `simultaneous` (the 2014 code): one forward pass gives both nets' gradients and both are updated together;
+  `alternating` (Algorithm 1 of the paper): every minibatch updates the discriminator; after every k = d_steps of
+  them the generator is updated once on fresh noise.
+- `Trainer.step`: the schedules, the update counters and `train_step`; `Trainer.fit`: epochs, divergence checks,
+  generator snapshots and the resumable checkpoint; `Trainer.state_dict`: the checkpoint's layout.
+- `SeedRun`: one seed's bookkeeping (log rows, status, divergence). One seed is a stack of one: every run trains
+  its seeds as one `SeedStack`, so a lone seed and a batched one take the same code path.
+- `train_seeds` / `train`: a run as a command — owns the work dir, resumes, writes each seed's outputs.
+Schedules count minibatches (`step`) and completed epochs (`epoch`). The checkpoint is written atomically every
+`checkpoint_every` epochs into the run's work dir, which Snakemake does not own, so a failed job never loses it.
 """
 
 import math
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +34,12 @@ from .progress import LiveLog, Progress
 from .provenance import config_hash, git_state, now, provenance
 from .runtime import make_deterministic, resolve_device, set_tf32
 from .seeds import SeedStack, SeedStreams
+from .status import Status
+from .commands import RUN_ARGS, arg, command
+
+# The layout of checkpoint.pt (`Trainer.state_dict`). A checkpoint of another layout is moved aside and the run
+# starts fresh. 2: one record per seed, every run a seed stack, no global RNG state (every draw is seeded).
+STATE_VERSION = 2
 
 
 def run_config(config, model, dataset):
@@ -41,9 +52,25 @@ def _grads_to(params, grads):
         p.grad = g
 
 
-def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, streams, update_generator, simultaneous):
-    """One minibatch (`y`: its labels, used by conditional models). Returns a dict of detached losses and
-    diagnostics, each of shape () for one seed or (seeds,) when `gen`/`disc` are SeedStacks.
+def _simultaneous_update(variant, gen, disc, opt_g, opt_d, d_loss, g_loss):
+    d_params, g_params = list(disc.parameters()), list(gen.parameters())
+    # Summing per-seed losses gives every seed exactly its own gradient.
+    _grads_to(d_params, torch.autograd.grad(d_loss.sum(), d_params, retain_graph=True))
+    _grads_to(g_params, torch.autograd.grad(g_loss.sum(), g_params))
+    opt_d.step()
+    opt_g.step()
+    variant.after_discriminator_step(disc)
+
+
+def _minimise(opt, loss):
+    opt.zero_grad(set_to_none=True)
+    loss.sum().backward()
+    opt.step()
+
+
+def train_step(variant, gen, disc, opt_g, opt_d, x, y, streams, update_generator, simultaneous):
+    """One minibatch (`x`, `y`: images and labels with a leading seed axis; `y` is used by conditional models).
+    Returns a dict of detached losses and diagnostics of shape (seeds,).
 
     Every random draw goes through `streams`, in a fixed order (noise, generator masks, discriminator masks for
     the real batch, for the fake batch, penalty, then the generator update's noise and masks), so a seed's stream
@@ -51,44 +78,30 @@ def train_step(variant, cfg, gen, disc, opt_g, opt_d, x, y, streams, update_gene
     """
     device, batch = x.device, x.shape[-4]
 
-    def noise():
-        return streams.draw(lambda g: variant.sample_noise(batch, cfg, g, device))
-
     def masks():
         return streams.draw(lambda g: disc.dropout_masks(batch, g, device))
 
     def generated():
-        z = noise()
+        z = streams.draw(lambda g: variant.sample_noise(batch, g, device))
         return gen(z, y, streams.draw(lambda g: gen.dropout_masks(batch, g, device)))
 
     fake = generated()
     d_real = disc(x, y, masks())
+    g_loss = None
     if simultaneous:
         d_fake = disc(fake, y, masks())
-        d_loss = variant.discriminator_loss(d_real, d_fake)
-        g_loss = variant.generator_loss(d_fake)
-        d_params, g_params = list(disc.parameters()), list(gen.parameters())
-        # Summing per-seed losses gives every seed exactly its own gradient.
-        _grads_to(d_params, torch.autograd.grad(d_loss.sum(), d_params, retain_graph=True))
-        _grads_to(g_params, torch.autograd.grad(g_loss.sum(), g_params))
-        opt_d.step()
-        opt_g.step()
-        variant.after_discriminator_step(cfg, disc)
+        d_loss, g_loss = variant.discriminator_loss(d_real, d_fake), variant.generator_loss(d_fake)
+        _simultaneous_update(variant, gen, disc, opt_g, opt_d, d_loss, g_loss)
     else:
         d_fake = disc(fake.detach(), y, masks())
         d_loss = variant.discriminator_loss(d_real, d_fake)
-        penalty = variant.discriminator_penalty(cfg, disc, x, fake.detach(), y, streams)
-        opt_d.zero_grad(set_to_none=True)
-        (d_loss if penalty is None else d_loss + penalty).sum().backward()
-        opt_d.step()
-        variant.after_discriminator_step(cfg, disc)  # e.g. WGAN's clipping, before the generator sees the critic
-        g_loss = None
+        penalty = variant.discriminator_penalty(disc, x, fake.detach(), y, streams)
+        _minimise(opt_d, d_loss if penalty is None else d_loss + penalty)
+        variant.after_discriminator_step(disc)  # e.g. WGAN's clipping, before the generator sees the critic
         if update_generator:
             g_loss = variant.generator_loss(disc(generated(), y, masks()))
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.sum().backward()
-            opt_g.step()
-    variant.after_step(cfg, disc)
+            _minimise(opt_g, g_loss)
+    variant.after_step(disc)
     values = {"d_loss": d_loss.detach(), "g_loss": None if g_loss is None else g_loss.detach()}
     values.update({k: v.detach() for k, v in variant.diagnostics(d_real.detach(), d_fake.detach()).items()})
     return values
@@ -119,53 +132,274 @@ class RunningMeans:
 
 
 class RunOutputs:
-    """Where one seed's results go: final weights, training log, summary. Its generator snapshots (for FID per
-    checkpoint) are kept beside the final weights, in `snapshots/`, outside Snakemake's outputs."""
+    """Where one seed's results go: final weights, training log, summary. Its generator snapshots (for the
+    per-checkpoint curves) are kept beside the final weights, in `snapshots/`, outside Snakemake's outputs."""
 
     def __init__(self, final, log_csv, summary):
         self.final, self.log_csv, self.summary = Path(final), Path(log_csv), Path(summary)
         self.snapshot_dir = self.final.parent / "snapshots"
 
-
-def snapshot_path(snapshot_dir, epoch):
-    return Path(snapshot_dir) / f"epoch{epoch:04d}.pt"
-
-
-def seed_states(net, batched):
-    """State dicts, one per seed."""
-    return [net.seed_state_dict(i) for i in range(net.size)] if batched else [net.state_dict()]
+    def snapshot(self, epoch):
+        return self.snapshot_dir / f"epoch{epoch:04d}.pt"
 
 
-def seeds_finite(net, batched):
-    if batched:
-        return net.finite().tolist()
-    return [all(bool(torch.isfinite(p).all()) for p in net.parameters())]
+@dataclass
+class SeedRun:
+    """One seed's bookkeeping: its log rows, its status, and where and with which weights it diverged."""
+
+    seed: int
+    log: list = field(default_factory=list)
+    status: str = Status.RUNNING.value
+    diverged: dict | None = None  # the step and the last finite log row
+    frozen: dict | None = None  # the weights and counters at divergence: its final weights
+
+    @property
+    def running(self):
+        return self.status == Status.RUNNING
 
 
-def build_nets(variant, cfg, image_shape, train_x, seeds, device, batched, vectorized=None):
-    """(generator, discriminator) for `seeds`: plain modules for one unbatched seed, else SeedStacks, vmapped
-    (`vectorized`; by default on GPUs) or called seed by seed (by default on CPUs). Each seed's initialisation
-    comes from the global RNG seeded with it, as in a lone run."""
+def build_nets(variant, image_shape, train_x, seeds, device, vectorized=None):
+    """(generator, discriminator) SeedStacks for `seeds`, vmapped (`vectorized`; by default on GPUs when there are
+    several seeds) or called seed by seed. Each seed's initialisation comes from the global RNG seeded with it."""
     nets = []
     for seed in seeds:
         make_deterministic(seed, device)
-        nets.append([net.to(device) for net in variant.build(cfg, image_shape, train_x)])
-    if not batched:
-        return nets[0]
-    vectorized = device.type != "cpu" if vectorized is None else vectorized
+        nets.append([net.to(device) for net in variant.build(image_shape, train_x)])
+    vectorized = (device.type != "cpu" and len(seeds) > 1) if vectorized is None else vectorized
     return SeedStack([g for g, _ in nets], vectorized), SeedStack([d for _, d in nets], vectorized)
 
 
-def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_json, stop_after_epoch=None):
-    """Train one (model, dataset, seed) run with plain modules, resuming from `work_dir/checkpoint.pt` if present."""
+class Trainer:
+    """Trains the seeds of one (model, dataset) run as one seed stack. Without `work_dir` and `outputs` it keeps
+    no checkpoints or snapshots (as `bench` uses it)."""
+
+    def __init__(self, config, model, dataset, seeds, work_dir=None, outputs=None, vectorized=None):
+        self.config, self.model, self.dataset = config, model, dataset
+        self.cfg = cfg = config["models"][model]
+        self.variant = get_variant(model, cfg)
+        self.device = resolve_device(config["device"])
+        set_tf32(config["allow_tf32"])
+        self.train_x, self.train_y, unit_x, image_shape = self._load_training_set()
+        self.gen, self.disc = build_nets(self.variant, image_shape, unit_x, seeds, self.device, vectorized)
+        self.opt_g, self.opt_d = self.variant.make_optimizers(self.gen, self.disc)
+        self.streams = SeedStreams(seeds, self.device)
+        self.runs = [SeedRun(seed) for seed in seeds]
+        self.work_dir, self.outputs = work_dir and Path(work_dir), outputs
+        self.epoch = self.steps = self.g_updates = self.d_done = 0
+        self.hyper, self.budget_done, self.means = {}, False, RunningMeans()
+        self.simultaneous = cfg["update_order"] == "simultaneous"
+        self.batch, self.n_batches = cfg["batch_size"], self.train_x.shape[0] // cfg["batch_size"]
+        if self.n_batches == 0:
+            raise GanStudyError(f"models.{model}.batch_size ({self.batch}) exceeds the {self.train_x.shape[0]} "
+                                f"training images; lower batch_size or raise models.{model}.train_limit")
+        self.run_hash = config_hash(run_config(config, model, dataset))
+        self.label = (run_id(model, dataset, seeds[0]) if len(seeds) == 1
+                      else f"{model}/{dataset}/seeds{','.join(map(str, seeds))}")
+        self.trained_by, self.wall_before, self.t0 = [{"started": now(), **git_state()}], 0.0, time.time()
+
+    def _load_training_set(self):
+        splits = load_splits(self.dataset, self.config["data_dir"], self.config["download"])
+        n_train = splits.train_x.shape[0]
+        limit = self.cfg["train_limit"] or n_train
+        if limit > n_train:
+            raise GanStudyError(f"models.{self.model}.train_limit ({limit}) exceeds the {n_train:,} training images "
+                                f"of {self.dataset}; lower it, or set it to null to use them all")
+        # The whole training set lives on the device, in the generator's output range; minibatches are index gathers.
+        train_x = self.variant.from_unit_range(splits.train_x[:limit]).to(self.device)
+        return train_x, splits.train_y[:limit].to(self.device), splits.train_x[:limit], splits.image_shape
+
+    @property
+    def seeds(self):
+        return [run.seed for run in self.runs]
+
+    def running(self):
+        return [run for run in self.runs if run.running]
+
+    def step(self, x, y=None):
+        """One minibatch at the current schedule; counts it. `x`, `y` carry a leading seed axis."""
+        self.hyper = self.variant.schedule(self.steps, self.epoch)
+        set_hyperparameters(self.opt_g, self.hyper)
+        set_hyperparameters(self.opt_d, self.hyper)
+        self.d_done += 1  # counts across epoch boundaries: k discriminator steps per generator step, always
+        update_g = self.simultaneous or self.d_done >= self.variant.d_steps(self.g_updates)
+        values = train_step(self.variant, self.gen, self.disc, self.opt_g, self.opt_d, x, y, self.streams, update_g,
+                            self.simultaneous)
+        if update_g:
+            self.g_updates, self.d_done = self.g_updates + 1, 0
+        budget = self.cfg.get("generator_steps")
+        self.budget_done = budget is not None and self.g_updates >= budget
+        self.steps += 1
+        return values
+
+    def fit(self, until_epoch=None):
+        """Train to the budget, or stop after epoch `until_epoch` (a checkpoint is written there if the schedule
+        asks for one). Returns True when the run has ended: budget reached, or every seed diverged."""
+        last = self.cfg["epochs"] if until_epoch is None else min(until_epoch, self.cfg["epochs"])
+        self.progress = Progress(self.label, self.cfg["epochs"] * self.n_batches, self.steps)
+        self.live = [LiveLog(self.work_dir / f"train_log.seed{run.seed}.csv", run.log) if self.work_dir else None
+                     for run in self.runs]
+        while self.running() and self.epoch < last:
+            self.train_epoch()
+            self.freeze_nonfinite_seeds()
+            if not self.running() or self.budget_done:
+                break  # a generator-step budget ends the run mid-epoch; the final weights are written as it stands
+            self.epoch += 1
+            self.save_snapshots()
+            self.save_checkpoint()
+        self.progress.close()
+        return not self.running() or self.budget_done or self.epoch >= self.cfg["epochs"]
+
+    def train_epoch(self):
+        order = self.streams.draw(lambda g: torch.randperm(self.train_x.shape[0], generator=g, device=self.device))
+        for b in range(self.n_batches):
+            idx = order[..., b * self.batch : (b + 1) * self.batch]
+            self.means.add(self.step(self.train_x[idx], self.train_y[idx] if self.variant.conditional else None))
+            if self.steps % self.cfg["log_every"] == 0 or b == self.n_batches - 1 or self.budget_done:
+                self.log_rows(self.epoch + (b + 1) / self.n_batches)
+                if not self.running():
+                    break
+            if self.budget_done:
+                break
+
+    def log_rows(self, epoch):
+        """Append each running seed's mean losses since the last row; a non-finite row marks the seed diverged."""
+        rows = self.means.rows(len(self.runs))
+        self.means.reset()
+        for i, run in enumerate(self.runs):
+            if not run.running:
+                continue
+            row = {"step": self.steps, "epoch": epoch, **rows[i], **self.hyper}
+            if all(math.isfinite(v) for k, v in row.items() if v is not None and k not in self.hyper):
+                run.log.append(row)
+                if self.live[i] is not None:
+                    self.live[i].append(row)
+            else:
+                self.diverge(i)
+        if self.running():
+            last = self.running()[0].log[-1]
+            self.progress.update(self.steps, last["epoch"], last)
+
+    def seed_states(self, net):
+        return [net.seed_state_dict(i) for i in range(net.size)]
+
+    def diverge(self, i):
+        run = self.runs[i]
+        run.status = Status.DIVERGED.value
+        run.diverged = {"step": self.steps, "last_finite": run.log[-1] if run.log else None}
+        run.frozen = {**self.counters(), "generator": self.gen.seed_state_dict(i),
+                      "discriminator": self.disc.seed_state_dict(i)}
+
+    def counters(self):
+        return {"epoch": self.epoch, "step": self.steps, "g_updates": self.g_updates}
+
+    def freeze_nonfinite_seeds(self):
+        for i, (g_ok, d_ok) in enumerate(zip(self.gen.finite().tolist(), self.disc.finite().tolist())):
+            if self.runs[i].running and not (g_ok and d_ok):
+                self.diverge(i)
+
+    def save_snapshots(self):
+        if self.outputs is None or self.epoch not in snapshot_epochs(self.config, self.model):
+            return
+        states = self.seed_states(self.gen)
+        for i, run in enumerate(self.runs):
+            if run.running:
+                checkpoint.save(self.outputs[i].snapshot(self.epoch), {
+                    "model": self.model, "dataset": self.dataset, "seed": run.seed, "epoch": self.epoch,
+                    "step": self.steps, "status": Status.SNAPSHOT.value, "generator": states[i]})
+
+    @property
+    def checkpoint_path(self):
+        return self.work_dir / "checkpoint.pt"
+
+    def save_checkpoint(self):
+        if self.work_dir and (self.epoch % self.cfg["checkpoint_every"] == 0 or self.epoch == self.cfg["epochs"]):
+            checkpoint.save(self.checkpoint_path, self.state_dict())
+
+    def state_dict(self):
+        """The resumable state of every seed (layout `STATE_VERSION`)."""
+        return {
+            "state_version": STATE_VERSION, "model": self.model, "dataset": self.dataset, "seeds": self.seeds,
+            "run_config_hash": self.run_hash, **self.counters(), "d_done": self.d_done,
+            "generator": self.gen.state_dict(), "discriminator": self.disc.state_dict(),
+            "opt_generator": self.opt_g.state_dict(), "opt_discriminator": self.opt_d.state_dict(),
+            "rng": self.streams.get_state(), "seed_runs": [asdict(run) for run in self.runs],
+            "trained_by": self.trained_by, "wall_time_s": self.wall_before + time.time() - self.t0,
+        }
+
+    def load_state_dict(self, state):
+        self.gen.load_state_dict(state["generator"])
+        self.disc.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_generator"])
+        self.opt_d.load_state_dict(state["opt_discriminator"])
+        self.streams.set_state(state["rng"])
+        self.epoch, self.steps, self.g_updates, self.d_done = (state[k] for k in ("epoch", "step", "g_updates",
+                                                                                  "d_done"))
+        self.runs = [SeedRun(**run) for run in state["seed_runs"]]
+        self.trained_by = state["trained_by"] + [{**self.trained_by[-1], "from_epoch": self.epoch}]
+        self.wall_before = state["wall_time_s"]
+
+    def resume(self):
+        """Continue from the work dir's checkpoint if it is this run's; move any other one aside."""
+        if not self.checkpoint_path.exists():
+            return False
+        state = checkpoint.load(self.checkpoint_path, expect={"model": self.model, "dataset": self.dataset})
+        # Another config, an older layout, or not a training checkpoint at all (e.g. a snapshot copied here).
+        if state.get("run_config_hash") != self.run_hash or state.get("state_version") != STATE_VERSION:
+            stale = self.checkpoint_path.with_name(f"checkpoint.stale-{state.get('run_config_hash', 'unknown')}.pt")
+            self.checkpoint_path.rename(stale)
+            print(f"[gan-study] {self.checkpoint_path} was made with another config or code version; moved to "
+                  f"{stale.name}, starting fresh")
+            return False
+        if state["seeds"] != self.seeds:
+            raise GanStudyError(f"checkpoint {self.checkpoint_path} trains seeds {state['seeds']}, not {self.seeds}; "
+                                "point to the right work dir or delete this checkpoint")
+        self.load_state_dict(state)
+        print(f"[gan-study] resuming {self.label} after epoch {self.epoch} (step {self.steps})")
+        return True
+
+    def write_outputs(self):
+        """Each seed's final weights (or the weights it diverged with), training log and summary."""
+        gen_states, disc_states = self.seed_states(self.gen), self.seed_states(self.disc)
+        wall = round(self.wall_before + time.time() - self.t0, 3)
+        summaries = []
+        for i, (run, out) in enumerate(zip(self.runs, self.outputs)):
+            end = run.frozen or {**self.counters(), "generator": gen_states[i], "discriminator": disc_states[i]}
+            status = Status.COMPLETED.value if run.running else run.status
+            write_csv(out.log_csv, pd.DataFrame(run.log))
+            meta = {"model": self.model, "dataset": self.dataset, "seed": run.seed, "run_config_hash": self.run_hash}
+            checkpoint.save(out.final, {**meta, "status": status, "epoch": end["epoch"], "step": end["step"],
+                                        "generator": end["generator"], "discriminator": end["discriminator"]})
+            summary = {**meta, "status": status, **self._summary(run, out, end), "wall_time_s": wall,
+                       "provenance": provenance(self.config, seed=run.seed, device=self.device,
+                                                started=self.trained_by[-1]["started"])}
+            write_json(out.summary, summary)
+            summaries.append(summary)
+        return summaries
+
+    def _summary(self, run, out, end):
+        snapshots = sorted(snapshot_epochs(self.config, self.model))
+        return {
+            "epochs_completed": end["epoch"], "steps": end["step"], "generator_updates": end["g_updates"],
+            "train_images": int(self.train_x.shape[0]), "diverged": run.diverged,
+            "final_log_row": run.log[-1] if run.log else None,
+            "snapshots": [{"epoch": e, "path": str(out.snapshot(e))} for e in snapshots if out.snapshot(e).is_file()],
+            "batched_seeds": self.seeds if len(self.runs) > 1 else None,
+            "allow_tf32": bool(self.config["allow_tf32"]),
+            # wall_time_s: training time over all attempts; when batched: the whole job's, shared by its seeds.
+            "trained_by": self.trained_by,  # git state of each attempt (a fresh start, then any resumes)
+        }
+
+
+def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_json, until_epoch=None):
+    """Train one (model, dataset, seed) run, resuming from `work_dir/checkpoint.pt` if present."""
     summaries = train_seeds(config, model, dataset, [seed], work_dir, [RunOutputs(final_path, log_csv, summary_json)],
-                            batched=False, stop_after_epoch=stop_after_epoch)
+                            until_epoch=until_epoch)
     return None if summaries is None else summaries[0]
 
 
-def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, stop_after_epoch=None, vectorized=None):
-    """Train several seeds of one (model, dataset) in one process; `batched` makes them one SeedStack, vmapped
-    (`vectorized`, by default on GPUs) or evaluated seed by seed (by default on CPUs).
+def train_seeds(config, model, dataset, seeds, work_dir, outputs, until_epoch=None, vectorized=None):
+    """Train the seeds of one (model, dataset) in one process as one seed stack, vmapped (`vectorized`, by default
+    on GPUs) or seed by seed (by default on CPUs); returns their summaries, or None when stopped at `until_epoch`.
 
     Each seed gets the outputs a single-seed run writes (final weights, log, summary), so everything
     downstream is the same whichever way the seeds were trained. A seed that diverges is recorded as such
@@ -174,7 +408,14 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, batched=True, 
     """
     with worklock.hold(work_dir):
         _remove_leftovers(work_dir, outputs)
-        return _train_seeds(config, model, dataset, seeds, work_dir, outputs, batched, stop_after_epoch, vectorized)
+        trainer = Trainer(config, model, dataset, seeds, work_dir, outputs, vectorized)
+        if not trainer.resume():  # a fresh start: snapshots left by an earlier attempt belong to other weights
+            for out in outputs:
+                for old in out.snapshot_dir.glob("epoch*.pt"):
+                    old.unlink()
+        if not trainer.fit(until_epoch):
+            return None
+        return trainer.write_outputs()
 
 
 def _remove_leftovers(work_dir, outputs):
@@ -187,169 +428,22 @@ def _remove_leftovers(work_dir, outputs):
         print(f"[gan-study] removed {removed} temporary file(s) left by an interrupted earlier attempt")
 
 
-def _train_seeds(config, model, dataset, seeds, work_dir, outputs, batched, stop_after_epoch, vectorized):
-    started = now()
-    t0 = time.time()
-    variant = get_variant(model)
-    cfg = config["models"][model]
-    device = resolve_device(config["device"])
-    set_tf32(config["allow_tf32"])
-    splits = load_splits(dataset, config["data_dir"], config["download"])
-    limit = cfg["train_limit"] or splits.train_x.shape[0]
-    if limit > splits.train_x.shape[0]:
-        raise GanStudyError(f"models.{model}.train_limit ({limit}) exceeds the {splits.train_x.shape[0]:,} training images "
-                            f"of {dataset}; lower it, or set it to null to use them all")
-    # The whole training set lives on the device, in the generator's output range; minibatches are index gathers.
-    train_x = variant.from_unit_range(splits.train_x[:limit]).to(device)
-    train_y = splits.train_y[:limit].to(device)
+RUN_FILES = [arg("--work-dir", required=True, help="the resumable checkpoint lives here")]
 
-    gen, disc = build_nets(variant, cfg, splits.image_shape, splits.train_x[:limit], seeds, device, batched, vectorized)
-    opt_g, opt_d = variant.make_optimizers(cfg, gen, disc)
-    streams = SeedStreams(seeds, device, batched)
-    n_seeds = len(seeds)
 
-    run_hash = config_hash(run_config(config, model, dataset))
-    who = {"seeds": list(seeds)} if batched else {"seed": seeds[0]}
-    meta = {"model": model, "dataset": dataset, **who, "run_config_hash": run_hash}
-    label = run_id(model, dataset, seeds[0]) if not batched else f"{model}/{dataset}/seeds{','.join(map(str, seeds))}"
-    ckpt_path = Path(work_dir) / "checkpoint.pt"
-    epoch, step, g_updates, d_done = 0, 0, 0, 0
-    # The code that trained the run and its training time, carried across resumes (a resumed run reports both).
-    trained_by, wall_before = [{"started": started, **git_state()}], 0.0
-    logs, status, diverged, frozen = [[] for _ in seeds], ["running"] * n_seeds, [None] * n_seeds, [None] * n_seeds
-    if ckpt_path.exists():
-        state = checkpoint.load(ckpt_path, expect={"model": model, "dataset": dataset, **who})
-        # Another config, an older layout, or not a training checkpoint at all (e.g. a snapshot copied here).
-        if state.get("run_config_hash") != run_hash or "d_done" not in state or "opt_generator" not in state:
-            stale = ckpt_path.with_name(f"checkpoint.stale-{state.get('run_config_hash', 'unknown')}.pt")
-            ckpt_path.rename(stale)
-            print(f"[gan-study] {ckpt_path} was made with another config or code version; moved to {stale.name}, "
-                  "starting fresh")
-        else:
-            gen.load_state_dict(state["generator"])
-            disc.load_state_dict(state["discriminator"])
-            opt_g.load_state_dict(state["opt_generator"])
-            opt_d.load_state_dict(state["opt_discriminator"])
-            streams.set_state(state["rng"])
-            torch.set_rng_state(state["cpu_rng"])
-            epoch, step, g_updates, d_done = state["epoch"], state["step"], state["g_updates"], state["d_done"]
-            logs, status, diverged, frozen = state["logs"], state["status"], state["diverged"], state["frozen"]
-            trained_by = state.get("trained_by", []) + [{"started": started, "from_epoch": epoch, **git_state()}]
-            wall_before = state.get("wall_time_s", 0.0)
-            print(f"[gan-study] resuming {label} after epoch {epoch} (step {step})")
-    if epoch == 0:  # a fresh start: snapshots left by an earlier attempt belong to other weights
-        for out in outputs:
-            for old in out.snapshot_dir.glob("epoch*.pt"):
-                old.unlink()
+@command("train", RUN_ARGS + RUN_FILES + [
+    arg("--final", required=True, help="final weights (.pt)"), arg("--log-csv", required=True),
+    arg("--summary", required=True, help="train.json with status and provenance")])
+def train_command(config, args):
+    train(config, args.model, args.dataset, args.seed, args.work_dir, args.final, args.log_csv, args.summary)
 
-    batch = cfg["batch_size"]
-    n_batches = train_x.shape[0] // batch
-    if n_batches == 0:
-        raise GanStudyError(f"models.{model}.batch_size ({batch}) exceeds the {train_x.shape[0]} training images; "
-                            f"lower batch_size or raise models.{model}.train_limit")
-    simultaneous = cfg["update_order"] == "simultaneous"
-    snapshots_at = snapshot_epochs(config, model)
-    means = RunningMeans()
-    progress = Progress(label, cfg["epochs"] * n_batches, step)
-    live = [LiveLog(Path(work_dir) / f"train_log.seed{seed}.csv", logs[i]) for i, seed in enumerate(seeds)]
 
-    def running():
-        return [i for i in range(n_seeds) if status[i] == "running"]
-
-    def diverge(i):
-        status[i] = "diverged"
-        diverged[i] = {"step": step, "last_finite": logs[i][-1] if logs[i] else None}
-        frozen[i] = {"epoch": epoch, "step": step, "g_updates": g_updates,
-                     "generator": seed_states(gen, batched)[i], "discriminator": seed_states(disc, batched)[i]}
-
-    budget_done = False
-    while running() and epoch < cfg["epochs"]:
-        order = streams.draw(lambda g: torch.randperm(train_x.shape[0], generator=g, device=device))
-        for b in range(n_batches):
-            hyper = variant.schedule(cfg, step, epoch)
-            set_hyperparameters(opt_g, hyper)
-            set_hyperparameters(opt_d, hyper)
-            d_done += 1  # counts across epoch boundaries: k discriminator steps per generator step, always
-            update_g = simultaneous or d_done >= variant.d_steps(cfg, g_updates)
-            idx = order[..., b * batch : (b + 1) * batch]
-            y = train_y[idx] if variant.conditional else None
-            values = train_step(variant, cfg, gen, disc, opt_g, opt_d, train_x[idx], y, streams, update_g, simultaneous)
-            if update_g:
-                g_updates += 1
-                d_done = 0
-            budget_done = cfg.get("generator_steps") is not None and g_updates >= cfg["generator_steps"]
-            means.add(values)
-            step += 1
-            if step % cfg["log_every"] == 0 or b == n_batches - 1 or budget_done:
-                rows = means.rows(n_seeds)
-                means.reset()
-                for i in running():
-                    row = {"step": step, "epoch": epoch + (b + 1) / n_batches, **rows[i], **hyper}
-                    if all(math.isfinite(v) for k, v in row.items() if v is not None and k not in hyper):
-                        logs[i].append(row)
-                        live[i].append(row)
-                    else:
-                        diverge(i)
-                if running():
-                    progress.update(step, logs[running()[0]][-1]["epoch"], logs[running()[0]][-1])
-                if not running():
-                    break
-            if budget_done:
-                break
-        for i, (g_ok, d_ok) in enumerate(zip(seeds_finite(gen, batched), seeds_finite(disc, batched))):
-            if status[i] == "running" and not (g_ok and d_ok):
-                diverge(i)
-        if not running() or budget_done:
-            break  # a generator-step budget ends the run mid-epoch; the final weights are written below
-        epoch += 1
-        if epoch in snapshots_at:
-            states = seed_states(gen, batched)
-            for i in running():
-                checkpoint.save(snapshot_path(outputs[i].snapshot_dir, epoch),
-                                {"model": model, "dataset": dataset, "seed": seeds[i], "epoch": epoch, "step": step,
-                                 "status": "snapshot", "generator": states[i]})
-        if epoch % cfg["checkpoint_every"] == 0 or epoch == cfg["epochs"]:
-            checkpoint.save(ckpt_path, {
-                **meta, "epoch": epoch, "step": step, "g_updates": g_updates, "d_done": d_done,
-                "generator": gen.state_dict(), "discriminator": disc.state_dict(),
-                "opt_generator": opt_g.state_dict(), "opt_discriminator": opt_d.state_dict(),
-                "rng": streams.get_state(), "cpu_rng": torch.get_rng_state(),
-                "logs": logs, "status": status, "diverged": diverged, "frozen": frozen,
-                "trained_by": trained_by, "wall_time_s": wall_before + time.time() - t0,
-            })
-        if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < cfg["epochs"]:
-            progress.close()
-            return None  # used by tests to simulate an interruption between epochs
-    progress.close()
-
-    gen_states, disc_states = seed_states(gen, batched), seed_states(disc, batched)
-    wall = round(wall_before + time.time() - t0, 3)
-    summaries = []
-    for i, (seed, out) in enumerate(zip(seeds, outputs)):
-        end = frozen[i] or {"epoch": epoch, "step": step, "g_updates": g_updates,
-                            "generator": gen_states[i], "discriminator": disc_states[i]}
-        final_status = "completed" if status[i] == "running" else status[i]
-        write_csv(out.log_csv, pd.DataFrame(logs[i]))
-        seed_meta = {"model": model, "dataset": dataset, "seed": seed, "run_config_hash": run_hash}
-        checkpoint.save(out.final, {**seed_meta, "status": final_status, "epoch": end["epoch"], "step": end["step"],
-                                    "generator": end["generator"], "discriminator": end["discriminator"]})
-        summary = {
-            **seed_meta,
-            "status": final_status,
-            "epochs_completed": end["epoch"],
-            "steps": end["step"],
-            "generator_updates": end["g_updates"],
-            "train_images": int(train_x.shape[0]),
-            "diverged": diverged[i],
-            "final_log_row": logs[i][-1] if logs[i] else None,
-            "snapshots": [{"epoch": e, "path": str(snapshot_path(out.snapshot_dir, e))}
-                          for e in sorted(snapshots_at) if snapshot_path(out.snapshot_dir, e).is_file()],
-            "batched_seeds": list(seeds) if batched else None,
-            "allow_tf32": bool(config["allow_tf32"]),
-            "wall_time_s": wall,  # training time over all attempts; when batched: the whole job's, shared by its seeds
-            "trained_by": trained_by,  # git state of each attempt (a fresh start, then any resumes)
-            "provenance": provenance(config, seed=seed, device=device, started=started),
-        }
-        write_json(out.summary, summary)
-        summaries.append(summary)
-    return summaries
+@command("train-seeds", [
+    arg("--model", required=True), arg("--dataset", required=True), arg("--seeds", required=True, type=int, nargs="+"),
+    *RUN_FILES, arg("--final", required=True, nargs="+", help="one per seed, in --seeds order"),
+    arg("--log-csv", required=True, nargs="+"), arg("--summary", required=True, nargs="+")])
+def train_seeds_command(config, args):
+    if not len(args.seeds) == len(args.final) == len(args.log_csv) == len(args.summary):
+        raise GanStudyError("train-seeds needs one --final, --log-csv and --summary path per seed")
+    outputs = [RunOutputs(*paths) for paths in zip(args.final, args.log_csv, args.summary)]
+    train_seeds(config, args.model, args.dataset, args.seeds, args.work_dir, outputs)

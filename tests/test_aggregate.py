@@ -57,11 +57,11 @@ def test_refuses_to_mix_configs_in_one_cell_unless_told(tmp_path, tiny_config):
 
 
 def test_diverged_run_flows_through_sample_and_parzen(tmp_path, tiny_config, monkeypatch):
-    from gan_study.models import get_variant
+    from gan_study.models import variant_class
 
-    variant = get_variant("mlp_gan")
+    variant = variant_class("mlp_gan")
     original = variant.generator_loss
-    monkeypatch.setattr(variant, "generator_loss", lambda d_fake: original(d_fake) * float("inf"))
+    monkeypatch.setattr(variant, "generator_loss", lambda self, d_fake: original(self, d_fake) * float("inf"))
     d = tmp_path
     train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json")
     payload = sample(tiny_config, "mlp_gan", "mnist", 0, d / "final.pt", d / "samples.pt", d / "grid.png")

@@ -84,3 +84,16 @@ def test_cuda_requested_without_gpu(monkeypatch):
     with pytest.raises(GanStudyError, match="device: cuda was requested but this machine has no usable CUDA GPU"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+def test_every_listed_command_is_registered_by_its_module_with_its_arguments():
+    import importlib
+
+    from gan_study.cli import COMMANDS, build_parser
+    from gan_study.commands import registered
+
+    for name, (module, _) in COMMANDS.items():
+        importlib.import_module(f"gan_study.{module}")
+        arguments, run = registered(name)
+        assert callable(run) and run.__module__ == f"gan_study.{module}", name
+        build_parser(name)  # its arguments parse into a valid argparse parser

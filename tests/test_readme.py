@@ -88,5 +88,25 @@ def test_citation_cff_is_citable():
     cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert cff["version"] == version and cff["preferred-citation"]["version"] == version
+    import gan_study
+
+    assert gan_study.__version__ == version
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(cff["date-released"]))
     assert "results/" in cff["preferred-citation"]["title"]
+
+
+def test_readme_bibtex_entry_matches_citation_cff():
+    import tomllib
+
+    import yaml
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    entry = re.search(r"```bibtex\n(@misc\{(\w+),\n.*?\n\})\n```", (REPO / "README.md").read_text(), re.S)
+    assert entry, "the README's citation section has no BibTeX entry"
+    text, key = entry.group(1), entry.group(2)
+    assert key not in ("YourReferenceHere", "key", "citation") and str(cff["date-released"])[:4] in key
+    fields = dict(re.findall(r"^  (\w+) *= \{(.*)\},?$", text, re.M))
+    assert fields["title"] == cff["title"] and fields["author"] == "{" + cff["authors"][0]["name"] + "}"
+    assert fields["year"] == str(cff["date-released"])[:4] and fields["month"] == str(int(str(cff["date-released"])[5:7]))
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert f"Version {version}." in fields["note"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gan_study.models import get_variant
+from gan_study.models import variant_class
 from gan_study.sample import generate, load_generator
 from gan_study.seeds import SeedStack, SeedStreams
 from gan_study.train import RunOutputs, train, train_seeds
@@ -54,7 +54,7 @@ def test_batched_seeds_match_single_seed_runs(model, vectorized, tiny_config, tm
         images = []
         for final in (tmp_path / "batched" / f"seed{seed}" / "final.pt", d / "final.pt"):
             variant, gen, _ = load_generator(final, model, "mnist", seed, cfg, "cpu")
-            images.append(generate(variant, gen, cfg, 200, seed, "cpu"))
+            images.append(generate(variant, gen, 200, seed, "cpu"))
         assert (images[0] - images[1]).abs().max() < 1e-3
     # …and the seeds really are different runs.
     first, second = (pd.read_csv(tmp_path / "batched" / f"seed{s}" / "log.csv") for s in SEEDS)
@@ -62,12 +62,12 @@ def test_batched_seeds_match_single_seed_runs(model, vectorized, tiny_config, tm
 
 
 def test_a_diverging_seed_is_recorded_and_leaves_the_others_untouched(tiny_config, tmp_path, monkeypatch):
-    variant = get_variant("mlp_gan")
+    variant = variant_class("mlp_gan")
     original = variant.generator_loss
 
-    def nan_for_second_seed(d_fake):
-        loss = original(d_fake)
-        return loss * torch.tensor([1.0, float("nan")]) if loss.dim() == 1 else loss
+    def nan_for_second_seed(self, d_fake):
+        loss = original(self, d_fake)
+        return loss * torch.tensor([1.0, float("nan")]) if loss.shape == (2,) else loss
 
     monkeypatch.setattr(variant, "generator_loss", nan_for_second_seed)
     ok, bad = train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "b", outputs(tmp_path / "b"),
@@ -85,7 +85,7 @@ def test_batched_resume_is_bitwise_identical(tiny_config, tmp_path):
     train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "straight", outputs(tmp_path / "straight"),
                 vectorized=True)
     assert train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "r", outputs(tmp_path / "r"),
-                       stop_after_epoch=1, vectorized=True) is None
+                       until_epoch=1, vectorized=True) is None
     train_seeds(tiny_config, "mlp_gan", "mnist", SEEDS, tmp_path / "r", outputs(tmp_path / "r"), vectorized=True)
     for seed in SEEDS:
         a = torch.load(tmp_path / "straight" / f"seed{seed}" / "final.pt", weights_only=True)
@@ -96,14 +96,14 @@ def test_batched_resume_is_bitwise_identical(tiny_config, tmp_path):
 
 
 def test_streams_draw_each_seed_from_its_own_generator():
-    streams = SeedStreams([5, 7], "cpu", batched=True)
+    streams = SeedStreams([5, 7], "cpu")
     drawn = streams.draw(lambda g: torch.rand(3, generator=g))
     assert drawn.shape == (2, 3)
     assert torch.equal(drawn[1], torch.rand(3, generator=torch.Generator().manual_seed(7)))
     pair = streams.draw(lambda g: (torch.rand(2, generator=g), None))
     assert pair[0].shape == (2, 2) and pair[1] is None
-    with pytest.raises(ValueError):
-        SeedStreams([1, 2], "cpu", batched=False)
+    alone = SeedStreams([7], "cpu").draw(lambda g: torch.rand(3, generator=g))
+    assert alone.shape == (1, 3) and torch.equal(alone[0], drawn[1])  # a lone seed is a stack of one
 
 
 @pytest.mark.parametrize("vectorized", [True, False])

@@ -54,3 +54,22 @@ def test_not_a_mat_file_or_missing(tmp_path):
         load_tfd(tmp_path / "x.mat")
     with pytest.raises(GanStudyError, match="licensed"):
         load_tfd(tmp_path / "nope.mat")
+
+
+def test_parzen_tfd_command_writes_a_stamped_record(tmp_path, capsys):
+    import json
+
+    from gan_study.atomic import save_torch
+    from gan_study.cli import main
+    from gan_study.sample import SAMPLES_FORMAT
+
+    tfd = write_fake_tfd(tmp_path / "TFD_48x48.mat")
+    samples = tmp_path / "samples.pt"
+    save_torch(samples, {"format": SAMPLES_FORMAT, "status": "completed",
+                         "images": torch.rand(40, 1, 48, 48, generator=torch.Generator().manual_seed(2))})
+    out = tmp_path / "tfd.json"
+    assert main(["parzen-tfd", "--samples", str(samples), "--tfd-file", str(tfd), "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert len(record["folds"]) == 5 and math.isfinite(record["test_mean_ll"])
+    assert record["provenance"]["config_hash"] and record["wall_time_s"] >= 0
+    assert f"{record['test_mean_ll']:.1f}" in capsys.readouterr().out

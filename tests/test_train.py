@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gan_study import checkpoint
-from gan_study.models import get_variant
+from gan_study.models import variant_class
 from gan_study.train import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,7 +72,7 @@ def test_update_orders(tiny_config, tmp_path):
 def test_resume_between_epochs_is_bitwise_identical(tiny_config, tmp_path):
     tiny_config["models"]["mlp_gan"].update(epochs=3)
     run(tiny_config, tmp_path, "straight")
-    assert run(tiny_config, tmp_path, "resumed", stop_after_epoch=1)[0] is None
+    assert run(tiny_config, tmp_path, "resumed", until_epoch=1)[0] is None
     assert (tmp_path / "resumed" / "checkpoint.pt").exists() and not (tmp_path / "resumed" / "final.pt").exists()
     summary, _ = run(tiny_config, tmp_path, "resumed")
     assert summary["epochs_completed"] == 3
@@ -110,9 +110,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tiny_config, tm
 
 
 def test_divergence_is_recorded_not_raised(tiny_config, tmp_path, monkeypatch):
-    variant = get_variant("mlp_gan")
+    variant = variant_class("mlp_gan")
     original = variant.generator_loss
-    monkeypatch.setattr(variant, "generator_loss", lambda d_fake: original(d_fake) * float("nan"))
+    monkeypatch.setattr(variant, "generator_loss", lambda self, d_fake: original(self, d_fake) * float("nan"))
     summary, d = run(tiny_config, tmp_path, "nan")
     assert summary["status"] == "diverged"
     assert summary["diverged"]["step"] == 2  # the first log row (log_every=2) sees the NaN
@@ -121,7 +121,7 @@ def test_divergence_is_recorded_not_raised(tiny_config, tmp_path, monkeypatch):
 
 
 def test_config_change_restarts_instead_of_resuming(tiny_config, tmp_path, capsys):
-    run(tiny_config, tmp_path, "a", stop_after_epoch=1)
+    run(tiny_config, tmp_path, "a", until_epoch=1)
     tiny_config["models"]["mlp_gan"]["lr_initial"] = 0.05
     summary, d = run(tiny_config, tmp_path, "a")
     assert "another config" in capsys.readouterr().out
@@ -150,10 +150,10 @@ def test_generator_snapshots_every_n_epochs(tiny_config, tmp_path):
 
 
 def test_checkpoint_of_an_older_layout_restarts_instead_of_crashing(tiny_config, tmp_path, capsys):
-    run(tiny_config, tmp_path, "a", stop_after_epoch=1)
+    run(tiny_config, tmp_path, "a", until_epoch=1)
     ckpt = tmp_path / "a" / "checkpoint.pt"
     state = checkpoint.load(ckpt)
-    del state["d_done"]  # as written before the step counter carried across epochs
+    del state["state_version"]  # as written before the layout was versioned
     checkpoint.save(ckpt, {k: v for k, v in state.items() if k != "format"})
     summary, d = run(tiny_config, tmp_path, "a")
     assert "code version" in capsys.readouterr().out and summary["steps"] == 12
@@ -173,7 +173,7 @@ def test_progress_and_log_rows_appear_while_training(tiny_config, tmp_path, caps
     progress.Progress.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "every_s": 0.0})
     try:
         train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "train.json",
-              stop_after_epoch=1)
+              until_epoch=1)
     finally:
         progress.Progress.__init__ = original
     assert not (d / "log.csv").exists()

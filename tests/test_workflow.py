@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from gan_study.config import load_config
 from tests.conftest import data_dir
 
 
@@ -19,6 +20,7 @@ def test_lint_is_clean(repo_copy):
     done = snakemake(repo_copy, "--lint")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
+    assert not (repo_copy / "work").exists() and not (repo_copy / "results" / "paper").exists()  # lint writes nothing
 
 
 def test_snakefmt_is_clean(repo_copy):
@@ -41,7 +43,8 @@ def test_smoke_and_paper_dry_runs(repo_copy):
         for dataset in ("mnist", "fashion_mnist"):
             for seed in range(5):
                 assert f"work/paper/runs/{model}/{dataset}/seed{seed}/final.pt" in paper.stdout
-    resolved = json.loads((repo_copy / "work" / "paper" / "config.json").read_text())
+    assert not (repo_copy / "work").exists()  # a dry run writes nothing (the resolved config is written on start)
+    resolved = load_config(repo_copy / "workflows" / "profiles" / "paper" / "study.yaml")
     assert resolved["parzen"]["n_samples"] == 10_000 and resolved["parzen"]["n_test"] == 10_000
     assert resolved["parzen"]["n_valid"] == 1000 and resolved["parzen"]["sigma_count"] == 10
     assert resolved["device"] == "cuda"

@@ -11,10 +11,11 @@ class NoDropout:
 
 
 class GanVariant:
-    """A generator/discriminator pair with its objective and optimisers.
+    """A generator/discriminator pair with its objective and optimisers, configured once.
 
-    Subclasses set `name` and implement the methods below. `cfg` is the model's section of the
-    config (`config["models"][name]`).
+    Subclasses set `name` and the class attributes below (what tables, validation and aggregation ask of a
+    model, readable from the class without a config) and implement the methods. An instance holds `cfg`, the
+    model's section of the config (`config["models"][name]`); `models.get_variant(name, cfg)` makes one.
     """
 
     name = None
@@ -31,8 +32,13 @@ class GanVariant:
     table1_checkpoint = "final"
     # Range of the generator's output; the sampler maps it to [0, 1] before any metric sees it.
     output_range = (0.0, 1.0)
+    # The optimiser family of both nets, by name in `optim.OPTIMIZERS` (shared by variants, never re-implemented).
+    optimizer = None
 
-    def build(self, cfg, image_shape, train_x):
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def build(self, image_shape, train_x):
         """Return (generator, discriminator) nn.Modules with the variant's initialisation.
 
         `train_x` (the training images, for data-dependent initialisation) is None when the weights
@@ -40,7 +46,7 @@ class GanVariant:
         """
         raise NotImplementedError
 
-    def sample_noise(self, n, cfg, generator, device):
+    def sample_noise(self, n, generator, device):
         raise NotImplementedError
 
     def sample_labels(self, n, device):
@@ -49,18 +55,21 @@ class GanVariant:
             return None
         return torch.arange(n, device=device) * 10 // n
 
-    def make_optimizers(self, cfg, gen_net, disc_net):
-        """Return (generator optimiser, discriminator optimiser)."""
-        raise NotImplementedError
+    def make_optimizers(self, gen_net, disc_net):
+        """Return (generator optimiser, discriminator optimiser) of the variant's `optimizer` family."""
+        from ..optim import OPTIMIZERS
 
-    def schedule(self, cfg, step, epoch):
+        make = OPTIMIZERS[self.optimizer]
+        return make(gen_net.parameters(), self.cfg), make(disc_net.parameters(), self.cfg)
+
+    def schedule(self, step, epoch):
         """Optimiser hyper-parameters to set before update `step` (0-based) in `epoch` (0-based), or {}."""
         return {}
 
     def discriminator_loss(self, d_real, d_fake):
         raise NotImplementedError
 
-    def discriminator_penalty(self, cfg, disc, real, fake, labels, streams):
+    def discriminator_penalty(self, disc, real, fake, labels, streams):
         """A term added to the discriminator loss (the gradient penalty of WGAN-GP); none by default.
 
         `streams` (a `SeedStreams`) draws any randomness it needs from each seed's own generator.
@@ -74,15 +83,19 @@ class GanVariant:
     def generator_loss(self, d_fake):
         raise NotImplementedError
 
-    def d_steps(self, cfg, g_updates):
+    def d_steps(self, g_updates):
         """Discriminator updates before the next generator update (alternating order)."""
-        return cfg.get("d_steps", 1)
+        return self.cfg.get("d_steps", 1)
 
-    def describe(self, cfg):
+    def describe(self):
         """One LaTeX paragraph for the methods section; by default the model's config values."""
+        return self.describe_settings()
+
+    def describe_settings(self):
+        """Every config value of the model, as one LaTeX sentence."""
         from .. import latex
 
-        return "Settings: " + "; ".join(f"{latex.escape(k)} = {latex.escape(v)}" for k, v in cfg.items()) + "."
+        return "Settings: " + "; ".join(f"{latex.escape(k)} = {latex.escape(v)}" for k, v in self.cfg.items()) + "."
 
     def from_unit_range(self, x):
         """Training images in [0, 1] → the generator's output range (e.g. [−1, 1] for tanh generators)."""
@@ -101,8 +114,8 @@ class GanVariant:
                 torch.nn.init.uniform_(layer.weight, -irange, irange)
                 torch.nn.init.zeros_(layer.bias)
 
-    def after_discriminator_step(self, cfg, disc):
+    def after_discriminator_step(self, disc):
         """Hook run right after every discriminator update, before any generator update; nothing by default."""
 
-    def after_step(self, cfg, disc):
+    def after_step(self, disc):
         """Hook run at the end of every training step (after the generator update, if any); nothing by default."""

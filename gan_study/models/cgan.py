@@ -78,7 +78,7 @@ class ConditionalGan(MlpGan):
     published_row = "Conditional adversarial nets"
     table1_checkpoint = "validation"  # Mirza & Osindero: "best estimate of log-likelihood on the validation set"
 
-    def build(self, cfg, image_shape, train_x):
+    def build(self, image_shape, train_x):
         gen, disc = ConditionalGenerator(image_shape), ConditionalMaxoutDiscriminator(image_shape)
         self.uniform_init_(gen, G_IRANGE)
         self.uniform_init_(disc, D_IRANGE)
@@ -87,12 +87,10 @@ class ConditionalGan(MlpGan):
                 gen.output_layer.bias.copy_(logit_of_pixel_means(train_x))
         return gen, disc
 
-    def sample_noise(self, n, cfg, generator, device):
+    def sample_noise(self, n, generator, device):
         return torch.rand(n, NOISE_DIM, generator=generator, device=device)
 
-    def describe(self, cfg):
-        from .base import GanVariant
-
+    def describe(self):
         return (
             r"Mirza \& Osindero's MNIST model: generator $z\sim U[0,1]^{100}\to$ ReLU 200 and one-hot "
             r"$y\to$ ReLU 1000, joined, ReLU 1200, sigmoid 784; discriminator maxout $240\times5$ on $x$ and "
@@ -100,5 +98,5 @@ class ConditionalGan(MlpGan):
             r"where it applies the paper does not say, and our choice is the inputs of the joint layer and of the "
             r"output layer in each net (inverted: kept units $\times2$; none when sampling). pylearn2 SGD as the "
             r"MLP GAN. "
-            + GanVariant.describe(self, cfg)
+            + self.describe_settings()
         )

@@ -82,30 +82,28 @@ class Dcgan(GanVariant):
     title = "DCGAN"
     output_range = (-1.0, 1.0)
     critic_batchnorm = True
+    optimizer = "adam"
 
-    def build(self, cfg, image_shape, train_x):
+    def build(self, image_shape, train_x):
+        cfg = self.cfg
         gen = DcganGenerator(image_shape, cfg["width"])
         disc = DcganDiscriminator(image_shape, cfg["width"], batchnorm=self.critic_batchnorm)
         normal_init_(gen)
         normal_init_(disc)
         return gen, disc
 
-    def sample_noise(self, n, cfg, generator, device):
+    def sample_noise(self, n, generator, device):
         """`noise: uniform` — U[−1, 1]^100, Radford et al.'s Fig. 1 ("a 100 dimensional uniform distribution");
         `noise: normal` — N(0, I), what the reference dcgan.torch code and the WGAN/WGAN-GP codes draw."""
-        if cfg["noise"] == "uniform":
+        if self.cfg["noise"] == "uniform":
             return 2 * torch.rand(n, NOISE_DIM, generator=generator, device=device) - 1
         return torch.randn(n, NOISE_DIM, generator=generator, device=device)
-
-    def make_optimizers(self, cfg, gen_net, disc_net):
-        betas = (cfg["adam_beta1"], cfg["adam_beta2"])
-        return (torch.optim.Adam(gen_net.parameters(), lr=cfg["lr"], betas=betas),
-                torch.optim.Adam(disc_net.parameters(), lr=cfg["lr"], betas=betas))
 
     def discriminator_loss(self, d_real, d_fake):
         return 2.0 * losses.bce_discriminator_loss(d_real, d_fake)  # DCGAN sums the two BCE terms
 
-    def describe_nets(self, cfg):
+    def describe_nets(self):
+        cfg = self.cfg
         noise = (r"$z\sim U[-1,1]^{100}$ (the paper's Fig.~1; the reference dcgan.torch code draws $N(0,I)$)"
                  if cfg["noise"] == "uniform" else r"$z\sim N(0,I)$ in 100 dimensions")
         critic_bn = "batch norm on all but its first conv" if self.critic_batchnorm else "no batch norm"
@@ -114,8 +112,9 @@ class Dcgan(GanVariant):
                 rf"stride-2 convolutions with LeakyReLU 0.2 and {critic_bn}, a linear output; width $w={cfg['width']}$; "
                 r"weights $N(0,0.02)$. ")
 
-    def describe(self, cfg):
-        return (self.describe_nets(cfg) + rf"Adam, learning rate {cfg['lr']:g}, $\beta=({cfg['adam_beta1']}, "
+    def describe(self):
+        cfg = self.cfg
+        return (self.describe_nets() + rf"Adam, learning rate {cfg['lr']:g}, $\beta=({cfg['adam_beta1']}, "
                 rf"{cfg['adam_beta2']})$, batch {cfg['batch_size']}, {cfg['epochs']} epochs (the paper gives no MNIST "
                 r"budget: our choice).")
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .. import losses
-from ..optim import PylearnMomentumSGD, exponential_decay_lr, linear_momentum
+from ..optim import exponential_decay_lr, linear_momentum
 from . import register
 from .base import GanVariant, NoDropout
 
@@ -106,8 +106,9 @@ class MlpGan(GanVariant):
     output_range = (0.0, 1.0)
     published_row = "Adversarial nets"
     noise_bound = math.sqrt(3.0)  # U(−√3, √3) has unit variance
+    optimizer = "pylearn_sgd"
 
-    def build(self, cfg, image_shape, train_x):
+    def build(self, image_shape, train_x):
         gen, disc = MlpGenerator(image_shape), MaxoutDiscriminator(image_shape)
         self.uniform_init_(gen, G_IRANGE)
         self.uniform_init_(disc, D_IRANGE)
@@ -116,16 +117,12 @@ class MlpGan(GanVariant):
                 gen.output_layer.bias.copy_(logit_of_pixel_means(train_x))
         return gen, disc
 
-    def sample_noise(self, n, cfg, generator, device):
+    def sample_noise(self, n, generator, device):
         u = torch.rand(n, NOISE_DIM, generator=generator, device=device)
         return (2 * u - 1) * self.noise_bound
 
-    def make_optimizers(self, cfg, gen_net, disc_net):
-        # One SGD over both nets in pylearn2 = two identical optimisers here (same schedule, per-parameter state).
-        make = lambda net: PylearnMomentumSGD(net.parameters(), cfg["lr_initial"], cfg["momentum_initial"])  # noqa: E731
-        return make(gen_net), make(disc_net)
-
-    def schedule(self, cfg, step, epoch):
+    def schedule(self, step, epoch):
+        cfg = self.cfg
         return {
             "lr": exponential_decay_lr(step, cfg["lr_initial"], cfg["lr_decay_factor"], cfg["lr_min"]),
             "momentum": linear_momentum(
@@ -143,7 +140,8 @@ class MlpGan(GanVariant):
     def generator_loss(self, d_fake):
         return losses.non_saturating_generator_loss(d_fake)
 
-    def describe(self, cfg):
+    def describe(self):
+        cfg = self.cfg
         order = (
             "simultaneous updates (one forward pass per minibatch gives both gradients, as in the 2014 code)"
             if cfg["update_order"] == "simultaneous"

@@ -30,10 +30,7 @@ class Wgan(Dcgan):
     title = "WGAN (clipping)"
     loss_family = "WGAN"
     update_orders = ("alternating",)
-
-    def make_optimizers(self, cfg, gen_net, disc_net):
-        return (torch.optim.RMSprop(gen_net.parameters(), lr=cfg["lr"]),
-                torch.optim.RMSprop(disc_net.parameters(), lr=cfg["lr"]))
+    optimizer = "rmsprop"
 
     def discriminator_loss(self, d_real, d_fake):
         return losses.critic_loss(d_real, d_fake)
@@ -44,29 +41,31 @@ class Wgan(Dcgan):
     def diagnostics(self, d_real, d_fake):
         return {"wasserstein": losses.wasserstein_estimate(d_real, d_fake)}
 
-    def d_steps(self, cfg, g_updates):
+    def d_steps(self, g_updates):
+        cfg = self.cfg
         if cfg.get("reference_critic_schedule") and (g_updates < 25 or g_updates % 500 == 0):
             return 100
         return cfg["d_steps"]
 
-    def describe(self, cfg):
+    def describe(self):
+        cfg = self.cfg
         order = ("right after each critic update, before the generator step (Algorithm~1, line~7)"
                  if cfg["clip_order"] == "algorithm1" else
                  "at the end of each training step, as the released code's order leaves the critic the generator "
                  "sees unclipped")
         schedule = (" 100 critic steps for the first 25 generator steps and every 500th (the released code's "
                     "schedule)." if cfg["reference_critic_schedule"] else "")
-        return (self.describe_nets(cfg) + rf"Critic weights clipped to $\pm{cfg['clip']}$ {order}; RMSProp, learning "
+        return (self.describe_nets() + rf"Critic weights clipped to $\pm{cfg['clip']}$ {order}; RMSProp, learning "
                 rf"rate {cfg['lr']:g}, batch {cfg['batch_size']}, $n_{{critic}}={cfg['d_steps']}$.{schedule} "
                 rf"Budget: {cfg['epochs']} epochs" + _generator_budget(cfg) + ".")
 
-    def after_discriminator_step(self, cfg, disc):
-        if "clip" in cfg and cfg["clip_order"] == "algorithm1":
-            losses.clip_weights_(disc, cfg["clip"])
+    def after_discriminator_step(self, disc):
+        if "clip" in self.cfg and self.cfg["clip_order"] == "algorithm1":
+            losses.clip_weights_(disc, self.cfg["clip"])
 
-    def after_step(self, cfg, disc):
-        if "clip" in cfg and cfg["clip_order"] == "reference_code":
-            losses.clip_weights_(disc, cfg["clip"])
+    def after_step(self, disc):
+        if "clip" in self.cfg and self.cfg["clip_order"] == "reference_code":
+            losses.clip_weights_(disc, self.cfg["clip"])
 
 
 @register
@@ -77,12 +76,11 @@ class WganGp(Wgan):
     comparison_note = ("WGAN-GP: Gulrajani et al.'s MNIST hyper-parameters on our DCGAN networks, not on theirs "
                        "(theirs: 5x5 kernels, no batch norm in the generator, sigmoid output, 128-d noise, batch 50).")
     critic_batchnorm = False  # the penalty is per example; batch norm would couple examples
+    optimizer = "adam"
 
-    def make_optimizers(self, cfg, gen_net, disc_net):
-        return Dcgan.make_optimizers(self, cfg, gen_net, disc_net)
-
-    def describe(self, cfg):
-        return (self.describe_nets(cfg) + rf"Gradient penalty $\lambda={cfg['gp_lambda']:g}$ on interpolates with "
+    def describe(self):
+        cfg = self.cfg
+        return (self.describe_nets() + rf"Gradient penalty $\lambda={cfg['gp_lambda']:g}$ on interpolates with "
                 rf"$\epsilon\sim U[0,1]$ per example, $n_{{critic}}={cfg['d_steps']}$, Adam, learning rate "
                 rf"{cfg['lr']:g}, $\beta=({cfg['adam_beta1']}, {cfg['adam_beta2']})$, batch {cfg['batch_size']}: the "
                 r"hyper-parameters of Gulrajani et al.'s MNIST code. \emph{The networks are not theirs}: ours are the "
@@ -91,7 +89,7 @@ class WganGp(Wgan):
                 r"Gaussian noise and batch 50. Our WGAN-GP numbers are therefore not those of their networks. "
                 rf"Budget: {cfg['epochs']} epochs" + _generator_budget(cfg) + ".")
 
-    def discriminator_penalty(self, cfg, disc, real, fake, labels, streams):
+    def discriminator_penalty(self, disc, real, fake, labels, streams):
         batch = real.shape[-4]
         eps = streams.draw(lambda g: torch.rand(batch, 1, 1, 1, generator=g, device=real.device))
-        return cfg["gp_lambda"] * losses.gradient_penalty(disc, real, fake, eps)
+        return self.cfg["gp_lambda"] * losses.gradient_penalty(disc, real, fake, eps)

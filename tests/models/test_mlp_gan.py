@@ -14,13 +14,13 @@ SHAPE = (1, 28, 28)
 def nets():
     torch.manual_seed(0)
     train_x = torch.rand(500, *SHAPE) ** 3  # mostly dark, like MNIST
-    gen, disc = get_variant("mlp_gan").build({}, SHAPE, train_x)
+    gen, disc = get_variant("mlp_gan", {}).build(SHAPE, train_x)
     return gen, disc, train_x
 
 
 def test_shapes_and_parameter_counts(nets):
     gen, disc, _ = nets
-    z = get_variant("mlp_gan").sample_noise(7, {}, torch.Generator().manual_seed(0), "cpu")
+    z = get_variant("mlp_gan", {}).sample_noise(7, torch.Generator().manual_seed(0), "cpu")
     assert z.shape == (7, 100)
     x = gen(z)
     assert x.shape == (7, *SHAPE) and 0 <= x.min() and x.max() <= 1
@@ -49,7 +49,7 @@ def test_output_bias_clips_constant_pixels():
 
 
 def test_noise_is_uniform_with_unit_variance():
-    z = get_variant("mlp_gan").sample_noise(200_000, {}, torch.Generator().manual_seed(1), "cpu")
+    z = get_variant("mlp_gan", {}).sample_noise(200_000, torch.Generator().manual_seed(1), "cpu")
     assert z.abs().max() <= math.sqrt(3) and z.abs().max() > 1.73
     assert z.var().item() == pytest.approx(1.0, abs=0.01)
 
@@ -95,5 +95,5 @@ def test_objectives_by_hand():
 
 def test_generator_output_in_unit_range_for_any_noise():
     gen = MlpGenerator(SHAPE)
-    assert get_variant("mlp_gan").to_unit_range(gen(10 * torch.randn(5, 100))).shape == (5, *SHAPE)
+    assert get_variant("mlp_gan", {}).to_unit_range(gen(10 * torch.randn(5, 100))).shape == (5, *SHAPE)
     assert isinstance(MaxoutDiscriminator(SHAPE).h0, Maxout)

@@ -18,29 +18,29 @@ def n_params(module):
 
 
 def test_dcgan_shapes_and_parameter_counts():
-    v = get_variant("dcgan")
-    gen, disc = v.build(CONV_CFG, MNIST, None)
-    z = v.sample_noise(5, CONV_CFG, torch.Generator().manual_seed(0), "cpu")
+    v = get_variant("dcgan", CONV_CFG)
+    gen, disc = v.build(MNIST, None)
+    z = v.sample_noise(5, torch.Generator().manual_seed(0), "cpu")
     x = gen(z)
     assert x.shape == (5, *MNIST) and x.min() >= -1 and x.max() <= 1
     assert disc(x).shape == (5,)
     # G: Linear 100→128·7·7, BN1d, ConvT 128→64 (4×4), BN, ConvT 64→1; D: conv 1→64, conv 64→128, BN, linear 6272→1
     assert n_params(gen) == (100 * 6272 + 6272) + 2 * 6272 + (128 * 64 * 16 + 64) + 2 * 64 + (64 * 16 + 1)
     assert n_params(disc) == (16 * 64 + 64) + (64 * 128 * 16 + 128) + 2 * 128 + (6272 + 1)
-    gen32, disc32 = v.build(CONV_CFG, CIFAR, None)
+    gen32, disc32 = v.build(CIFAR, None)
     x32 = gen32(torch.randn(2, 100))
     assert x32.shape == (2, *CIFAR) and disc32(x32).shape == (2,)
 
 
 def test_dcgan_init_is_normal_0_02():
-    gen, disc = get_variant("dcgan").build(CONV_CFG, MNIST, None)
+    gen, disc = get_variant("dcgan", CONV_CFG).build(MNIST, None)
     w = torch.cat([m.weight.flatten() for m in disc.modules() if isinstance(m, torch.nn.Conv2d)])
     assert w.std().item() == pytest.approx(0.02, rel=0.05) and abs(w.mean().item()) < 1e-3
 
 
 def test_critics_have_no_sigmoid_and_wgan_gp_has_no_batch_norm():
-    _, wgan_critic = get_variant("wgan").build(CONV_CFG, MNIST, None)
-    _, gp_critic = get_variant("wgan_gp").build(CONV_CFG, MNIST, None)
+    _, wgan_critic = get_variant("wgan", CONV_CFG).build(MNIST, None)
+    _, gp_critic = get_variant("wgan_gp", CONV_CFG).build(MNIST, None)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in wgan_critic.modules())
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in gp_critic.modules())
     with torch.no_grad():
@@ -49,14 +49,14 @@ def test_critics_have_no_sigmoid_and_wgan_gp_has_no_batch_norm():
 
 
 def test_cgan_shapes_parameter_counts_and_class_layout():
-    v = get_variant("cgan")
-    gen, disc = v.build({}, MNIST, torch.rand(20, *MNIST))
+    v = get_variant("cgan", {})
+    gen, disc = v.build(MNIST, torch.rand(20, *MNIST))
     assert n_params(gen) == (100 * 200 + 200) + (10 * 1000 + 1000) + (1200 * 1200 + 1200) + (1200 * 784 + 784)
     assert n_params(disc) == (784 * 1200 + 1200) + (10 * 250 + 250) + (290 * 960 + 960) + (240 + 1)
     labels = v.sample_labels(10_000, "cpu")
     assert torch.bincount(labels).tolist() == [1000] * 10  # Mirza & Osindero: 1,000 samples per class
     assert labels[:1000].unique().tolist() == [0] and labels[-1000:].unique().tolist() == [9]
-    z = v.sample_noise(3, {}, torch.Generator().manual_seed(0), "cpu")
+    z = v.sample_noise(3, torch.Generator().manual_seed(0), "cpu")
     assert z.min() >= 0 and z.max() <= 1
     a, b = gen(z, torch.tensor([1, 1, 1])), gen(z, torch.tensor([7, 7, 7]))
     assert a.shape == (3, *MNIST) and not torch.allclose(a, b)  # the label changes the sample
@@ -84,19 +84,19 @@ def test_gradient_penalty_of_a_linear_critic_is_known():
 
 
 def test_weight_clipping_bounds():
-    _, critic = get_variant("wgan").build(CONV_CFG, MNIST, None)
+    _, critic = get_variant("wgan", CONV_CFG).build(MNIST, None)
     with torch.no_grad():
         for p in critic.parameters():
             p.normal_(0, 1)
-    get_variant("wgan").after_discriminator_step({"clip": 0.01, "clip_order": "algorithm1"}, critic)
+    get_variant("wgan", {"clip": 0.01, "clip_order": "algorithm1"}).after_discriminator_step(critic)
     assert max(p.abs().max().item() for p in critic.parameters()) == pytest.approx(0.01)
 
 
 def test_reference_critic_schedule():
-    v = get_variant("wgan")
     cfg = {"d_steps": 5, "reference_critic_schedule": True}
-    assert [v.d_steps(cfg, g) for g in (0, 24, 25, 499, 500, 501)] == [100, 100, 5, 5, 100, 5]
-    assert v.d_steps({**cfg, "reference_critic_schedule": False}, 0) == 5
+    v = get_variant("wgan", cfg)
+    assert [v.d_steps(g) for g in (0, 24, 25, 499, 500, 501)] == [100, 100, 5, 5, 100, 5]
+    assert get_variant("wgan", {**cfg, "reference_critic_schedule": False}).d_steps(0) == 5
 
 
 @pytest.mark.parametrize("model", ["cgan", "dcgan", "wgan", "wgan_gp"])
@@ -143,9 +143,9 @@ def test_generator_step_budget_stops_training(tiny_config, tmp_path):
 
 
 def test_dcgan_noise_follows_the_config():
-    v, g = get_variant("dcgan"), torch.Generator()
-    uniform = v.sample_noise(4000, {"noise": "uniform"}, g.manual_seed(0), "cpu")
-    normal = v.sample_noise(4000, {"noise": "normal"}, g.manual_seed(0), "cpu")
+    g = torch.Generator()
+    uniform = get_variant("dcgan", {"noise": "uniform"}).sample_noise(4000, g.manual_seed(0), "cpu")
+    normal = get_variant("dcgan", {"noise": "normal"}).sample_noise(4000, g.manual_seed(0), "cpu")
     assert uniform.min() >= -1 and uniform.max() <= 1 and uniform.std().item() == pytest.approx(1 / math.sqrt(3), rel=0.02)
     assert normal.abs().max() > 1 and normal.std().item() == pytest.approx(1.0, rel=0.02)
 
@@ -158,8 +158,7 @@ def test_dcgan_defaults_to_the_papers_uniform_noise_and_the_methods_say_so(tiny_
 
 
 def test_cgan_generator_dropout_masks_change_the_output():
-    v = get_variant("cgan")
-    gen, _ = v.build({}, MNIST, torch.rand(20, *MNIST))
+    gen, _ = get_variant("cgan", {}).build(MNIST, torch.rand(20, *MNIST))
     z, y = torch.rand(4, 100), torch.arange(4)
     masks = gen.dropout_masks(4, torch.Generator().manual_seed(1), "cpu")
     assert [m.shape for m in masks] == [(4, 1200), (4, 1200)]
@@ -170,7 +169,7 @@ def test_cgan_generator_dropout_masks_change_the_output():
 
 def test_nets_without_dropout_draw_no_masks():
     for name, cfg in (("mlp_gan", {}), ("dcgan", CONV_CFG)):
-        gen, _ = get_variant(name).build(cfg, MNIST, None)
+        gen, _ = get_variant(name, cfg).build(MNIST, None)
         rng = torch.Generator().manual_seed(0)
         state = rng.get_state()
         assert gen.dropout_masks(4, rng, "cpu") is None and torch.equal(rng.get_state(), state)
@@ -181,16 +180,16 @@ def _critic_weights_seen_by_generator(clip_order, monkeypatch):
     from gan_study import train as train_module
     from gan_study.seeds import SeedStreams
 
-    v = get_variant("wgan")
     cfg = {**CONV_CFG, "width": 8, "noise": "normal", "clip": 0.01, "clip_order": clip_order, "lr": 0.5}
-    gen, critic = v.build(cfg, MNIST, None)
-    opt_g, opt_d = v.make_optimizers(cfg, gen, critic)
+    v = get_variant("wgan", cfg)
+    gen, critic = train_module.build_nets(v, MNIST, None, [0], torch.device("cpu"))
+    opt_g, opt_d = v.make_optimizers(gen, critic)
     seen = []
     original = v.generator_loss
     monkeypatch.setattr(v, "generator_loss", lambda d_fake: (seen.append(
         max(p.abs().max().item() for p in critic.parameters())), original(d_fake))[1])
-    train_module.train_step(v, cfg, gen, critic, opt_g, opt_d, torch.rand(8, *MNIST) * 2 - 1, None,
-                            SeedStreams([0], "cpu", False), True, False)
+    train_module.train_step(v, gen, critic, opt_g, opt_d, torch.rand(1, 8, *MNIST) * 2 - 1, None,
+                            SeedStreams([0], "cpu"), True, False)
     return seen[0], max(p.abs().max().item() for p in critic.parameters())
 
 

@@ -1,35 +1,23 @@
-# Paths, the run grid and the command prefix shared by every rule.
-import hashlib
-import json
-import os
+# Paths, the run grid and the command prefix shared by every rule: all computed by gan_study.dag (torch-free).
 import sys
 
-STUDY = config["study"]
-RESULTS = f"results/{STUDY}"
-WORK = f"work/{STUDY}"  # checkpoints and samples: not Snakemake outputs, so a failed job never deletes them
-LOGS = f"logs/{STUDY}"
-RUN = "{model}/{dataset}/seed{seed}"
-REPORT_PDF = f"report/{STUDY}/gan_study.pdf"  # one per study: a smoke report never stands in for the paper one
-DATA_DIR = os.environ.get("GAN_STUDY_DATA_DIR") or config["data_dir"] or "data"
-# CIFAR-10 cannot be downloaded here and is large: without its files the study leaves it out, and says so once.
-HAVE_CIFAR10 = config["download"] or all(
-    os.path.isfile(os.path.join(DATA_DIR, "cifar-10-batches-py", name))
-    for name in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
-)
-if not HAVE_CIFAR10 and any("cifar10" in entry["datasets"] for entry in config["runs"]):
-    print(
-        f"gan-study: CIFAR-10 is left out of this study: {DATA_DIR}/cifar-10-batches-py has no python-version "
-        "batches (put them there, or set download: true when online, to include it)",
-        file=sys.stderr,
-    )
-from gan_study.config import grid, snapshot_epochs
+from gan_study import dag
 
-RUNS = [dict(model=model, dataset=dataset, seed=seed) for model, dataset, seed in grid(config, HAVE_CIFAR10)]
+PATHS = dag.study_paths(config)
+STUDY = config["study"]
+RESULTS = PATHS["results"]
+WORK = PATHS["work"]
+LOGS = PATHS["logs"]
+RUN = "{model}/{dataset}/seed{seed}"
+REPORT_PDF = PATHS["report_pdf"]
+CONFIG_JSON = PATHS["config_json"]
+if dag.cifar10_note(config):
+    print(dag.cifar10_note(config), file=sys.stderr)
+RUNS = dag.runs(config)
 SEEDS = config["seeds"]
 # Scores per checkpoint: for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).
-SNAPSHOT_RUNS = [run for run in RUNS if snapshot_epochs(config, run["model"])]
-CURVE_RUNS = SNAPSHOT_RUNS if config["fid"]["enabled"] and config["fid"]["per_snapshot"] else []
-PARZEN_CURVE_RUNS = SNAPSHOT_RUNS if config["parzen"]["per_snapshot"] else []
+CURVE_RUNS = dag.snapshot_runs(config, "fid")
+PARZEN_CURVE_RUNS = dag.snapshot_runs(config, "parzen")
 PARZEN_CURVES_CSV = [f"{RESULTS}/parzen_curves.csv"] if PARZEN_CURVE_RUNS else []
 BASELINES_CSV = [f"{RESULTS}/parzen_baselines.csv"] if config["parzen_baselines"]["enabled"] else []
 FID_CSVS = [f"{RESULTS}/fid_runs.csv", f"{RESULTS}/fid_summary.csv"] if config["fid"]["enabled"] else []
@@ -38,19 +26,10 @@ FID_CURVES = bool(CURVE_RUNS)
 DATASETS = sorted({run["dataset"] for run in RUNS})
 
 
-def _write_resolved_config(path, cfg):
-    """The merged, validated config as JSON for the commands; rewritten only when it changes."""
-    text = json.dumps(cfg, indent=2, sort_keys=True) + "\n"
-    if not os.path.exists(path) or open(path).read() != text:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+# The resolved config the commands read: written when the workflow starts running, never by a dry run or lint.
+onstart:
+    dag.write_resolved_config(CONFIG_JSON, config)
 
-
-CONFIG_JSON = f"{WORK}/config.json"
-_write_resolved_config(CONFIG_JSON, config)
 
 # The package runs from this checkout in any environment (venv or --use-conda).
 GAN_STUDY = f"PYTHONPATH={workflow.basedir}${{PYTHONPATH:+:$PYTHONPATH}} python -m gan_study --config {CONFIG_JSON}"
@@ -65,11 +44,12 @@ RUNTIME_MIN = {"train": 720, "evaluate": 120, "fid": 240, "light": 30}
 
 
 def config_digest(*keys):
-    """A digest of the config sections that a job depends on; Snakemake re-runs the job when it changes."""
-    section = config
-    for key in keys:
-        section = section[key]
-    return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()[:12]
+    return dag.config_digest(config, *keys)
+
+
+def data_files(wildcards):
+    """The dataset files a job reads (declared when present; see gan_study.dag.data_files)."""
+    return dag.data_files(config, wildcards.dataset)
 
 
 def run_files(pattern, runs=RUNS):

@@ -3,6 +3,7 @@
 
 rule sample:
     input:
+        data=data_files,
         final=f"{WORK}/runs/{RUN}/final.pt",
     output:
         samples=f"{WORK}/runs/{RUN}/samples.pt",
@@ -32,6 +33,7 @@ rule sample:
 
 rule parzen:
     input:
+        data=data_files,
         samples=f"{WORK}/runs/{RUN}/samples.pt",
     output:
         f"{RESULTS}/runs/{RUN}/parzen.json",
@@ -54,6 +56,7 @@ rule parzen:
 
 rule parzen_curve:
     input:
+        data=data_files,
         train=f"{RESULTS}/runs/{RUN}/train.json",
         parzen=f"{RESULTS}/runs/{RUN}/parzen.json",
     output:
@@ -76,6 +79,8 @@ rule parzen_curve:
 
 
 rule parzen_baselines:
+    input:
+        data=data_files,
     output:
         f"{RESULTS}/parzen_baselines/{{dataset}}.json",
     log:
@@ -95,6 +100,8 @@ rule parzen_baselines:
 
 
 rule fid_reference:
+    input:
+        data=data_files,
     output:
         f"{RESULTS}/fid_reference/{{dataset}}.json",
     log:
@@ -117,6 +124,7 @@ rule fid_reference:
 
 rule fid:
     input:
+        data=data_files,
         samples=f"{WORK}/runs/{RUN}/samples.pt",
         reference=f"{RESULTS}/fid_reference/{{dataset}}.json",
     output:
@@ -140,6 +148,7 @@ rule fid:
 
 rule fid_curve:
     input:
+        data=data_files,
         train=f"{RESULTS}/runs/{RUN}/train.json",
         fid=f"{RESULTS}/runs/{RUN}/fid.json",
         reference=f"{RESULTS}/fid_reference/{{dataset}}.json",

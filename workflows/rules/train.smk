@@ -5,6 +5,8 @@
 if config["batch_seeds"]:
 
     rule train_seeds:
+        input:
+            data=data_files,
         output:
             final=expand(f"{WORK}/runs/{{model}}/{{dataset}}/seed{{seed}}/final.pt", seed=SEEDS, allow_missing=True),
             log_csv=expand(
@@ -37,6 +39,8 @@ if config["batch_seeds"]:
 else:
 
     rule train:
+        input:
+            data=data_files,
         output:
             final=f"{WORK}/runs/{RUN}/final.pt",
             log_csv=f"{RESULTS}/runs/{RUN}/train_log.csv",
