@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader, Dataset
 
 from .atomic import write_json
@@ -80,6 +81,13 @@ class PerItemImages(Dataset):
         return self.images[i].float().div(255)
 
 
+def _labels(trainer, batch, n_seeds=1):
+    """Class labels for a conditional model's minibatch (the first `batch` training labels per seed), else None."""
+    if not trainer.variant.conditional:
+        return None
+    return trainer.train_y[:batch].expand(n_seeds, batch)
+
+
 def _trainer(config, model, seeds, vectorized=None):
     """The study's own Trainer (nets, optimisers, RNG streams, schedule), with no checkpoints or outputs."""
     return Trainer(config, model, "mnist", seeds, vectorized=vectorized)
@@ -91,13 +99,13 @@ def _sync(device):
 
 
 def _timed_steps(trainer, steps, warmup, next_batch):
-    """Seconds for `steps` calls of `trainer.step` after `warmup` untimed ones; `next_batch(done)` gives x."""
+    """Seconds for `steps` calls of `trainer.step` after `warmup` untimed ones; `next_batch(done)` gives (x, y)."""
     t0 = None
     for done in range(warmup + steps):
         if done == warmup:
             _sync(trainer.device)
             t0 = time.perf_counter()
-        trainer.step(next_batch(done))
+        trainer.step(*next_batch(done))
     _sync(trainer.device)
     return time.perf_counter() - t0
 
@@ -116,7 +124,8 @@ def _naive(config, model, steps, warmup):
         if x is None:
             batches = iter(loader)
             x = next(batches)
-        return trainer.variant.from_unit_range(x.to(trainer.device))[None]
+        x = trainer.variant.from_unit_range(x.to(trainer.device))[None]
+        return x, _labels(trainer, x.shape[1])
 
     original = trainer.step
 
@@ -139,7 +148,8 @@ def _resident(config, model, steps, warmup, seeds, vectorized=None):
         if b == 0:
             order = trainer.streams.draw(lambda g: torch.randperm(trainer.train_x.shape[0], generator=g,
                                                                   device=trainer.device))
-        return trainer.train_x[order[..., b * trainer.batch : (b + 1) * trainer.batch]]
+        idx = order[..., b * trainer.batch : (b + 1) * trainer.batch]
+        return trainer.train_x[idx], trainer.train_y[idx] if trainer.variant.conditional else None
 
     return _timed_steps(trainer, steps, warmup, next_batch)
 
@@ -151,8 +161,33 @@ def step_flops(config, model):
     trainer = _trainer(config, model, [0])
     x = trainer.train_x[None, : trainer.batch]
     with FlopCounterMode(display=False) as counter:
-        trainer.step(x)
+        trainer.step(x, _labels(trainer, trainer.batch, 1))
     return counter.get_total_flops()
+
+
+class _OpCounter(TorchDispatchMode):
+    """Counts the aten operators (views excluded) dispatched while active. On a GPU each is about one kernel launch, and the
+    paper's nets are so small that launches, not arithmetic, bound a training step: this is the launch count a CPU
+    can measure."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += not func.is_view  # a view launches no kernel
+        return func(*args, **(kwargs or {}))
+
+
+def step_ops(config, model, seeds, vectorized=None):
+    """aten operators in one training step of `seeds` (after one untimed step, so optimiser state exists)."""
+    trainer = _trainer(config, model, seeds, vectorized)
+    x = trainer.train_x[: trainer.batch].expand(len(seeds), *trainer.train_x[: trainer.batch].shape)
+    y = _labels(trainer, trainer.batch, len(seeds))
+    trainer.step(x, y)
+    with _OpCounter() as counter:
+        trainer.step(x, y)
+    return counter.count
 
 
 def bench_training(config, model, n_seeds, steps, warmup, device):
@@ -164,13 +199,15 @@ def bench_training(config, model, n_seeds, steps, warmup, device):
     t_vmap = _resident(config, model, steps, warmup, seeds, vectorized=True)
     t_loop = _resident(config, model, steps, warmup, seeds, vectorized=False)
     flops = step_flops(config, model)
+    ops = {"one_seed": step_ops(config, model, [0]), "vmap_all_seeds": step_ops(config, model, seeds, True),
+           "seed_by_seed_all_seeds": step_ops(config, model, seeds, False)}
     naive, single = steps * batch / t_naive, steps * batch / t_single
     vmap_total, loop_total = (steps * batch * n_seeds / t for t in (t_vmap, t_loop))
     default_mode = "vmap" if device.type != "cpu" else "seed_by_seed"  # what train_seeds uses on this device
     batched_total = vmap_total if default_mode == "vmap" else loop_total
     return _training_record(config, model, n_seeds, steps, warmup, device, flops,
                             {"naive": naive, "single": single, "vmap": vmap_total, "loop": loop_total,
-                             "batched": batched_total, "mode": default_mode})
+                             "batched": batched_total, "mode": default_mode, "ops": ops})
 
 
 def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed):
@@ -186,6 +223,8 @@ def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed
         "warmup_steps": warmup, "update_order": cfg["update_order"],
         "batched_mode": default_mode,
         "flops_per_image": flops / batch,
+        # aten operators per training step (≈ kernel launches on a GPU): one seed, and all seeds both ways.
+        "aten_ops_per_step": speed["ops"],
         # Images/s summed over seeds: with S seeds batched, the time to train S seeds is S/this per image.
         "images_per_s": {"naive": round(naive, 1), "resident_one_seed": round(single, 1),
                          "batched_all_seeds": round(batched_total, 1), "batched_vmap_all_seeds": round(vmap_total, 1),
@@ -217,6 +256,9 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
               f"{n_seeds} seeds batched {ips['batched_all_seeds']:.0f} seed-img/s ({r['batched_mode']}; vmap "
               f"{ips['batched_vmap_all_seeds']:.0f}, seed by seed {ips['batched_seed_by_seed_all_seeds']:.0f}) "
               f"→ {r['ratio_batched_vs_naive']}× naive; "
+              f"kernels (aten ops) per step: 1 seed {r['aten_ops_per_step']['one_seed']}, "
+              f"{n_seeds} seeds {r['aten_ops_per_step']['vmap_all_seeds']} vmapped / "
+              f"{r['aten_ops_per_step']['seed_by_seed_all_seeds']} seed by seed; "
               f"{r['achieved_tflops']:.3f} TFLOP/s"
               + ("" if r["fraction_of_peak"] is None else f" = {100 * r['fraction_of_peak']:.2f}% of {r['precision']} peak"))
     centres, points = parzen_size

@@ -29,7 +29,7 @@ def _stack(values):
         return None
     if isinstance(first, (tuple, list)):
         return type(first)(_stack(parts) for parts in zip(*values))
-    return torch.stack(values)
+    return first.unsqueeze(0) if len(values) == 1 else torch.stack(values)  # one seed: a view, not a copy
 
 
 class SeedStreams:
@@ -49,6 +49,14 @@ class SeedStreams:
     def set_state(self, states):
         for g, state in zip(self.generators, states):
             g.set_state(state)
+
+
+def _drop_seed_axis(arg):
+    if arg is None:
+        return None
+    if isinstance(arg, (tuple, list)):
+        return type(arg)(_drop_seed_axis(part) for part in arg)
+    return arg.squeeze(0)
 
 
 def _seed_slice(arg, index):
@@ -81,6 +89,8 @@ class SeedStack:
         if self.vectorized:
             in_dims = (0, 0, *(None if arg is None else 0 for arg in args))  # None: an absent input (labels, masks)
             return vmap(self._one, in_dims=in_dims)(self.params, self.buffers, *args)
+        if self.size == 1:
+            return self._alone(*args)
         # Views of the stacked tensors: gradients and buffer updates land in the stack. One unbind per tensor (not
         # an index per seed), so the backward pass assembles each stacked gradient once.
         params = {name: p.unbind(0) for name, p in self.params.items()}
@@ -90,6 +100,13 @@ class SeedStack:
             outputs.append(self._one({n: p[i] for n, p in params.items()}, {n: b[i] for n, b in buffers.items()},
                                      *(_seed_slice(arg, i) for arg in args)))
         return torch.stack(outputs)
+
+    def _alone(self, *args):
+        """A stack of one: reshaping views in and out (their gradients are views too), so a lone seed runs exactly the
+        kernels of a plain module, no more: no copies to split or join a stack."""
+        params = {name: p.view(p.shape[1:]) for name, p in self.params.items()}
+        buffers = {name: b.view(b.shape[1:]) for name, b in self.buffers.items()}
+        return self._one(params, buffers, *(_drop_seed_axis(arg) for arg in args)).unsqueeze(0)
 
     def __getattr__(self, name):
         # Methods that draw no randomness from the data (e.g. `dropout_masks`) are the template's.

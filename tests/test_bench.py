@@ -40,6 +40,10 @@ def test_bench_command_measures_naive_resident_and_batched_paths(tmp_path, mnist
         assert all(v > 0 for v in rates.values()) and m["seeds_batched"] == 5
         assert m["ratio_batched_vs_naive"] == pytest.approx(rates["batched_all_seeds"] / rates["naive"], rel=0.02)
         assert m["fraction_of_peak"] is None and "no peak" in m["peak_source"]  # CPUs have no peak entry
+    for m in result["models"]:  # launches: vmap runs every seed in each kernel; seed by seed launches per seed
+        ops = m["aten_ops_per_step"]
+        assert ops["one_seed"] < ops["vmap_all_seeds"] < ops["seed_by_seed_all_seeds"] < 5 * ops["one_seed"] + 50
+        assert ops["seed_by_seed_all_seeds"] > 2 * ops["one_seed"]
     mlp = result["models"][0]
     # Counted, not assumed: G 100→1200→1200→784 and two passes of the maxout D, forward and backward (≈ 30 MFLOP).
     assert 20e6 < mlp["flops_per_image"] < 40e6

@@ -137,3 +137,32 @@ def test_train_seeds_command_writes_every_seeds_outputs(tiny_config, tmp_path):
     short = subprocess.run(args[: args.index("--log-csv") - 1] + args[args.index("--log-csv"):], cwd=REPO,
                            capture_output=True, text=True)
     assert short.returncode == 2 and "one --final" in short.stderr
+
+
+def test_a_stack_of_one_runs_the_kernels_of_a_plain_module_and_no_more():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from gan_study.models.mlp_gan import MaxoutDiscriminator
+
+    class Kernels(TorchDispatchMode):  # aten ops that are not views: what would launch on a GPU
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if not func.is_view:
+                self.ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    plain = MaxoutDiscriminator((1, 28, 28))
+    stack = SeedStack([plain])
+    stack.vectorized = False
+    x = torch.rand(8, 1, 28, 28)
+    counted = []
+    for net, inputs in ((plain, x), (stack, x[None])):
+        with Kernels() as k:
+            net(inputs).sum().backward()
+        counted.append(k.ops)
+    assert counted[0] == counted[1]
+    torch.testing.assert_close(stack.params["h0.linear.weight"].grad[0], plain.h0.linear.weight.grad, rtol=0, atol=0)
