@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dag import DATA_DIR_ENV, resolve_data_dir
+from .dag import CIFAR10_FILES, CIFAR10_FOLDER, DATA_DIR_ENV, resolve_data_dir
 from .errors import GanStudyError
 
 N_TRAIN = 50_000  # the rest of the 60k training set is the validation split
@@ -133,8 +133,8 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 
 def cifar10_present(data_dir=None):
-    folder = resolve_data_dir(data_dir) / DATASETS["cifar10"].folder
-    return all((folder / f).is_file() for f, _ in _cifar_files())
+    folder = resolve_data_dir(data_dir) / CIFAR10_FOLDER
+    return all((folder / name).is_file() for name in CIFAR10_FILES)
 
 
 def _cifar_files():
