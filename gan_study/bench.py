@@ -98,14 +98,17 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def _timed_steps(trainer, steps, warmup, next_batch):
-    """Seconds for `steps` calls of `trainer.step` after `warmup` untimed ones; `next_batch(done)` gives (x, y)."""
+def _timed_steps(trainer, steps, warmup, next_batch, read_losses=False):
+    """Seconds for `steps` calls of `trainer.step` after `warmup` untimed ones; `next_batch(done)` gives (x, y).
+    `read_losses`: copy every step's losses to the host, as a loop that logs each step does (a sync per step)."""
     t0 = None
     for done in range(warmup + steps):
         if done == warmup:
             _sync(trainer.device)
             t0 = time.perf_counter()
-        trainer.step(*next_batch(done))
+        values = trainer.step(*next_batch(done))
+        if read_losses:
+            _ = {k: v.tolist() for k, v in values.items() if v is not None}
     _sync(trainer.device)
     return time.perf_counter() - t0
 
@@ -127,15 +130,7 @@ def _naive(config, model, steps, warmup):
         x = trainer.variant.from_unit_range(x.to(trainer.device))[None]
         return x, _labels(trainer, x.shape[1])
 
-    original = trainer.step
-
-    def step_with_host_sync(x, y=None):  # logging every step: a host sync
-        values = original(x, y)
-        _ = {k: v.item() for k, v in values.items() if v is not None}
-        return values
-
-    trainer.step = step_with_host_sync
-    return _timed_steps(trainer, steps, warmup, next_batch)
+    return _timed_steps(trainer, steps, warmup, next_batch, read_losses=True)
 
 
 def _resident(config, model, steps, warmup, seeds, vectorized=None):
@@ -165,17 +160,18 @@ def step_flops(config, model):
     return counter.get_total_flops()
 
 
-class _OpCounter(TorchDispatchMode):
-    """Counts the aten operators (views excluded) dispatched while active. On a GPU each is about one kernel launch, and the
-    paper's nets are so small that launches, not arithmetic, bound a training step: this is the launch count a CPU
-    can measure."""
+class KernelCounter(TorchDispatchMode):
+    """Records the aten operators (views excluded) dispatched while active. On a GPU each is about one kernel launch,
+    and the paper's nets are so small that launches, not arithmetic, bound a training step: this is the launch count
+    a CPU can measure."""
 
     def __init__(self):
         super().__init__()
-        self.count = 0
+        self.ops = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.count += not func.is_view  # a view launches no kernel
+        if not func.is_view:  # a view launches no kernel
+            self.ops.append(str(func))
         return func(*args, **(kwargs or {}))
 
 
@@ -185,9 +181,9 @@ def step_ops(config, model, seeds, vectorized=None):
     x = trainer.train_x[: trainer.batch].expand(len(seeds), *trainer.train_x[: trainer.batch].shape)
     y = _labels(trainer, trainer.batch, len(seeds))
     trainer.step(x, y)
-    with _OpCounter() as counter:
+    with KernelCounter() as counter:
         trainer.step(x, y)
-    return counter.count
+    return len(counter.ops)
 
 
 def bench_training(config, model, n_seeds, steps, warmup, device):

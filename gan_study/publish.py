@@ -46,7 +46,7 @@ def publish_weights(results_dir, work_dir):
         run_dir = work_dir / "runs" / run.model / run.dataset / f"seed{run.seed}"
         sources = {"final": (run_dir / "final.pt", int(run.epochs), run.test_mean_ll)}
         chosen = next((p for p in _curve_points(results_dir, run) if int(p["epoch"]) == int(run.selected_epoch)), None)
-        if chosen is not None and chosen["source"] == Status.SNAPSHOT:
+        if chosen is not None and chosen["source"] == "snapshot":  # a curve point's source, not a status
             sources["selected"] = (run_dir / "snapshots" / f"epoch{int(chosen['epoch']):04d}.pt", int(chosen["epoch"]),
                                    chosen["test_mean_ll"])
         for kind, (source, epoch, reported) in sources.items():

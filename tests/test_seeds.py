@@ -140,19 +140,8 @@ def test_train_seeds_command_writes_every_seeds_outputs(tiny_config, tmp_path):
 
 
 def test_a_stack_of_one_runs_the_kernels_of_a_plain_module_and_no_more():
-    from torch.utils._python_dispatch import TorchDispatchMode
-
+    from gan_study.bench import KernelCounter
     from gan_study.models.mlp_gan import MaxoutDiscriminator
-
-    class Kernels(TorchDispatchMode):  # aten ops that are not views: what would launch on a GPU
-        def __init__(self):
-            super().__init__()
-            self.ops = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if not func.is_view:
-                self.ops.append(str(func))
-            return func(*args, **(kwargs or {}))
 
     torch.manual_seed(0)
     plain = MaxoutDiscriminator((1, 28, 28))
@@ -161,7 +150,7 @@ def test_a_stack_of_one_runs_the_kernels_of_a_plain_module_and_no_more():
     x = torch.rand(8, 1, 28, 28)
     counted = []
     for net, inputs in ((plain, x), (stack, x[None])):
-        with Kernels() as k:
+        with KernelCounter() as k:
             net(inputs).sum().backward()
         counted.append(k.ops)
     assert counted[0] == counted[1]

@@ -4,15 +4,15 @@ import sys
 from gan_study import dag
 
 PATHS = dag.study_paths(config)
-STUDY = config["study"]
 RESULTS = PATHS["results"]
 WORK = PATHS["work"]
 LOGS = PATHS["logs"]
 RUN = "{model}/{dataset}/seed{seed}"
 REPORT_PDF = PATHS["report_pdf"]
 CONFIG_JSON = PATHS["config_json"]
-if dag.cifar10_note(config):
-    print(dag.cifar10_note(config), file=sys.stderr)
+CIFAR10_NOTE = dag.cifar10_note(config)
+if CIFAR10_NOTE:
+    print(CIFAR10_NOTE, file=sys.stderr)
 RUNS = dag.runs(config)
 SEEDS = config["seeds"]
 # Scores per checkpoint: for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).
