@@ -7,9 +7,13 @@ training step (`train.Trainer.step`, the one the study runs), so the ratios isol
 - resident: our training path for one seed — images on the device, minibatches by index, no host syncs;
 - batched: our path with S seeds as one SeedStack (what `batch_seeds: true` trains), both vmapped and seed by
   seed; the headline uses the mode training uses on this device (vmap on GPUs, seed by seed on CPUs).
-It reports images/s (per seed and over all seeds), achieved TFLOP/s (FLOPs of one step counted by
+On a GPU it also times one seed and all seeds replayed from CUDA graphs (gan_study/graphs.py). It reports images/s
+(per seed and over all seeds), achieved TFLOP/s (FLOPs of one step counted by
 torch.utils.flop_counter), the fraction of the device's peak (gan_study/reference/devices.yaml), and the
 Parzen distances-once vs per-σ ratio, and writes it all as JSON with the device and package versions.
+
+`python -m gan_study graph-check` is no benchmark but the check a GPU run of CUDA graphs needs first: each model
+trained a few steps eagerly and from graphs, side by side, losses and weights compared.
 
 `python -m gan_study bench-parzen` times the Parzen estimator both ways on the same inputs — squared distances
 computed once per block and reused for every σ (ours) against the original's recomputation for every σ — checks
@@ -29,6 +33,8 @@ from .parzen import parzen_log_likelihood, parzen_log_likelihood_per_sigma
 from .provenance import device_name, git_state, now, package_versions
 from .reference import device_peak
 from .runtime import resolve_device, set_tf32
+from .errors import GanStudyError
+from .graphs import CudaGraphs, EagerReplay
 from .train import Trainer
 from .commands import arg, command
 
@@ -88,9 +94,9 @@ def _labels(trainer, batch, n_seeds=1):
     return trainer.train_y[:batch].expand(n_seeds, batch)
 
 
-def _trainer(config, model, seeds, vectorized=None):
+def _trainer(config, model, seeds, vectorized=None, graph_backend=None):
     """The study's own Trainer (nets, optimisers, RNG streams, schedule), with no checkpoints or outputs."""
-    return Trainer(config, model, "mnist", seeds, vectorized=vectorized)
+    return Trainer(config, model, "mnist", seeds, vectorized=vectorized, graph_backend=graph_backend)
 
 
 def _sync(device):
@@ -133,8 +139,8 @@ def _naive(config, model, steps, warmup):
     return _timed_steps(trainer, steps, warmup, next_batch, read_losses=True)
 
 
-def _resident(config, model, steps, warmup, seeds, vectorized=None):
-    trainer = _trainer(config, model, seeds, vectorized)
+def _resident_batches(trainer):
+    """`next_batch(done)` of the training path: per-seed permutations drawn each epoch, minibatches by index."""
     order = None
 
     def next_batch(done):
@@ -146,7 +152,13 @@ def _resident(config, model, steps, warmup, seeds, vectorized=None):
         idx = order[..., b * trainer.batch : (b + 1) * trainer.batch]
         return trainer.train_x[idx], trainer.train_y[idx] if trainer.variant.conditional else None
 
-    return _timed_steps(trainer, steps, warmup, next_batch)
+    return next_batch
+
+
+def _resident(config, model, steps, warmup, seeds, vectorized=None, graph_backend=None):
+    trainer = _trainer(config, model, seeds, vectorized, graph_backend)
+    seconds = _timed_steps(trainer, steps, warmup, _resident_batches(trainer))
+    return seconds if graph_backend is None or trainer.graphed is not None else None  # None: capture failed
 
 
 def step_flops(config, model):
@@ -194,16 +206,29 @@ def bench_training(config, model, n_seeds, steps, warmup, device):
     t_single = _resident(config, model, steps, warmup, [0])
     t_vmap = _resident(config, model, steps, warmup, seeds, vectorized=True)
     t_loop = _resident(config, model, steps, warmup, seeds, vectorized=False)
+    t_graph_single = t_graph = None  # CUDA graphs: GPUs only; the warm-up steps include the capture
+    if device.type == "cuda":
+        t_graph_single = _resident(config, model, steps, warmup, [0], True, CudaGraphs())
+        t_graph = _resident(config, model, steps, warmup, seeds, True, CudaGraphs())
     flops = step_flops(config, model)
     ops = {"one_seed": step_ops(config, model, [0]), "vmap_all_seeds": step_ops(config, model, seeds, True),
            "seed_by_seed_all_seeds": step_ops(config, model, seeds, False)}
     naive, single = steps * batch / t_naive, steps * batch / t_single
     vmap_total, loop_total = (steps * batch * n_seeds / t for t in (t_vmap, t_loop))
-    default_mode = "vmap" if device.type != "cpu" else "seed_by_seed"  # what train_seeds uses on this device
-    batched_total = vmap_total if default_mode == "vmap" else loop_total
+    graph_single, graph_total = (None if t is None else steps * batch * k / t for t, k in ((t_graph_single, 1),
+                                                                                           (t_graph, n_seeds)))
+    # The headline is the fastest way train_seeds trains on this device: vmap (with CUDA graphs when they captured)
+    # on GPUs, seed by seed on CPUs.
+    default_mode = "seed_by_seed" if device.type == "cpu" else "vmap" if graph_total is None else "vmap+cuda_graphs"
+    batched_total = {"seed_by_seed": loop_total, "vmap": vmap_total, "vmap+cuda_graphs": graph_total}[default_mode]
     return _training_record(config, model, n_seeds, steps, warmup, device, flops,
                             {"naive": naive, "single": single, "vmap": vmap_total, "loop": loop_total,
+                             "graph_single": graph_single, "graph": graph_total,
                              "batched": batched_total, "mode": default_mode, "ops": ops})
+
+
+def _rounded(value):
+    return None if value is None else round(value, 1)
 
 
 def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed):
@@ -224,7 +249,10 @@ def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed
         # Images/s summed over seeds: with S seeds batched, the time to train S seeds is S/this per image.
         "images_per_s": {"naive": round(naive, 1), "resident_one_seed": round(single, 1),
                          "batched_all_seeds": round(batched_total, 1), "batched_vmap_all_seeds": round(vmap_total, 1),
-                         "batched_seed_by_seed_all_seeds": round(loop_total, 1)},
+                         "batched_seed_by_seed_all_seeds": round(loop_total, 1),
+                         # CUDA graphs: GPUs only (None on CPUs, or where the capture failed).
+                         "resident_one_seed_cuda_graphs": _rounded(speed["graph_single"]),
+                         "batched_vmap_cuda_graphs_all_seeds": _rounded(speed["graph"])},
         "ratio_batched_vs_naive": round(batched_total / naive, 2),
         "ratio_resident_vs_naive": round(single / naive, 2),
         "achieved_tflops": round(tflops, 4),
@@ -234,6 +262,19 @@ def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed
         "peak_source": "no peak figure for CPUs in gan_study/reference/devices.yaml" if peak is None
         else peak["citation"],
     }
+
+
+def _describe(r, n_seeds):
+    ips, ops = r["images_per_s"], r["aten_ops_per_step"]
+    graphed = ips["batched_vmap_cuda_graphs_all_seeds"]
+    return (f"{r['model']}: naive {ips['naive']:.0f} img/s | resident, 1 seed {ips['resident_one_seed']:.0f} img/s | "
+            f"{n_seeds} seeds batched {ips['batched_all_seeds']:.0f} seed-img/s ({r['batched_mode']}; vmap "
+            f"{ips['batched_vmap_all_seeds']:.0f}, seed by seed {ips['batched_seed_by_seed_all_seeds']:.0f}"
+            + ("" if graphed is None else f", vmap + CUDA graphs {graphed:.0f}")
+            + f") → {r['ratio_batched_vs_naive']}× naive; kernels (aten ops) per step: 1 seed {ops['one_seed']}, "
+            f"{n_seeds} seeds {ops['vmap_all_seeds']} vmapped / {ops['seed_by_seed_all_seeds']} seed by seed; "
+            f"{r['achieved_tflops']:.3f} TFLOP/s"
+            + ("" if r["fraction_of_peak"] is None else f" = {100 * r['fraction_of_peak']:.2f}% of {r['precision']} peak"))
 
 
 def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, parzen_size=(10_000, 1000),
@@ -247,16 +288,7 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
     for model in models:
         r = bench_training(config, model, n_seeds, steps, warmup, device)
         result["models"].append(r)
-        ips = r["images_per_s"]
-        print(f"{model}: naive {ips['naive']:.0f} img/s | resident, 1 seed {ips['resident_one_seed']:.0f} img/s | "
-              f"{n_seeds} seeds batched {ips['batched_all_seeds']:.0f} seed-img/s ({r['batched_mode']}; vmap "
-              f"{ips['batched_vmap_all_seeds']:.0f}, seed by seed {ips['batched_seed_by_seed_all_seeds']:.0f}) "
-              f"→ {r['ratio_batched_vs_naive']}× naive; "
-              f"kernels (aten ops) per step: 1 seed {r['aten_ops_per_step']['one_seed']}, "
-              f"{n_seeds} seeds {r['aten_ops_per_step']['vmap_all_seeds']} vmapped / "
-              f"{r['aten_ops_per_step']['seed_by_seed_all_seeds']} seed by seed; "
-              f"{r['achieved_tflops']:.3f} TFLOP/s"
-              + ("" if r["fraction_of_peak"] is None else f" = {100 * r['fraction_of_peak']:.2f}% of {r['precision']} peak"))
+        print(_describe(r, n_seeds))
     centres, points = parzen_size
     result["parzen"] = bench_parzen(centres, points, 784, 10, 1000, device=config["device"], quiet=True)
     p = result["parzen"]
@@ -266,6 +298,63 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
     write_json(path, result)
     print(f"written to {path}")
     return result
+
+
+GRAPH_CHECK_TOLERANCE = {"rtol": 1e-3, "atol": 1e-5}
+
+
+def graph_check(config, models, n_seeds=5, steps=20, out_dir="results/bench"):
+    """Train each model `steps` steps from the same seeds and minibatches eagerly and from CUDA graphs (off GPUs:
+    replayed eagerly, which checks the machinery but not a capture); compare every step's losses and the final
+    weights. Writes graph-check-<device type>.json; `passed` when every model captured and agreed within
+    `GRAPH_CHECK_TOLERANCE`."""
+    device = resolve_device(config["device"])
+    backend = CudaGraphs() if device.type == "cuda" else EagerReplay()
+    result = {"check": "training steps replayed from CUDA graphs against eager steps", "device": device_name(device),
+              "backend": type(backend).__name__, "seeds_batched": n_seeds, "steps": steps,
+              "tolerance": GRAPH_CHECK_TOLERANCE, "packages": package_versions(), "git": git_state(), "date": now(),
+              "models": [_graph_check_model(config, model, list(range(n_seeds)), steps, backend) for model in models]}
+    result["passed"] = all(m["passed"] for m in result["models"])
+    for m in result["models"]:
+        print(f"graph-check {m['model']}: {'agrees' if m['passed'] else 'FAILS'} (captured: {m['captured']}; "
+              f"largest loss difference {m['max_abs_loss_difference']}, weights {m['max_abs_weight_difference']})"
+              + (f" — {m['error']}" if m["error"] else ""))
+    path = Path(out_dir) / f"graph-check-{device.type}.json"
+    write_json(path, result)
+    print(f"written to {path}")
+    return result
+
+
+def _graph_check_model(config, model, seeds, steps, backend):
+    trainers = {"eager": _trainer(config, model, seeds, True), "graphed": _trainer(config, model, seeds, True, backend)}
+    losses = {}
+    for name, trainer in trainers.items():
+        next_batch = _resident_batches(trainer)
+        rows = [trainer.step(*next_batch(done)) for done in range(steps)]
+        losses[name] = {k: torch.stack([row[k] for row in rows]).cpu() for k in rows[0] if rows[0][k] is not None}
+    eager, graphed = trainers["eager"], trainers["graphed"]
+    weights = [(a, b) for net in ("gen", "disc") for a, b in zip(getattr(eager, net).parameters(),
+                                                                   getattr(graphed, net).parameters())]
+    agree = all(torch.allclose(losses["graphed"][k], v, **GRAPH_CHECK_TOLERANCE) for k, v in losses["eager"].items())
+    agree = agree and all(torch.allclose(b, a, **GRAPH_CHECK_TOLERANCE) for a, b in weights)
+    return {"model": model, "captured": graphed.graphed is not None, "error": graphed.graph_error,
+            "passed": graphed.graphed is not None and agree,
+            "max_abs_loss_difference": max(float((losses["graphed"][k] - v).abs().max())
+                                           for k, v in losses["eager"].items()),
+            "max_abs_weight_difference": max(float((b - a).detach().abs().max()) for a, b in weights)}
+
+
+@command("graph-check", [
+    arg("--models", nargs="+", help="default: every model of the config's runs"),
+    arg("--seeds", type=int, default=5, help="seeds trained together (vmapped), as train_seeds does"),
+    arg("--steps", type=int, default=20), arg("--out-dir", default="results/bench")])
+def graph_check_command(config, args):
+    models = args.models or list(dict.fromkeys(run["model"] for run in config["runs"]))
+    result = graph_check(config, models, args.seeds, args.steps, args.out_dir)
+    if not result["passed"]:
+        failed = ", ".join(m["model"] for m in result["models"] if not m["passed"])
+        raise GanStudyError(f"graph-check: {failed} replayed from CUDA graphs do not agree with eager training; keep "
+                            "cuda_graphs: false")
 
 
 @command("bench", [

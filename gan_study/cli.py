@@ -32,6 +32,7 @@ COMMANDS = {  # command: (module that registers it, one-line help)
     "readme": ("readme", "regenerate the README's results table from a committed results dir"),
     "bench": ("bench", "benchmark: naive vs device-resident vs seed-batched training, and Parzen"),
     "bench-parzen": ("bench", "benchmark: Parzen distances-once vs per-σ recomputation"),
+    "graph-check": ("bench", "check: training steps replayed from CUDA graphs agree with eager ones (on a GPU)"),
     "publish-weights": ("publish", "copy a study's final and selected generators into results/<study>/weights"),
     "rescore": ("publish", "resample and re-score a study's published generators (no training)"),
     "lease-prepare": ("lease", "here: cut data, weights and wheels into ≤ 48 MiB carries for a GPU lease"),

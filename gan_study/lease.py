@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -204,36 +205,100 @@ def _install_wheels(wheels, site):
         raise GanStudyError(f"installing the carried wheels into {site} failed")
 
 
-def lease_run(carry_root, out, deadline_s, profile, configfiles=(), targets=(), bench=False, site="/tmp/gan-study-site"):
-    """The one command for a GPU lease: restore, install, optionally benchmark, run the profile until the deadline,
-    pack the study's results and a status file into `out`. Returns the status record."""
+GRAPH_CHECK = Path("results/bench/graph-check-cuda.json")
+
+
+def graph_verdict(path=GRAPH_CHECK):
+    """True when `graph-check` ran on a GPU (real CUDA graphs) and every model agreed with eager training."""
+    if not Path(path).is_file():
+        return False
+    check = json.loads(Path(path).read_text())
+    return check.get("backend") == "CudaGraphs" and check.get("passed") is True
+
+
+@dataclass
+class Stage:
+    """One Snakemake call of a lease: a profile, config overlays after its study.yaml, targets (none: the study)."""
+
+    name: str
+    profile: str
+    configfiles: list = field(default_factory=list)
+    targets: list = field(default_factory=list)
+
+    def config(self):
+        from .config import load_config
+
+        return load_config(Path(self.profile) / "study.yaml", *self.configfiles)
+
+    def command(self, env):
+        # A --configfile on the command line replaces the profile's: name the profile's study file again before ours.
+        smk = [sys.executable, "-m", "snakemake", "--profile", self.profile,
+               *(["--configfile", f"{self.profile}/study.yaml", *self.configfiles] if self.configfiles else [])]
+        subprocess.run([*smk, "--unlock"], env=env, capture_output=True)  # a deadline-stopped call leaves the lock
+        # Snakemake reads `--config key=True` as a boolean; "true" would stay a string.
+        return [*smk, "--rerun-incomplete", "--omit-from", "report",
+                *(["--config", "cuda_graphs=True"] if graph_verdict() else []), "--", *self.targets]
+
+
+def plan_stages(plan, overlay_dir=Path("work/lease")):
+    """The stages of a lease plan (YAML: `stages:` of {name, profile, config}); each stage's `config` is written
+    as an overlay file under `overlay_dir`."""
+    from .config import read_mapping
+
+    stages = []
+    for i, entry in enumerate(read_mapping(plan)["stages"]):
+        if not (Path(entry["profile"]) / "study.yaml").is_file():
+            raise GanStudyError(f"{plan}: stage {i + 1} names profile {entry['profile']}, which has no study.yaml; "
+                                "fix the plan's profile path")
+        stage = Stage(entry["name"], entry["profile"])
+        if entry.get("config"):
+            overlay = Path(overlay_dir) / f"{Path(plan).stem}-stage{i + 1}.yaml"
+            overlay.parent.mkdir(parents=True, exist_ok=True)
+            overlay.write_text(json.dumps(entry["config"]) + "\n")  # JSON is YAML
+            stage.configfiles.append(str(overlay))
+        stages.append(stage)
+    return stages
+
+
+def _lease_steps(stages, bench, graph_check):
+    """(name, make_command) in order: bench, graph-check (once per machine: its verdict stays for later calls, and
+    it checks every model any stage trains), then the stages. Commands are made when their turn comes."""
+    steps = []
+    if bench:
+        steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench"]))
+    if graph_check and not GRAPH_CHECK.is_file():
+        first = [arg for path in (f"{stages[0].profile}/study.yaml", *stages[0].configfiles) for arg in ("--config", path)]
+        models = list(dict.fromkeys(run["model"] for stage in stages for run in stage.config()["runs"]))
+        steps.append(("graph-check", lambda env: [sys.executable, "-m", "gan_study", *first, "graph-check", "--models",
+                                                  *models]))
+    return steps + [(stage.name, stage.command) for stage in stages]
+
+
+def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=False, site="/tmp/gan-study-site"):
+    """The one command for a GPU lease: restore, install, optionally benchmark and check CUDA graphs, run the stages
+    in order until the deadline (with `cuda_graphs: true` when the check passed), pack their studies' results and a
+    status file into `out`. Returns the status record."""
     t0 = time.time()
     data_dir, weights, wheels = restore(carry_root, Path(carry_root) / "restored")
     _install_wheels(wheels, site)
     env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir), "GAN_STUDY_INCEPTION_WEIGHTS": str(weights),
            "PYTHONPATH": os.pathsep.join(filter(None, [site, os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1"}
-    steps = []
-    if bench:
-        steps.append(("bench", [sys.executable, "-m", "gan_study", "bench"]))
-    # A --configfile on the command line replaces the profile's: name the profile's study file again before ours.
-    smk = [sys.executable, "-m", "snakemake", "--profile", profile,
-           *(["--configfile", f"{profile}/study.yaml", *configfiles] if configfiles else [])]
-    subprocess.run([*smk, "--unlock"], env=env, capture_output=True)  # a deadline-stopped call leaves the lock
-    steps.append(("study", [*smk, "--rerun-incomplete", "--omit-from", "report", "--", *targets]))
+    steps = _lease_steps(stages, bench, graph_check)
     record = {"steps": []}
-    for name, cmd in steps:
+    for name, make_cmd in steps:
         left = deadline_s - (time.time() - t0)
-        outcome, code, seconds = run_until(cmd, max(left, 1), env=env)
+        outcome, code, seconds = run_until(make_cmd(env), max(left, 1), env=env)
         record["steps"].append({"step": name, "outcome": outcome, "exit_status": code, "seconds": seconds})
         print(f"[gan-study] lease step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
         if outcome == "deadline":
             break
-    from .config import load_config
-
-    study = load_config(Path(profile) / "study.yaml", *configfiles)["study"]
-    record["complete"] = all(s["outcome"] == "finished" and s["exit_status"] == 0 for s in record["steps"]) and \
-        len(record["steps"]) == len(steps)
-    record["files"] = [p.name for p in pack([f"results/{study}", "results/bench", f"logs/{study}"], out)]
+    studies = list(dict.fromkeys(stage.config()["study"] for stage in stages))
+    # A failed graph check is a verdict (train eagerly), not a failed lease.
+    record["complete"] = all(s["outcome"] == "finished" and (s["exit_status"] == 0 or s["step"] == "graph-check")
+                             for s in record["steps"]) and len(record["steps"]) == len(steps)
+    record["cuda_graphs"] = graph_verdict()
+    record["files"] = [p.name for p in pack([*(f"results/{s}" for s in studies), "results/bench",
+                                             *(f"logs/{s}" for s in studies)], out)]
     (Path(out) / "lease-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
 
@@ -258,6 +323,14 @@ def lease_prepare_command(config, args):
     arg("--profile", default="workflows/profiles/paper"),
     arg("--configfile", nargs="*", default=[], help="overlays after the profile's study.yaml"),
     arg("--bench", action="store_true", help="run `bench` first"),
+    arg("--graph-check", action="store_true",
+        help="run `graph-check` (once per machine); the study trains from CUDA graphs only if it passed"),
+    arg("--plan", help="run the stages of this plan in order (e.g. workflows/profiles/paper/lease-plan.yaml) "
+        "instead of one profile"),
     arg("targets", nargs="*", help="Snakemake targets (default: the whole study but the report)")])
 def lease_run_command(config, args):
-    lease_run(args.carry, args.out, args.deadline_s, args.profile, args.configfile, args.targets, args.bench)
+    if args.plan and (args.targets or args.configfile):
+        raise GanStudyError("lease-run: --plan names its own profiles and overlays; drop the targets and --configfile")
+    stages = (plan_stages(args.plan) if args.plan
+              else [Stage("study", args.profile, list(args.configfile), list(args.targets))])
+    lease_run(args.carry, args.out, args.deadline_s, stages, args.bench, args.graph_check)

@@ -41,7 +41,11 @@ def _setup_paragraphs(config):
            r"evaluated with \texttt{torch.func.vmap}), each seed drawing its randomness from its own generator in the "
            "order a lone run would, so each seed's numbers are those of training it alone up to float rounding."
            if config["batch_seeds"] else "")
-        + (" TF32 arithmetic was allowed for float32 matrix products on the GPU." if config["allow_tf32"] else ""),
+        + (" TF32 arithmetic was allowed for float32 matrix products on the GPU." if config["allow_tf32"] else "")
+        + (" On the GPU each training step was captured once as a CUDA graph and replayed (the same kernels and random "
+           "streams; the scheduled learning rate enters unfused, so numbers equal eager training up to float "
+           "rounding); each run's \texttt{train.json} records whether its capture succeeded (else it trained eagerly)."
+           if config["cuda_graphs"] else ""),
     ]
 
 

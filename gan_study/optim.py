@@ -12,7 +12,11 @@ import torch
 
 
 class PylearnMomentumSGD(torch.optim.Optimizer):
-    """SGD with pylearn2's momentum form; `lr` and `momentum` are set per step by the schedule."""
+    """SGD with pylearn2's momentum form; `lr` and `momentum` are set per step by the schedule.
+
+    They are numbers, or 0-dim device tensors while a CUDA graph is captured (`gan_study.graphs`): a captured step
+    reads them from the tensors, which the schedule refills before every replay.
+    """
 
     def __init__(self, params, lr, momentum):
         super().__init__(params, {"lr": lr, "momentum": momentum})
@@ -28,7 +32,10 @@ class PylearnMomentumSGD(torch.optim.Optimizer):
                 if "inc" not in state:
                     state["inc"] = torch.zeros_like(p)
                 inc = state["inc"]
-                inc.mul_(momentum).add_(p.grad, alpha=-lr)
+                if isinstance(lr, torch.Tensor):
+                    inc.mul_(momentum).sub_(p.grad * lr)  # not fused like alpha=: equal within float rounding
+                else:
+                    inc.mul_(momentum).add_(p.grad, alpha=-lr)
                 p.add_(inc)
 
 

@@ -28,6 +28,7 @@ from .atomic import remove_stale_temporaries, write_csv, write_json
 from .config import run_id, snapshot_epochs
 from .data import load_splits
 from .errors import GanStudyError
+from .graphs import GraphCaptureError, GraphedStep
 from .models import get_variant
 from .optim import set_hyperparameters
 from .progress import LiveLog, Progress
@@ -171,9 +172,10 @@ def build_nets(variant, image_shape, train_x, seeds, device, vectorized=None):
 
 class Trainer:
     """Trains the seeds of one (model, dataset) run as one seed stack. Without `work_dir` and `outputs` it keeps
-    no checkpoints or snapshots (as `bench` uses it)."""
+    no checkpoints or snapshots (as `bench` uses it). `graph_backend` replays the step from graphs on any device
+    (graphs.EagerReplay, for tests); by default config `cuda_graphs` captures CUDA graphs on GPUs."""
 
-    def __init__(self, config, model, dataset, seeds, work_dir=None, outputs=None, vectorized=None):
+    def __init__(self, config, model, dataset, seeds, work_dir=None, outputs=None, vectorized=None, graph_backend=None):
         self.config, self.model, self.dataset = config, model, dataset
         self.cfg = cfg = config["models"][model]
         self.variant = get_variant(model, cfg)
@@ -196,6 +198,22 @@ class Trainer:
         self.label = (run_id(model, dataset, seeds[0]) if len(seeds) == 1
                       else f"{model}/{dataset}/seeds{','.join(map(str, seeds))}")
         self.trained_by, self.wall_before, self.t0 = [{"started": now(), **git_state()}], 0.0, time.time()
+        self.graph_error = None  # why a wanted graph capture failed
+        self.graphed = self._graphed_step(config["cuda_graphs"] or graph_backend is not None, graph_backend)
+
+    def _graphed_step(self, wanted, backend):
+        if not wanted:
+            return None
+        if self.device.type != "cuda" and backend is None:
+            print(f"[gan-study] cuda_graphs: the device is {self.device.type}, not a CUDA GPU; {self.label} trains "
+                  "eagerly")
+            return None
+
+        def step(x, y, update_generator):
+            return train_step(self.variant, self.gen, self.disc, self.opt_g, self.opt_d, x, y, self.streams,
+                              update_generator, self.simultaneous)
+
+        return GraphedStep(step, (self.gen, self.disc), (self.opt_g, self.opt_d), self.streams, backend)
 
     def _load_training_set(self):
         splits = load_splits(self.dataset, self.config["data_dir"], self.config["download"])
@@ -222,14 +240,23 @@ class Trainer:
         set_hyperparameters(self.opt_d, self.hyper)
         self.d_done += 1  # counts across epoch boundaries: k discriminator steps per generator step, always
         update_g = self.simultaneous or self.d_done >= self.variant.d_steps(self.g_updates)
-        values = train_step(self.variant, self.gen, self.disc, self.opt_g, self.opt_d, x, y, self.streams, update_g,
-                            self.simultaneous)
+        values = self._train_step(x, y, update_g)
         if update_g:
             self.g_updates, self.d_done = self.g_updates + 1, 0
         budget = self.cfg.get("generator_steps")
         self.budget_done = budget is not None and self.g_updates >= budget
         self.steps += 1
         return values
+
+    def _train_step(self, x, y, update_generator):
+        if self.graphed is not None:
+            try:
+                return self.graphed(x, y, update_generator, self.hyper)
+            except GraphCaptureError as error:  # nothing changed: the step runs eagerly, as every later one
+                print(f"[gan-study] cuda_graphs: {self.label} could not be captured ({error}); training eagerly")
+                self.graphed, self.graph_error = None, str(error)
+        return train_step(self.variant, self.gen, self.disc, self.opt_g, self.opt_d, x, y, self.streams,
+                          update_generator, self.simultaneous)
 
     def fit(self, until_epoch=None):
         """Train to the budget, or stop after epoch `until_epoch` (a checkpoint is written there if the schedule
@@ -385,6 +412,7 @@ class Trainer:
             "snapshots": [{"epoch": e, "path": str(out.snapshot(e))} for e in snapshots if out.snapshot(e).is_file()],
             "batched_seeds": self.seeds if len(self.runs) > 1 else None,
             "allow_tf32": bool(self.config["allow_tf32"]),
+            "cuda_graphs": self.graphed is not None and bool(self.graphed.replays),  # captured and replayed
             # wall_time_s: training time over all attempts; when batched: the whole job's, shared by its seeds.
             "trained_by": self.trained_by,  # git state of each attempt (a fresh start, then any resumes)
         }

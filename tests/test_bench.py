@@ -37,7 +37,9 @@ def test_bench_command_measures_naive_resident_and_batched_paths(tmp_path, mnist
     assert [m["model"] for m in result["models"]] == ["mlp_gan", "dcgan"]
     for m in result["models"]:
         rates = m["images_per_s"]
-        assert all(v > 0 for v in rates.values()) and m["seeds_batched"] == 5
+        graphed = ("resident_one_seed_cuda_graphs", "batched_vmap_cuda_graphs_all_seeds")
+        assert all(rates[k] is None for k in graphed)  # CUDA graphs: GPUs only
+        assert all(v > 0 for k, v in rates.items() if k not in graphed) and m["seeds_batched"] == 5
         assert m["ratio_batched_vs_naive"] == pytest.approx(rates["batched_all_seeds"] / rates["naive"], rel=0.02)
         assert m["fraction_of_peak"] is None and "no peak" in m["peak_source"]  # CPUs have no peak entry
     for m in result["models"]:  # launches: vmap runs every seed in each kernel; seed by seed launches per seed
@@ -58,3 +60,47 @@ def test_device_peaks_come_from_the_cited_file():
     h100 = device_peak("NVIDIA H100 80GB HBM3")
     assert h100["fp32_tflops"] == 67.0 and "datasheet" in h100["citation"]
     assert device_peak("cpu (x86_64, 2 threads)") is None
+
+
+def test_graph_check_compares_replayed_and_eager_training(tmp_path, tiny_config):
+    """Off a GPU the replay is emulated (the machinery, not a capture, is checked) and the JSON says so."""
+    import json
+
+    from gan_study.bench import graph_check_command
+
+    tiny_config["models"]["dcgan"].update(train_limit=640, width=8)
+
+    class Args:
+        models, seeds, steps, out_dir = ["mlp_gan", "dcgan"], 2, 4, str(tmp_path)
+
+    graph_check_command(tiny_config, Args())
+    result = json.loads((tmp_path / "graph-check-cpu.json").read_text())
+    assert result["backend"] == "EagerReplay" and result["passed"] and result["steps"] == 4
+    assert [m["model"] for m in result["models"]] == ["mlp_gan", "dcgan"]
+    assert all(m["captured"] and m["max_abs_loss_difference"] < 1e-5 for m in result["models"])
+
+
+def test_graph_check_fails_loudly_when_replay_and_eager_disagree(tmp_path, tiny_config, monkeypatch):
+    import json
+
+    from gan_study import bench
+    from gan_study.errors import GanStudyError
+    from gan_study.graphs import EagerReplay
+
+    class Drifting(EagerReplay):  # a replay that reads stale inputs: the kind of bug the check exists for
+        @staticmethod
+        def capture(step, generators):
+            def replay():
+                outputs = step()
+                return {k: None if v is None else v + 1e-2 for k, v in outputs.items()}
+            return replay
+
+    monkeypatch.setattr(bench, "EagerReplay", Drifting)
+
+    class Args:
+        models, seeds, steps, out_dir = ["mlp_gan"], 1, 3, str(tmp_path)
+
+    with pytest.raises(GanStudyError, match="mlp_gan replayed from CUDA graphs do not agree .* keep cuda_graphs: false"):
+        bench.graph_check_command(tiny_config, Args())
+    result = json.loads((tmp_path / "graph-check-cpu.json").read_text())
+    assert not result["passed"] and result["models"][0]["max_abs_loss_difference"] > 5e-3

@@ -83,9 +83,80 @@ def test_a_whole_lease_stops_at_its_deadline_and_the_next_call_finishes(repo_cop
     status = json.loads((tmp_path / "out1" / "lease-status.json").read_text())
     assert first.returncode == 0 and status["steps"][-1]["outcome"] == "deadline" and not status["complete"], first.stdout
     assert (repo_copy / "work/smoke/runs/mlp_gan/mnist/seed0/checkpoint.pt").is_file()
+    # A passing GPU graph check (as `--graph-check` leaves it on the machine) makes the study train from CUDA graphs;
+    # on this CPU the trainer says it trains eagerly, which shows the setting reached it.
+    verdict = repo_copy / "results" / "bench" / "graph-check-cuda.json"
+    verdict.parent.mkdir(parents=True, exist_ok=True)
+    verdict.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))
     second = call(600, tmp_path / "out2")
     status = json.loads((tmp_path / "out2" / "lease-status.json").read_text())
-    assert status["complete"], second.stdout[-2000:] + second.stderr[-2000:]
+    assert status["complete"] and status["cuda_graphs"], second.stdout[-2000:] + second.stderr[-2000:]
+    train_log = (repo_copy / "logs/smoke/train/mlp_gan/mnist/seed0.log").read_text()
+    assert "cuda_graphs: the device is cpu, not a CUDA GPU" in train_log
     with tarfile.open(tmp_path / "out2" / "results.tar.gz") as tar:
         summary = json.load(tar.extractfile(target))
     assert summary["status"] == "completed" and len(summary["trained_by"]) == 2  # resumed, not restarted
+
+
+def test_the_graph_verdict_needs_real_cuda_graphs_that_passed(tmp_path):
+    path = tmp_path / "graph-check-cuda.json"
+    assert not lease.graph_verdict(path)  # no check: eager
+    for backend, passed, verdict in (("CudaGraphs", True, True), ("CudaGraphs", False, False),
+                                     ("EagerReplay", True, False)):
+        path.write_text(json.dumps({"backend": backend, "passed": passed}))
+        assert lease.graph_verdict(path) is verdict
+
+
+def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch):
+    """Issue 13's order: Table 1 (MLP GAN, MNIST, 5 seeds, 250 epochs) first, then its longer budget, then cGAN on
+    MNIST, then Fashion-MNIST, then the whole paper profile; every stage's config is valid."""
+    monkeypatch.chdir(REPO)
+    stages = lease.plan_stages("workflows/profiles/paper/lease-plan.yaml", overlay_dir=tmp_path)
+    configs = [stage.config() for stage in stages]
+    cells = [sorted((run["model"], d) for run in c["runs"] for d in run["datasets"]) for c in configs]
+    assert cells[0] == [("mlp_gan", "mnist")] and configs[0]["study"] == "paper"
+    assert configs[0]["models"]["mlp_gan"]["epochs"] == 250 and configs[0]["seeds"] == [0, 1, 2, 3, 4]
+    assert configs[1]["study"] == "paper-long" and cells[1] == [("mlp_gan", "mnist")]
+    assert configs[1]["models"]["mlp_gan"]["epochs"] == 2000 and configs[1]["snapshots"]["every_n_epochs"] == 50
+    assert cells[2] == [("cgan", "mnist"), ("mlp_gan", "mnist")]
+    assert ("mlp_gan", "fashion_mnist") in cells[3] and ("cgan", "fashion_mnist") in cells[3]
+    assert stages[-1].configfiles == [] and stages[-1].profile == "workflows/profiles/paper"  # the whole profile
+    paper = [c for c, config in zip(cells, configs) if config["study"] == "paper"]
+    assert all(set(a) < set(b) for a, b in zip(paper, paper[1:]))  # each stage adds cells, none drops a finished one
+
+
+def test_a_lease_runs_its_stages_in_order_and_stops_at_the_deadline(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    stages = lease.plan_stages("workflows/profiles/paper/lease-plan.yaml", overlay_dir=tmp_path)
+    ran = []
+
+    def fake_run_until(cmd, deadline_s, env=None):
+        ran.append(cmd)
+        return ("deadline", -2, deadline_s) if len(ran) == 3 else ("finished", 0, 1.0)
+
+    monkeypatch.setattr(lease, "restore", lambda carry, dest: (tmp_path, tmp_path / "w.pth", []))
+    monkeypatch.setattr(lease, "run_until", fake_run_until)
+    monkeypatch.setattr(lease.subprocess, "run", lambda *a, **k: None)  # the --unlock calls
+
+    def fake_pack(paths, out):
+        ran.append(paths)
+        out.mkdir(parents=True)
+        return []
+
+    monkeypatch.setattr(lease, "pack", fake_pack)
+    record = lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, bench=True, graph_check=True)
+    bench, check, table1, packed = ran
+    assert bench[-1] == "bench"
+    assert check[check.index("graph-check"):] == ["graph-check", "--models", "mlp_gan", "cgan", "dcgan", "wgan",
+                                                 "wgan_gp"]
+    assert "workflows/profiles/paper" in table1 and str(tmp_path / "lease-plan-stage1.yaml") in table1
+    assert "cuda_graphs=True" not in table1  # no passing GPU check on this machine
+    assert [s["step"] for s in record["steps"]] == ["bench", "graph-check", stages[0].name] and not record["complete"]
+    assert packed == ["results/paper", "results/paper-long", "results/bench", "logs/paper", "logs/paper-long"]
+
+
+def test_a_plan_naming_a_missing_profile_is_refused(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("stages:\n  - {name: x, profile: workflows/profiles/nope}\n")
+    with pytest.raises(GanStudyError, match="stage 1 names profile workflows/profiles/nope, which has no study.yaml"):
+        lease.plan_stages(plan, overlay_dir=tmp_path)

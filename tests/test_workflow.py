@@ -172,6 +172,16 @@ def test_cpu_long_dry_run(repo_copy):
     assert "--seed 2" in done.stdout and "--seed 3" in done.stdout
 
 
+def test_paper_long_dry_run(repo_copy):
+    """The lease plan's second stage: the MLP GAN on MNIST, 5 seeds batched, 2,000 epochs, Parzen at every snapshot."""
+    done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper-long")
+    assert done.returncode == 0, done.stderr
+    jobs = dict(line.split()[:2] for line in done.stdout.splitlines()
+                if line.split()[:1] in (["train_seeds"], ["parzen_curve"], ["fid_curve"], ["fid"]))
+    assert jobs == {"train_seeds": "1", "parzen_curve": "5", "fid": "5"}
+    assert "work/paper-long/runs/mlp_gan/mnist/batched-seeds0-1-2-3-4" in done.stdout
+
+
 def test_a_bad_config_stops_snakemake_with_one_line(repo_copy):
     (repo_copy / "bad.yaml").write_text("seeds: [-1]\n")
     done = snakemake(repo_copy, "-n", "--configfile", "bad.yaml")
