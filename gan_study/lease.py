@@ -1,7 +1,8 @@
 """Preparing for, and using, a lent GPU machine: 15 minutes of machine time, ≤ 10 minutes per command, ≤ 64 MiB
 carried per call, ≤ 8 files of ≤ 16 MiB back, a bare image without snakemake or torch-fidelity.
 
-Here (`lease-prepare`): the data and the Inception weights cut into carries of ≤ 48 MiB (one folder per call), wheels
+Here (`lease-prepare`): the data and the Inception weights cut into carries (one folder per call) of ≤ 48 MiB and no
+more than a call leaves beside the travelling working tree (64 MiB together), wheels
 for the Python packages the study needs beyond the image's (for Python 3.12), and a manifest of sha256s.
 There (`lease-run`): check and reassemble the carries, install the wheels into a target dir, run a command (the
 benchmark, then the study's profile) under a deadline that stops it cleanly before the per-command limit (training
@@ -26,6 +27,7 @@ from .fidelity import file_sha256
 from .commands import arg, command
 
 CARRY_LIMIT = 48 * 2**20
+CALL_LIMIT = 64 * 2**20  # the working tree and the carried folder of one call, together
 RETURN_LIMIT = 16 * 2**20
 RETURN_FILES = 8
 MANIFEST = "lease-manifest.json"
@@ -83,29 +85,59 @@ def _split(path, dest_dirs, limit):
     return parts
 
 
-def prepare(data_dir, weights, out, wheels=True, limit=CARRY_LIMIT):
-    """Write the carries under `out` (d1: data, w1…: weights, p1…: wheels) and the manifest in d1."""
+def travelling_tree_bytes(repo="."):
+    """Bytes of the working tree that travels with every call: tracked and untracked-not-ignored files."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=repo, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    return sum(path.stat().st_size for path in (Path(repo) / name for name in listed if name) if path.is_file())
+
+
+def carry_limit(tree_bytes):
+    """The largest carry that still fits one call beside the travelling tree (64 MiB together, 1 MiB to spare)."""
+    limit = min(CARRY_LIMIT, CALL_LIMIT - tree_bytes - 2**20)
+    if limit < 8 * 2**20:
+        raise GanStudyError(f"the working tree ({tree_bytes / 2**20:.1f} MiB) leaves under 8 MiB per carry of a "
+                            f"{CALL_LIMIT // 2**20} MiB call; move large files out of the tree (e.g. published weights)")
+    return limit
+
+
+def prepare(data_dir, weights, out, wheels=True, limit=None):
+    """Write the carries under `out` (d1…: data and the manifest, w1…: weights, p1…: wheels), each ≤ `limit` bytes
+    (by default what a call leaves beside this checkout's travelling tree)."""
     out, data_dir, weights = Path(out), Path(data_dir), Path(weights)
+    limit = carry_limit(travelling_tree_bytes()) if limit is None else limit
     if out.exists():
         shutil.rmtree(out)
-    files = {}
-    for folder in ("mnist", "fashion-mnist"):
-        for gz in sorted((data_dir / folder).glob("*.gz")):
-            target = out / "d1" / folder / gz.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(gz, target)
-    if sum(p.stat().st_size for p in (out / "d1").rglob("*") if p.is_file()) > limit:
-        raise GanStudyError(f"the data files exceed one carry of {limit} bytes")
+    data = [(gz, f"{folder}/{gz.name}") for folder in ("mnist", "fashion-mnist")
+            for gz in sorted((data_dir / folder).glob("*.gz"))]
+    _bin_pack(data, out, "d", limit - min(2**16, limit // 10), copy=True)  # room in d1 for the manifest
     parts = _split(weights, [out / f"w{i}" for i in range(1, 9)], limit)
     if wheels:
         _download_wheels(missing_packages(), out / "wheels-all")
-        _bin_pack(out / "wheels-all", out, "p", limit)
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        files[path.relative_to(out).as_posix()] = file_sha256(path)
-    manifest = {"files": files, "weights": {"name": weights.name, "sha256": file_sha256(weights),
-                                            "parts": [p.relative_to(out).as_posix() for p in parts]}}
+        _bin_pack([(w, w.name) for w in (out / "wheels-all").iterdir()], out, "p", limit)
+        (out / "wheels-all").rmdir()
+    files = {path.relative_to(out).as_posix(): file_sha256(path)
+             for path in sorted(p for p in out.rglob("*") if p.is_file())}
+    manifest = {"files": files, "limit": limit,
+                "weights": {"name": weights.name, "sha256": file_sha256(weights),
+                            "parts": [p.relative_to(out).as_posix() for p in parts]}}
+    (out / "d1").mkdir(parents=True, exist_ok=True)
     (out / "d1" / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def carry_calls(out, limit):
+    """The carried folders of `out` grouped into as few calls as fit `limit` bytes each (first fit, largest first);
+    the call with d1 (the manifest) comes first."""
+    sizes = {f.name: sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) for f in Path(out).iterdir()
+             if f.is_dir()}
+    calls = []
+    for name in sorted(sizes, key=lambda n: (n != "d1", -sizes[n], n)):
+        fit = next((c for c in calls if sum(sizes[n] for n in c) + sizes[name] <= limit), None)
+        if fit is None:
+            calls.append(fit := [])
+        fit.append(name)
+    return calls
 
 
 def _download_wheels(packages, dest):
@@ -122,10 +154,11 @@ def _download_wheels(packages, dest):
             raise GanStudyError(f"no Python 3.12 wheel of {name}=={version} could be had; see the device README")
 
 
-def _bin_pack(source, out, prefix, limit):
-    """Move the files of `source` into folders out/<prefix>1, <prefix>2, … of ≤ limit bytes each."""
+def _bin_pack(files, out, prefix, limit, copy=False):
+    """Put each (file, relative name) into folders out/<prefix>1, <prefix>2, … of ≤ limit bytes each, largest first
+    (moved, or copied with `copy`)."""
     bins = []
-    for path in sorted(source.iterdir(), key=lambda p: -p.stat().st_size):
+    for path, rel in sorted(files, key=lambda item: -item[0].stat().st_size):
         size = path.stat().st_size
         if size > limit:
             raise GanStudyError(f"{path.name} alone exceeds a carry of {limit} bytes")
@@ -133,15 +166,15 @@ def _bin_pack(source, out, prefix, limit):
         if fit is None:
             fit = [out / f"{prefix}{len(bins) + 1}", 0]
             bins.append(fit)
-        fit[0].mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), fit[0] / path.name)
+        target = fit[0] / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copyfile if copy else shutil.move)(str(path), target)
         fit[1] += size
-    source.rmdir()
 
 
 def restore(carry_root, dest):
-    """On the GPU machine: check every carried file against the manifest, rebuild the weights; returns
-    (data_dir, weights_path, wheel files)."""
+    """On the GPU machine: check every carried file against the manifest, gather the data files into one folder and
+    rebuild the weights; returns (data_dir, weights_path, wheel files)."""
     carry_root, dest = Path(carry_root), Path(dest)
     manifest_path = carry_root / "d1" / MANIFEST
     if not manifest_path.is_file():
@@ -151,6 +184,14 @@ def restore(carry_root, dest):
         path = carry_root / rel
         if not path.is_file() or file_sha256(path) != digest:
             raise GanStudyError(f"carried file {rel} is missing or altered; carry its folder again")
+    data_dir = dest / "data"
+    for rel in manifest["files"]:
+        folder, _, name = rel.partition("/")
+        if re.fullmatch(r"d\d+", folder) and name.endswith(".gz"):
+            link = data_dir / name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.unlink(missing_ok=True)
+            link.symlink_to((carry_root / rel).resolve())
     weights = dest / manifest["weights"]["name"]
     weights.parent.mkdir(parents=True, exist_ok=True)
     with weights.open("wb") as handle:
@@ -159,7 +200,7 @@ def restore(carry_root, dest):
     if file_sha256(weights) != manifest["weights"]["sha256"]:
         raise GanStudyError(f"the reassembled {weights.name} does not match its sha256")
     wheels = sorted(carry_root.glob("p*/*.whl"))
-    return carry_root / "d1", weights, wheels
+    return data_dir, weights, wheels
 
 
 def run_until(cmd, deadline_s, grace_s=30, env=None, cwd=None):
@@ -314,7 +355,10 @@ def lease_prepare_command(config, args):
     if weights is None:
         raise GanStudyError("lease-prepare needs the Inception weights file: set $GAN_STUDY_INCEPTION_WEIGHTS")
     manifest = prepare(resolve_data_dir(config["data_dir"]), weights, args.out, wheels=not args.no_wheels)
-    print(f"{len(manifest['files'])} files in carries under {args.out}/ (carry one folder per call)")
+    calls = carry_calls(args.out, manifest["limit"])
+    print(f"{len(manifest['files'])} files in carries of ≤ {manifest['limit'] / 2**20:.1f} MiB under {args.out}/ (what "
+          f"a call leaves beside this checkout's travelling tree); {len(calls)} calls, each carrying the folders in one "
+          f"pair of brackets, in this order: {' '.join('[' + ' '.join(call) + ']' for call in calls)}")
 
 
 @command("lease-run", [

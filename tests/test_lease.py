@@ -41,9 +41,39 @@ def test_carries_round_trip_and_refuse_an_altered_part(tmp_path):
     assert (data_dir / "mnist" / "train-images-idx3-ubyte.gz").read_bytes() == \
         (data / "mnist" / "train-images-idx3-ubyte.gz").read_bytes()
     part = tmp_path / "dev" / "w2" / "weights.pth.part01"
-    part.write_bytes(b"x" + part.read_bytes()[1:])
+    altered = part.read_bytes()
+    part.write_bytes(bytes([altered[0] ^ 0xFF]) + altered[1:])  # always a change (a fixed byte may equal the old one)
     with pytest.raises(GanStudyError, match="w2/weights.pth.part01 is missing or altered"):
         lease.restore(tmp_path / "dev", tmp_path / "there")
+
+
+def test_data_larger_than_one_carry_spreads_over_folders_and_is_gathered_again(tmp_path):
+    data, weights = fake_inputs(tmp_path)
+    for folder in ("mnist", "fashion-mnist"):
+        (data / folder / "t10k-images-idx3-ubyte.gz").write_bytes(os.urandom(900))
+    manifest = lease.prepare(data, weights, tmp_path / "dev", wheels=False, limit=1000)
+    folders = {rel.split("/")[0] for rel in manifest["files"] if rel.endswith(".gz")}
+    assert len(folders) >= 2 and all(f.startswith("d") for f in folders)
+    data_dir, _, _ = lease.restore(tmp_path / "dev", tmp_path / "there")
+    for folder in ("mnist", "fashion-mnist"):
+        for gz in (data / folder).glob("*.gz"):
+            assert (data_dir / folder / gz.name).read_bytes() == gz.read_bytes()
+
+
+def test_a_carry_leaves_room_for_the_travelling_tree():
+    assert lease.carry_limit(0) == 48 * 2**20  # never above the 48 MiB the device README advises
+    assert lease.carry_limit(20 * 2**20) == 43 * 2**20  # 64 MiB a call, 1 MiB to spare
+    with pytest.raises(GanStudyError, match="leaves under 8 MiB per carry"):
+        lease.carry_limit(60 * 2**20)
+    tree = lease.travelling_tree_bytes(REPO)
+    assert tree + lease.carry_limit(tree) < 64 * 2**20 and tree > (REPO / "README.md").stat().st_size
+
+
+def test_small_carries_share_a_call_and_the_manifest_goes_first(tmp_path):
+    for name, size in (("d1", 400), ("w1", 900), ("w2", 900), ("w3", 100), ("p1", 500)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f").write_bytes(b"x" * size)
+    assert lease.carry_calls(tmp_path, 1000) == [["d1", "p1", "w3"], ["w1"], ["w2"]]
 
 
 def test_the_deadline_stops_a_command_and_its_children():
