@@ -208,12 +208,7 @@ class Trainer:
             print(f"[gan-study] cuda_graphs: the device is {self.device.type}, not a CUDA GPU; {self.label} trains "
                   "eagerly")
             return None
-
-        def step(x, y, update_generator):
-            return train_step(self.variant, self.gen, self.disc, self.opt_g, self.opt_d, x, y, self.streams,
-                              update_generator, self.simultaneous)
-
-        return GraphedStep(step, (self.gen, self.disc), (self.opt_g, self.opt_d), self.streams, backend)
+        return GraphedStep(self._eager_step, (self.gen, self.disc), (self.opt_g, self.opt_d), self.streams, backend)
 
     def _load_training_set(self):
         splits = load_splits(self.dataset, self.config["data_dir"], self.config["download"])
@@ -255,6 +250,9 @@ class Trainer:
             except GraphCaptureError as error:  # nothing changed: the step runs eagerly, as every later one
                 print(f"[gan-study] cuda_graphs: {self.label} could not be captured ({error}); training eagerly")
                 self.graphed, self.graph_error = None, str(error)
+        return self._eager_step(x, y, update_generator)
+
+    def _eager_step(self, x, y, update_generator):
         return train_step(self.variant, self.gen, self.disc, self.opt_g, self.opt_d, x, y, self.streams,
                           update_generator, self.simultaneous)
 
@@ -413,6 +411,7 @@ class Trainer:
             "batched_seeds": self.seeds if len(self.runs) > 1 else None,
             "allow_tf32": bool(self.config["allow_tf32"]),
             "cuda_graphs": self.graphed is not None and bool(self.graphed.replays),  # captured and replayed
+            "cuda_graphs_error": self.graph_error,  # why a wanted capture failed (the run then trained eagerly)
             # wall_time_s: training time over all attempts; when batched: the whole job's, shared by its seeds.
             "trained_by": self.trained_by,  # git state of each attempt (a fresh start, then any resumes)
         }
