@@ -126,18 +126,26 @@ def prepare(data_dir, weights, out, wheels=True, limit=None):
     return manifest
 
 
+def _first_fit(items, limit):
+    """(key, size) pairs, in the order given, into groups of ≤ limit total size: each into the first that fits."""
+    groups = []
+    for key, size in items:
+        if size > limit:
+            raise GanStudyError(f"{key} alone exceeds a carry of {limit} bytes")
+        fit = next((g for g in groups if g[1] + size <= limit), None)
+        if fit is None:
+            groups.append(fit := [[], 0])
+        fit[0].append(key)
+        fit[1] += size
+    return [keys for keys, _ in groups]
+
+
 def carry_calls(out, limit):
-    """The carried folders of `out` grouped into as few calls as fit `limit` bytes each (first fit, largest first);
-    the call with d1 (the manifest) comes first."""
+    """The carried folders of `out` grouped into as few calls as fit `limit` bytes each (largest first); the call with
+    d1 (the manifest) comes first."""
     sizes = {f.name: sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) for f in Path(out).iterdir()
              if f.is_dir()}
-    calls = []
-    for name in sorted(sizes, key=lambda n: (n != "d1", -sizes[n], n)):
-        fit = next((c for c in calls if sum(sizes[n] for n in c) + sizes[name] <= limit), None)
-        if fit is None:
-            calls.append(fit := [])
-        fit.append(name)
-    return calls
+    return _first_fit(sorted(sizes.items(), key=lambda item: (item[0] != "d1", -item[1], item[0])), limit)
 
 
 def _download_wheels(packages, dest):
@@ -157,19 +165,14 @@ def _download_wheels(packages, dest):
 def _bin_pack(files, out, prefix, limit, copy=False):
     """Put each (file, relative name) into folders out/<prefix>1, <prefix>2, … of ≤ limit bytes each, largest first
     (moved, or copied with `copy`)."""
-    bins = []
-    for path, rel in sorted(files, key=lambda item: -item[0].stat().st_size):
-        size = path.stat().st_size
-        if size > limit:
-            raise GanStudyError(f"{path.name} alone exceeds a carry of {limit} bytes")
-        fit = next((b for b in bins if b[1] + size <= limit), None)
-        if fit is None:
-            fit = [out / f"{prefix}{len(bins) + 1}", 0]
-            bins.append(fit)
-        target = fit[0] / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copyfile if copy else shutil.move)(str(path), target)
-        fit[1] += size
+    by_size = sorted(files, key=lambda item: -item[0].stat().st_size)
+    groups = _first_fit([(rel, path.stat().st_size) for path, rel in by_size], limit)
+    sources = dict((rel, path) for path, rel in files)
+    for i, group in enumerate(groups, start=1):
+        for rel in group:
+            target = out / f"{prefix}{i}" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (shutil.copyfile if copy else shutil.move)(str(sources[rel]), target)
 
 
 def restore(carry_root, dest):
@@ -247,11 +250,20 @@ def _install_wheels(wheels, site):
 
 
 GRAPH_CHECK = Path("results/bench/graph-check-cuda.json")
+# Steps run once per machine, and the file each writes. Their markers live in work/lease/ (ignored by git, kept while
+# the machine stays warm), so a committed result from another machine is never taken for this one's.
+ONCE_PER_MACHINE = {"bench": Path("results/bench/bench-cuda.json"), "graph-check": GRAPH_CHECK}
+LEASE_STATE = Path("work/lease")
 
 
-def graph_verdict(path=GRAPH_CHECK):
-    """True when `graph-check` ran on a GPU (real CUDA graphs) and every model agreed with eager training."""
-    if not Path(path).is_file():
+def _done(step, state=LEASE_STATE):
+    return Path(state) / f"{step}.done"
+
+
+def graph_verdict(path=GRAPH_CHECK, state=LEASE_STATE):
+    """True when `graph-check` ran on this machine, on a GPU (real CUDA graphs), and every model agreed with eager
+    training."""
+    if not (_done("graph-check", state).is_file() and Path(path).is_file()):
         return False
     check = json.loads(Path(path).read_text())
     return check.get("backend") == "CudaGraphs" and check.get("passed") is True
@@ -302,12 +314,12 @@ def plan_stages(plan, overlay_dir=Path("work/lease")):
 
 
 def _lease_steps(stages, bench, graph_check):
-    """(name, make_command) in order: bench, graph-check (once per machine: its verdict stays for later calls, and
-    it checks every model any stage trains), then the stages. Commands are made when their turn comes."""
+    """(name, make_command) in order: bench and graph-check (each once per machine; the graph check covers every
+    model any stage trains), then the stages. Commands are made when their turn comes."""
     steps = []
-    if bench:
+    if bench and not _done("bench").is_file():
         steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench"]))
-    if graph_check and not GRAPH_CHECK.is_file():
+    if graph_check and not _done("graph-check").is_file():
         first = [arg for path in (f"{stages[0].profile}/study.yaml", *stages[0].configfiles) for arg in ("--config", path)]
         models = list(dict.fromkeys(run["model"] for stage in stages for run in stage.config()["runs"]))
         steps.append(("graph-check", lambda env: [sys.executable, "-m", "gan_study", *first, "graph-check", "--models",
@@ -327,8 +339,12 @@ def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=Fals
     steps = _lease_steps(stages, bench, graph_check)
     record = {"steps": []}
     for name, make_cmd in steps:
-        left = deadline_s - (time.time() - t0)
+        left, started = deadline_s - (time.time() - t0), time.time()
         outcome, code, seconds = run_until(make_cmd(env), max(left, 1), env=env)
+        product = ONCE_PER_MACHINE.get(name)
+        if product is not None and product.is_file() and product.stat().st_mtime >= started:  # written by this step
+            _done(name).parent.mkdir(parents=True, exist_ok=True)
+            _done(name).write_text(f"{product}\n")
         record["steps"].append({"step": name, "outcome": outcome, "exit_status": code, "seconds": seconds})
         print(f"[gan-study] lease step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
         if outcome == "deadline":

@@ -118,6 +118,8 @@ def test_a_whole_lease_stops_at_its_deadline_and_the_next_call_finishes(repo_cop
     verdict = repo_copy / "results" / "bench" / "graph-check-cuda.json"
     verdict.parent.mkdir(parents=True, exist_ok=True)
     verdict.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))
+    (repo_copy / "work" / "lease").mkdir(parents=True, exist_ok=True)
+    (repo_copy / "work" / "lease" / "graph-check.done").write_text(f"{verdict}\n")  # as if checked on this machine
     second = call(600, tmp_path / "out2")
     status = json.loads((tmp_path / "out2" / "lease-status.json").read_text())
     assert status["complete"] and status["cuda_graphs"], second.stdout[-2000:] + second.stderr[-2000:]
@@ -130,11 +132,14 @@ def test_a_whole_lease_stops_at_its_deadline_and_the_next_call_finishes(repo_cop
 
 def test_the_graph_verdict_needs_real_cuda_graphs_that_passed(tmp_path):
     path = tmp_path / "graph-check-cuda.json"
-    assert not lease.graph_verdict(path)  # no check: eager
+    assert not lease.graph_verdict(path, state=tmp_path)  # no check: eager
+    path.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))
+    assert not lease.graph_verdict(path, state=tmp_path)  # a passing file not made on this machine (e.g. committed)
+    (tmp_path / "graph-check.done").write_text("checked here\n")
     for backend, passed, verdict in (("CudaGraphs", True, True), ("CudaGraphs", False, False),
                                      ("EagerReplay", True, False)):
         path.write_text(json.dumps({"backend": backend, "passed": passed}))
-        assert lease.graph_verdict(path) is verdict
+        assert lease.graph_verdict(path, state=tmp_path) is verdict
 
 
 def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch):
@@ -190,3 +195,29 @@ def test_a_plan_naming_a_missing_profile_is_refused(tmp_path):
     plan.write_text("stages:\n  - {name: x, profile: workflows/profiles/nope}\n")
     with pytest.raises(GanStudyError, match="stage 1 names profile workflows/profiles/nope, which has no study.yaml"):
         lease.plan_stages(plan, overlay_dir=tmp_path)
+
+
+def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
+    """A repeated lease call skips the checks this machine already made, but not a result committed from elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "bench").mkdir(parents=True)
+    lease.GRAPH_CHECK.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))  # e.g. committed earlier
+    stages = [lease.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
+    ran = []
+
+    def fake_run_until(cmd, deadline_s, env=None):
+        ran.append("bench" if "bench" in cmd else "graph-check" if "graph-check" in cmd else "study")
+        if ran[-1] == "bench":
+            lease.ONCE_PER_MACHINE["bench"].write_text("{}")
+        return "finished", 0, 1.0
+
+    monkeypatch.setattr(lease, "restore", lambda carry, dest: (tmp_path, tmp_path / "w.pth", []))
+    monkeypatch.setattr(lease, "run_until", fake_run_until)
+    monkeypatch.setattr(lease.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(lease, "pack", lambda paths, out: out.mkdir(parents=True, exist_ok=True) or [])
+    first = lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, bench=True, graph_check=True)
+    # The graph check "ran" but wrote nothing: the committed verdict is not this machine's, so no graphs.
+    assert ran == ["bench", "graph-check", "study"] and not first["cuda_graphs"]
+    ran.clear()
+    lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, bench=True, graph_check=True)
+    assert ran == ["graph-check", "study"]  # bench done here already; the graph check, which wrote nothing, again
