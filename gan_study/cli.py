@@ -63,12 +63,20 @@ def parse(argv=None):
     return build_parser(known.command).parse_args(argv)
 
 
+# Commands that start on a bare GPU image, before the wheels that validating a config needs (jsonschema) are
+# installed: they get no config (lease-run loads each stage's config itself, after installing the wheels).
+NO_CONFIG = {"lease-run"}
+
+
 def main(argv=None):
     args = parse(argv)
     try:
         from .config import load_config
 
-        registered(args.command)[1](load_config(*args.config), args)
+        if args.command in NO_CONFIG and args.config:
+            raise GanStudyError(f"{args.command} takes no --config; give its stages' overlays (--configfile, --plan)")
+        config = None if args.command in NO_CONFIG else load_config(*args.config)
+        registered(args.command)[1](config, args)
     except GanStudyError as err:
         print(f"gan-study: error: {err}", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ benchmark, then the study's profile) under a deadline that stops it cleanly befo
 resumes from its checkpoints on the next call), and pack what it made into ≤ 16 MiB files under $OUT.
 """
 
+import importlib
 import json
 import os
 import re
@@ -175,9 +176,10 @@ def _bin_pack(files, out, prefix, limit, copy=False):
             (shutil.copyfile if copy else shutil.move)(str(sources[rel]), target)
 
 
-def restore(carry_root, dest):
+def restore(carry_root, dest, weights=True):
     """On the GPU machine: check every carried file against the manifest, gather the data files into one folder and
-    rebuild the weights; returns (data_dir, weights_path, wheel files)."""
+    rebuild the weights; returns (data_dir, weights_path, wheel files). With `weights` false the weight parts may
+    still be on their way (the checks before the last call need only the data and the wheels): weights_path is None."""
     carry_root, dest = Path(carry_root), Path(dest)
     manifest_path = carry_root / "d1" / MANIFEST
     if not manifest_path.is_file():
@@ -185,6 +187,8 @@ def restore(carry_root, dest):
     manifest = json.loads(manifest_path.read_text())
     for rel, digest in manifest["files"].items():
         path = carry_root / rel
+        if not weights and rel in manifest["weights"]["parts"]:
+            continue
         if not path.is_file() or file_sha256(path) != digest:
             raise GanStudyError(f"carried file {rel} is missing or altered; carry its folder again")
     data_dir = dest / "data"
@@ -195,15 +199,19 @@ def restore(carry_root, dest):
             link.parent.mkdir(parents=True, exist_ok=True)
             link.unlink(missing_ok=True)
             link.symlink_to((carry_root / rel).resolve())
-    weights = dest / manifest["weights"]["name"]
+    wheels = sorted(carry_root.glob("p*/*.whl"))
+    return data_dir, _rebuild_weights(carry_root, dest, manifest["weights"]) if weights else None, wheels
+
+
+def _rebuild_weights(carry_root, dest, record):
+    weights = dest / record["name"]
     weights.parent.mkdir(parents=True, exist_ok=True)
     with weights.open("wb") as handle:
-        for rel in manifest["weights"]["parts"]:
+        for rel in record["parts"]:
             handle.write((carry_root / rel).read_bytes())
-    if file_sha256(weights) != manifest["weights"]["sha256"]:
+    if file_sha256(weights) != record["sha256"]:
         raise GanStudyError(f"the reassembled {weights.name} does not match its sha256")
-    wheels = sorted(carry_root.glob("p*/*.whl"))
-    return data_dir, weights, wheels
+    return weights
 
 
 def run_until(cmd, deadline_s, grace_s=30, env=None, cwd=None):
@@ -247,6 +255,8 @@ def _install_wheels(wheels, site):
            "--target", str(site), *map(str, wheels)]
     if subprocess.run(cmd).returncode != 0:
         raise GanStudyError(f"installing the carried wheels into {site} failed")
+    sys.path.insert(0, str(site))  # this process reads the stages' configs (jsonschema) after the install
+    importlib.invalidate_caches()
 
 
 GRAPH_CHECK = Path("results/bench/graph-check-cuda.json")
@@ -258,6 +268,27 @@ LEASE_STATE = Path("work/lease")
 
 def _done(step, state=LEASE_STATE):
     return Path(state) / f"{step}.done"
+
+
+def keep_results(paths, state=LEASE_STATE):
+    """Copy the files under `paths` into `state`/kept. Each call re-sends the working tree, and what a call wrote
+    outside ignored folders (results/) may be gone at the next; work/ (ignored) stays while the machine is warm."""
+    for path in map(Path, paths):
+        for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            target = Path(state) / "kept" / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, target)
+
+
+def bring_back_results(state=LEASE_STATE):
+    """Put back the kept files this tree lacks (times kept, so Snakemake sees its finished jobs as finished); a file
+    the tree has is never overwritten."""
+    kept = Path(state) / "kept"
+    for file in sorted(p for p in kept.rglob("*") if p.is_file()) if kept.is_dir() else []:
+        target = file.relative_to(kept)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, target)
 
 
 def graph_verdict(path=GRAPH_CHECK, state=LEASE_STATE):
@@ -283,13 +314,14 @@ class Stage:
 
         return load_config(Path(self.profile) / "study.yaml", *self.configfiles)
 
-    def command(self, env):
+    def command(self, env, gpu_jobs=None):
         # A --configfile on the command line replaces the profile's: name the profile's study file again before ours.
         smk = [sys.executable, "-m", "snakemake", "--profile", self.profile,
                *(["--configfile", f"{self.profile}/study.yaml", *self.configfiles] if self.configfiles else [])]
         subprocess.run([*smk, "--unlock"], env=env, capture_output=True)  # a deadline-stopped call leaves the lock
         # Snakemake reads `--config key=True` as a boolean; "true" would stay a string.
         return [*smk, "--rerun-incomplete", "--omit-from", "report",
+                *(["--resources", f"gpu={gpu_jobs}"] if gpu_jobs else []),
                 *(["--config", "cuda_graphs=True"] if graph_verdict() else []), "--", *self.targets]
 
 
@@ -313,30 +345,53 @@ def plan_stages(plan, overlay_dir=Path("work/lease")):
     return stages
 
 
-def _lease_steps(stages, bench, graph_check):
+def _lease_steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
     """(name, make_command) in order: bench and graph-check (each once per machine; the graph check covers every
-    model any stage trains), then the stages. Commands are made when their turn comes."""
+    model any stage trains), then the stages (none with `checks_only`). Commands are made when their turn comes.
+    `bench`: its timed steps per path (True: 200, enough to time a GPU's millisecond steps)."""
     steps = []
     if bench and not _done("bench").is_file():
-        steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench"]))
+        timed = 200 if bench is True else int(bench)
+        steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench", "--steps", str(timed),
+                                            "--warmup", str(max(2, timed // 10))]))
     if graph_check and not _done("graph-check").is_file():
         first = [arg for path in (f"{stages[0].profile}/study.yaml", *stages[0].configfiles) for arg in ("--config", path)]
         models = list(dict.fromkeys(run["model"] for stage in stages for run in stage.config()["runs"]))
         steps.append(("graph-check", lambda env: [sys.executable, "-m", "gan_study", *first, "graph-check", "--models",
                                                   *models]))
-    return steps + [(stage.name, stage.command) for stage in stages]
+    if checks_only:
+        return steps
+    return steps + [(stage.name, lambda env, stage=stage: stage.command(env, gpu_jobs)) for stage in stages]
 
 
-def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=False, site="/tmp/gan-study-site"):
+def _python_on_path(bin_dir):
+    """A `python` first on the PATH that is this interpreter: the rules call `python`, and the image may name its
+    interpreter `python3` only."""
+    bin_dir = Path(bin_dir)
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    # A script, not a symlink: a virtual environment's interpreter reached through a link elsewhere loses its venv.
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (bin_dir / "python").chmod(0o755)
+    return os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
+
+
+def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=False, site=None, gpu_jobs=None,
+              checks_only=False):
     """The one command for a GPU lease: restore, install, optionally benchmark and check CUDA graphs, run the stages
-    in order until the deadline (with `cuda_graphs: true` when the check passed), pack their studies' results and a
-    status file into `out`. Returns the status record."""
+    in order until the deadline (with `cuda_graphs: true` when the check passed; at most `gpu_jobs` GPU jobs at once),
+    pack their studies' results and a status file into `out`. `checks_only`: bench and graph-check alone, which
+    need only the data and the wheels, so they can run in an earlier call while the weights are still being carried.
+    The wheels go to `site` (default: beside the carries, so two checkouts never share one). Returns the status
+    record."""
     t0 = time.time()
-    data_dir, weights, wheels = restore(carry_root, Path(carry_root) / "restored")
+    site = (Path(carry_root) / "site" if site is None else Path(site)).resolve()
+    data_dir, weights, wheels = restore(carry_root, Path(carry_root) / "restored", weights=not checks_only)
     _install_wheels(wheels, site)
-    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir), "GAN_STUDY_INCEPTION_WEIGHTS": str(weights),
-           "PYTHONPATH": os.pathsep.join(filter(None, [site, os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1"}
-    steps = _lease_steps(stages, bench, graph_check)
+    bring_back_results()
+    env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir), "PATH": _python_on_path(site / "bin-python"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1",
+           **({"GAN_STUDY_INCEPTION_WEIGHTS": str(weights)} if weights else {})}
+    steps = _lease_steps(stages, bench, graph_check, gpu_jobs, checks_only)
     record = {"steps": []}
     for name, make_cmd in steps:
         left, started = deadline_s - (time.time() - t0), time.time()
@@ -349,13 +404,14 @@ def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=Fals
         print(f"[gan-study] lease step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
         if outcome == "deadline":
             break
-    studies = list(dict.fromkeys(stage.config()["study"] for stage in stages))
+    studies = [] if checks_only else list(dict.fromkeys(stage.config()["study"] for stage in stages))
     # A failed graph check is a verdict (train eagerly), not a failed lease.
     record["complete"] = all(s["outcome"] == "finished" and (s["exit_status"] == 0 or s["step"] == "graph-check")
                              for s in record["steps"]) and len(record["steps"]) == len(steps)
     record["cuda_graphs"] = graph_verdict()
-    record["files"] = [p.name for p in pack([*(f"results/{s}" for s in studies), "results/bench",
-                                             *(f"logs/{s}" for s in studies)], out)]
+    made = [*(f"results/{s}" for s in studies), "results/bench"]
+    keep_results(made)
+    record["files"] = [p.name for p in pack([*made, *(f"logs/{s}" for s in studies)], out)]
     (Path(out) / "lease-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
 
@@ -382,15 +438,31 @@ def lease_prepare_command(config, args):
     arg("--deadline-s", type=float, default=540, help="stop cleanly after this many seconds"),
     arg("--profile", default="workflows/profiles/paper"),
     arg("--configfile", nargs="*", default=[], help="overlays after the profile's study.yaml"),
+    arg("--git", metavar="COMMIT[+dirty]",
+        help="the commit the working tree was sent at, for the provenance records (the GPU machine's copy has no .git)"),
     arg("--bench", action="store_true", help="run `bench` first"),
+    arg("--bench-steps", type=int, default=200, help="timed steps per path of `bench`"),
     arg("--graph-check", action="store_true",
         help="run `graph-check` (once per machine); the study trains from CUDA graphs only if it passed"),
     arg("--plan", help="run the stages of this plan in order (e.g. workflows/profiles/paper/lease-plan.yaml) "
         "instead of one profile"),
+    arg("--gpu-jobs", type=int, default=4,
+        help="GPU jobs at once (Snakemake's gpu resource; the profiles say 1): the evaluation jobs are mostly start-up"),
+    arg("--checks-only", action="store_true",
+        help="run only --bench/--graph-check (data and wheels carried; the weights may still be on their way)"),
     arg("targets", nargs="*", help="Snakemake targets (default: the whole study but the report)")])
 def lease_run_command(config, args):
     if args.plan and (args.targets or args.configfile):
         raise GanStudyError("lease-run: --plan names its own profiles and overlays; drop the targets and --configfile")
     stages = (plan_stages(args.plan) if args.plan
               else [Stage("study", args.profile, list(args.configfile), list(args.targets))])
-    lease_run(args.carry, args.out, args.deadline_s, stages, args.bench, args.graph_check)
+    if args.git:
+        commit, _, dirty = args.git.partition("+")
+        if not re.fullmatch(r"[0-9a-f]{7,40}", commit) or dirty not in ("", "dirty"):
+            raise GanStudyError(f"lease-run --git {args.git}: give a commit hash, '+dirty' after it if the tree was")
+        os.environ.update(GAN_STUDY_GIT_COMMIT=commit, GAN_STUDY_GIT_DIRTY="1" if dirty else "0")
+    if args.checks_only and not (args.bench or args.graph_check):
+        raise GanStudyError("lease-run --checks-only runs --bench and/or --graph-check; name at least one")
+    lease_run(args.carry, args.out, args.deadline_s, stages, args.bench and args.bench_steps, args.graph_check,
+              gpu_jobs=args.gpu_jobs,
+              checks_only=args.checks_only)

@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -32,6 +33,11 @@ def _git(*args):
 
 def git_state():
     commit = _git("rev-parse", "HEAD")
+    if commit is None and os.environ.get("GAN_STUDY_GIT_COMMIT"):
+        # A copy without its .git (a GPU machine's working tree): the commit it was sent at, as `lease-run --git`
+        # was told; dirty only if the sender said so.
+        return {"git_commit": os.environ["GAN_STUDY_GIT_COMMIT"],
+                "git_dirty": {"0": False, "1": True}.get(os.environ.get("GAN_STUDY_GIT_DIRTY"))}
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": commit or "unknown", "git_dirty": bool(status) if status is not None else None}
 

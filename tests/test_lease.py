@@ -3,6 +3,7 @@ a tiny profile run twice (stopped at its deadline, then resumed to the end)."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -143,18 +144,19 @@ def test_the_graph_verdict_needs_real_cuda_graphs_that_passed(tmp_path):
 
 
 def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch):
-    """Issue 13's order: Table 1 (MLP GAN, MNIST, 5 seeds, 250 epochs) first, then its longer budget, then cGAN on
-    MNIST, then Fashion-MNIST, then the whole paper profile; every stage's config is valid."""
+    """Issue 13's order, with the longer budget after the cells that fit one call: Table 1 (MLP GAN, MNIST, 5 seeds,
+    250 epochs) first, then cGAN on MNIST, then Fashion-MNIST, then 2,000 epochs, then the whole paper profile; every
+    stage's config is valid."""
     monkeypatch.chdir(REPO)
     stages = lease.plan_stages("workflows/profiles/paper/lease-plan.yaml", overlay_dir=tmp_path)
     configs = [stage.config() for stage in stages]
     cells = [sorted((run["model"], d) for run in c["runs"] for d in run["datasets"]) for c in configs]
     assert cells[0] == [("mlp_gan", "mnist")] and configs[0]["study"] == "paper"
     assert configs[0]["models"]["mlp_gan"]["epochs"] == 250 and configs[0]["seeds"] == [0, 1, 2, 3, 4]
-    assert configs[1]["study"] == "paper-long" and cells[1] == [("mlp_gan", "mnist")]
-    assert configs[1]["models"]["mlp_gan"]["epochs"] == 2000 and configs[1]["snapshots"]["every_n_epochs"] == 50
-    assert cells[2] == [("cgan", "mnist"), ("mlp_gan", "mnist")]
-    assert ("mlp_gan", "fashion_mnist") in cells[3] and ("cgan", "fashion_mnist") in cells[3]
+    assert cells[1] == [("cgan", "mnist"), ("mlp_gan", "mnist")]
+    assert ("mlp_gan", "fashion_mnist") in cells[2] and ("cgan", "fashion_mnist") in cells[2]
+    assert configs[3]["study"] == "paper-long" and cells[3] == [("mlp_gan", "mnist")]
+    assert configs[3]["models"]["mlp_gan"]["epochs"] == 2000 and configs[3]["snapshots"]["every_n_epochs"] == 50
     assert stages[-1].configfiles == [] and stages[-1].profile == "workflows/profiles/paper"  # the whole profile
     paper = [c for c, config in zip(cells, configs) if config["study"] == "paper"]
     assert all(set(a) < set(b) for a, b in zip(paper, paper[1:]))  # each stage adds cells, none drops a finished one
@@ -169,7 +171,7 @@ def test_a_lease_runs_its_stages_in_order_and_stops_at_the_deadline(tmp_path, mo
         ran.append(cmd)
         return ("deadline", -2, deadline_s) if len(ran) == 3 else ("finished", 0, 1.0)
 
-    monkeypatch.setattr(lease, "restore", lambda carry, dest: (tmp_path, tmp_path / "w.pth", []))
+    monkeypatch.setattr(lease, "restore", lambda carry, dest, weights=True: (tmp_path, tmp_path / "w.pth", []))
     monkeypatch.setattr(lease, "run_until", fake_run_until)
     monkeypatch.setattr(lease.subprocess, "run", lambda *a, **k: None)  # the --unlock calls
 
@@ -179,13 +181,15 @@ def test_a_lease_runs_its_stages_in_order_and_stops_at_the_deadline(tmp_path, mo
         return []
 
     monkeypatch.setattr(lease, "pack", fake_pack)
-    record = lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, bench=True, graph_check=True)
+    record = lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, bench=True, graph_check=True,
+                             gpu_jobs=4)
     bench, check, table1, packed = ran
-    assert bench[-1] == "bench"
+    assert bench[bench.index("gan_study") + 1:] == ["bench", "--steps", "200", "--warmup", "20"]
     assert check[check.index("graph-check"):] == ["graph-check", "--models", "mlp_gan", "cgan", "dcgan", "wgan",
                                                  "wgan_gp"]
     assert "workflows/profiles/paper" in table1 and str(tmp_path / "lease-plan-stage1.yaml") in table1
     assert "cuda_graphs=True" not in table1  # no passing GPU check on this machine
+    assert table1[table1.index("--resources"):][:2] == ["--resources", "gpu=4"]  # the profile's gpu=1, raised
     assert [s["step"] for s in record["steps"]] == ["bench", "graph-check", stages[0].name] and not record["complete"]
     assert packed == ["results/paper", "results/paper-long", "results/bench", "logs/paper", "logs/paper-long"]
 
@@ -211,7 +215,7 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
             lease.ONCE_PER_MACHINE["bench"].write_text("{}")
         return "finished", 0, 1.0
 
-    monkeypatch.setattr(lease, "restore", lambda carry, dest: (tmp_path, tmp_path / "w.pth", []))
+    monkeypatch.setattr(lease, "restore", lambda carry, dest, weights=True: (tmp_path, tmp_path / "w.pth", []))
     monkeypatch.setattr(lease, "run_until", fake_run_until)
     monkeypatch.setattr(lease.subprocess, "run", lambda *a, **k: None)
     monkeypatch.setattr(lease, "pack", lambda paths, out: out.mkdir(parents=True, exist_ok=True) or [])
@@ -221,3 +225,74 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
     ran.clear()
     lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, bench=True, graph_check=True)
     assert ran == ["graph-check", "study"]  # bench done here already; the graph check, which wrote nothing, again
+
+
+def test_the_checks_can_run_before_the_weights_arrive(tmp_path, monkeypatch):
+    """`--checks-only` (bench, graph-check) needs the data and the wheels alone: an earlier call runs them while the
+    weight parts are still being carried; the study and the FID need the weights, which are then checked."""
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(os.urandom(3000))
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    (tmp_path / "data" / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"x" * 100)
+    lease.prepare(tmp_path / "data", weights, tmp_path / "dev", wheels=False, limit=1000)
+    for part in (tmp_path / "dev").glob("w*/*.part*"):
+        part.unlink()
+    data_dir, rebuilt, _ = lease.restore(tmp_path / "dev", tmp_path / "there", weights=False)
+    assert rebuilt is None and (data_dir / "mnist" / "train-images-idx3-ubyte.gz").read_bytes() == b"x" * 100
+    with pytest.raises(GanStudyError, match=r"carried file w1/w.pth.part00 is missing"):
+        lease.restore(tmp_path / "dev", tmp_path / "there")
+
+    monkeypatch.chdir(tmp_path)
+    ran, packed = [], []
+    monkeypatch.setattr(lease, "run_until", lambda cmd, deadline_s, env=None: ran.append(cmd) or ("finished", 0, 1.0))
+    monkeypatch.setattr(lease, "pack", lambda paths, out: packed.extend(paths) or out.mkdir(parents=True) or [])
+    stages = [lease.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
+    lease.lease_run(tmp_path / "dev", tmp_path / "out", 100, stages, bench=True, graph_check=True, checks_only=True,
+                    site=tmp_path / "site")
+    assert len(ran) == 2 and "bench" in ran[0] and "graph-check" in ran[1]  # no Snakemake call
+    assert packed == ["results/bench"]
+
+
+def test_lease_run_starts_on_an_image_without_jsonschema(tmp_path):
+    """The GPU image lacks jsonschema until the carried wheels are installed: lease-run must get as far as the carries
+    without validating a config (here it stops at the missing manifest, one clear line)."""
+    (tmp_path / "jsonschema.py").write_text("raise ImportError('not on the GPU image')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    run = subprocess.run([sys.executable, "-m", "gan_study", "lease-run", "--carry", str(tmp_path / "none"), "--out",
+                          str(tmp_path / "out")], cwd=REPO, env=env, capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.strip().endswith("is missing: carry d1 first (it holds the manifest)")
+    refused = subprocess.run([sys.executable, "-m", "gan_study", "--config", "x.yaml", "lease-run", "--out", "o"],
+                             cwd=REPO, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "lease-run takes no --config" in refused.stderr
+
+
+def test_what_a_call_made_outlives_the_next_calls_fresh_tree(tmp_path, monkeypatch):
+    """Each call re-sends the working tree, so results/ written by the last call may be gone; lease-run keeps a copy
+    in work/lease (ignored, kept while the machine is warm) and puts back what is missing, with its times."""
+    monkeypatch.chdir(tmp_path)
+    stages = [lease.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
+    seen = []
+
+    def fake_run_until(cmd, deadline_s, env=None):
+        if "graph-check" in cmd:
+            lease.GRAPH_CHECK.parent.mkdir(parents=True, exist_ok=True)
+            lease.GRAPH_CHECK.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))
+        elif "snakemake" in cmd:
+            seen.append(("cuda_graphs=True" in cmd, [(str(p), p.stat().st_mtime) for p in
+                                                    sorted((tmp_path / "results").rglob("*.csv"))]))
+            (tmp_path / "results" / "smoke").mkdir(parents=True, exist_ok=True)
+            (tmp_path / "results" / "smoke" / "made.csv").write_text("1\n")
+        return "finished", 0, 1.0
+
+    monkeypatch.setattr(lease, "restore", lambda carry, dest, weights=True: (tmp_path, tmp_path / "w.pth", []))
+    monkeypatch.setattr(lease, "run_until", fake_run_until)
+    monkeypatch.setattr(lease.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(lease, "pack", lambda paths, out: out.mkdir(parents=True, exist_ok=True) or [])
+    lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, graph_check=True)
+    made = tmp_path / "results" / "smoke" / "made.csv"
+    os.utime(made, (1_000_000, 1_000_000))
+    lease.keep_results(["results/smoke"])
+    shutil.rmtree(tmp_path / "results")  # the next call's fresh copy of the tree
+    lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, graph_check=True)
+    # The verdict and the study's results (with their times) were back before Snakemake ran.
+    assert seen[1] == (True, [(str(made), 1_000_000)])
