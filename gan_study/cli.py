@@ -37,6 +37,8 @@ COMMANDS = {  # command: (module that registers it, one-line help)
     "rescore": ("publish", "resample and re-score a study's published generators (no training)"),
     "lease-prepare": ("lease", "here: cut data, weights and wheels into ≤ 48 MiB carries for a GPU lease"),
     "lease-run": ("lease", "there: restore the carries, run the profile under a deadline, pack to --out"),
+    "restate-commit": ("provenance", "correct the commit a results dir records when its machine misread it"),
+    "rule-times": ("lease", "per-job wall times (rule, wildcards, seconds) from a Snakemake console log"),
     "report": ("report", "build the PDF from a results dir with latexmk"),
 }
 

@@ -292,12 +292,14 @@ def bring_back_results(state=LEASE_STATE):
 
 
 def graph_verdict(path=GRAPH_CHECK, state=LEASE_STATE):
-    """True when `graph-check` ran on this machine, on a GPU (real CUDA graphs), and every model agreed with eager
-    training."""
+    """The models whose graph-check ran on this machine, on a GPU (real CUDA graphs), and agreed with eager
+    training; [] when there is no such check."""
     if not (_done("graph-check", state).is_file() and Path(path).is_file()):
-        return False
+        return []
     check = json.loads(Path(path).read_text())
-    return check.get("backend") == "CudaGraphs" and check.get("passed") is True
+    if check.get("backend") != "CudaGraphs":
+        return []
+    return [m["model"] for m in check.get("models", []) if m.get("passed") is True]
 
 
 @dataclass
@@ -322,7 +324,8 @@ class Stage:
         # Snakemake reads `--config key=True` as a boolean; "true" would stay a string.
         return [*smk, "--rerun-incomplete", "--omit-from", "report",
                 *(["--resources", f"gpu={gpu_jobs}"] if gpu_jobs else []),
-                *(["--config", "cuda_graphs=True"] if graph_verdict() else []), "--", *self.targets]
+                *(["--config", f"cuda_graphs=[{','.join(graphed)}]"] if (graphed := graph_verdict()) else []),
+                "--", *self.targets]
 
 
 def plan_stages(plan, overlay_dir=Path("work/lease")):
@@ -378,7 +381,7 @@ def _python_on_path(bin_dir):
 def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=False, site=None, gpu_jobs=None,
               checks_only=False):
     """The one command for a GPU lease: restore, install, optionally benchmark and check CUDA graphs, run the stages
-    in order until the deadline (with `cuda_graphs: true` when the check passed; at most `gpu_jobs` GPU jobs at once),
+    in order until the deadline (CUDA graphs for the models whose check passed; at most `gpu_jobs` GPU jobs at once),
     pack their studies' results and a status file into `out`. `checks_only`: bench and graph-check alone, which
     need only the data and the wheels, so they can run in an earlier call while the weights are still being carried.
     The wheels go to `site` (default: beside the carries, so two checkouts never share one). Returns the status
@@ -405,6 +408,7 @@ def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=Fals
         if outcome == "deadline":
             break
     studies = [] if checks_only else list(dict.fromkeys(stage.config()["study"] for stage in stages))
+    _methods_match_tables(studies, env)
     # A failed graph check is a verdict (train eagerly), not a failed lease.
     record["complete"] = all(s["outcome"] == "finished" and (s["exit_status"] == 0 or s["step"] == "graph-check")
                              for s in record["steps"]) and len(record["steps"]) == len(steps)
@@ -414,6 +418,16 @@ def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=Fals
     record["files"] = [p.name for p in pack([*made, *(f"logs/{s}" for s in studies)], out)]
     (Path(out) / "lease-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _methods_match_tables(studies, env):
+    """A stage stopped at the deadline has already rewritten its study's methods.tex for cells it never finished:
+    write it again from the config of the tables (results/<study>/config.json, by the last finished aggregate)."""
+    for study in studies:
+        config = Path("results") / study / "config.json"
+        if config.is_file():
+            subprocess.run([sys.executable, "-m", "gan_study", "--config", str(config), "methods", "--out",
+                            str(config.with_name("methods.tex"))], env=env, check=False)
 
 
 @command("lease-prepare", [
@@ -466,3 +480,42 @@ def lease_run_command(config, args):
     lease_run(args.carry, args.out, args.deadline_s, stages, args.bench and args.bench_steps, args.graph_check,
               gpu_jobs=args.gpu_jobs,
               checks_only=args.checks_only)
+
+
+_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+
+
+def snakemake_job_times(log_text):
+    """Per job of a Snakemake console log (several runs in a row allowed): rule, wildcards, start, end, seconds.
+    Jobs that never finished (a deadline) have no end."""
+    jobs, run, stamp, current = [], 0, None, None
+    for line in log_text.splitlines():
+        if line.startswith("Building DAG of jobs"):
+            run += 1
+        elif match := _STAMP.match(line.strip()):
+            stamp, current = time.mktime(time.strptime(match.group(1), "%a %b %d %H:%M:%S %Y")), None
+        elif match := re.match(r"^(?:local)?rule (\w+):$", line):
+            current = {"snakemake_run": run, "rule": match.group(1), "wildcards": "", "started": stamp}
+            jobs.append(current)
+        elif current is not None and (match := re.match(r"^\s+jobid: (\d+)$", line)):
+            current["jobid"] = int(match.group(1))
+        elif current is not None and (match := re.match(r"^\s+wildcards: (.*)$", line)):
+            current["wildcards"] = match.group(1)
+        elif match := re.match(r"^Finished jobid: (\d+)", line):
+            for job in jobs:
+                if job["snakemake_run"] == run and job.get("jobid") == int(match.group(1)):
+                    job["seconds"] = stamp - job["started"]
+    return [{**job, "seconds": job.get("seconds")} for job in jobs]
+
+
+@command("rule-times", [arg("--log", required=True, help="a Snakemake console log (e.g. a lease's)"),
+                        arg("--out", required=True, help="CSV: one row per job, its rule, wildcards and seconds")])
+def rule_times_command(config, args):
+    import pandas as pd
+
+    from .atomic import write_csv
+
+    rows = snakemake_job_times(Path(args.log).read_text())
+    if not rows:
+        raise GanStudyError(f"{args.log} holds no Snakemake jobs; give the console log of a Snakemake run")
+    write_csv(args.out, pd.DataFrame(rows)[["snakemake_run", "rule", "wildcards", "jobid", "seconds"]])

@@ -4,7 +4,7 @@ from . import latex
 from .atomic import write_text
 from .config import sigma_grid
 from .data import DATASETS
-from .models import get_variant
+from .models import get_variant, variant_class
 from .provenance import config_hash
 from .commands import arg, command
 
@@ -42,11 +42,17 @@ def _setup_paragraphs(config):
            "order a lone run would, so each seed's numbers are those of training it alone up to float rounding."
            if config["batch_seeds"] else "")
         + (" TF32 arithmetic was allowed for float32 matrix products on the GPU." if config["allow_tf32"] else "")
-        + (" On the GPU each training step was captured once as a CUDA graph and replayed (the same kernels and random "
-           "streams; the scheduled learning rate enters unfused, so numbers equal eager training up to float "
-           "rounding); each run's \texttt{train.json} records whether its capture succeeded (else it trained eagerly)."
-           if config["cuda_graphs"] else ""),
+        + (" On the GPU each training step" + _graphed_models(config) + " was captured once as a CUDA graph and "
+           "replayed (the same kernels and random streams; the scheduled learning rate enters unfused, so numbers "
+           r"equal eager training up to float rounding); each run's \texttt{train.json} records whether its capture "
+           "succeeded (else it trained eagerly)." if config["cuda_graphs"] else ""),
     ]
+
+
+def _graphed_models(config):
+    if config["cuda_graphs"] is True:
+        return ""
+    return " of " + ", ".join(variant_class(m).title for m in config["cuda_graphs"]) + " (the models whose check passed)"
 
 
 def _parzen_paragraph(config):

@@ -56,10 +56,28 @@ def results_table(results_dir):
         for b in pd.read_csv(baselines_csv).itertuples():
             lines.append(f"| {b.title} | {DATASETS[b.dataset].title} | — | — | {b.centres} / {b.n_test:,} | "
                          f"{b.test_mean_ll:.1f} ± {b.test_se:.1f} | " + ("— | " if chosen else "") + "— | — | — | — |")
+    lines += _per_seed_lines(results_dir, runs)
     verdicts = [v for v in summary.get("verdict", pd.Series(dtype=object)).dropna()]
     if verdicts:
         lines += ["", *[f"**Replication verdict (computed).** {v}" for v in verdicts]]
     return "\n".join(lines)
+
+
+def _per_seed_lines(results_dir, runs):
+    """Each cell's seeds one by one (final log-likelihood, and FID where measured): a mean over seeds hides a seed
+    that failed."""
+    fid_csv = results_dir / "fid_runs.csv"
+    fid = pd.read_csv(fid_csv).set_index(["model", "dataset", "seed"])["fid"] if fid_csv.is_file() else {}
+    lines = []
+    for (model, dataset), cell in runs.groupby(["model", "dataset"], sort=False):
+        if len(cell) < 2:
+            continue
+        seeds = ", ".join(f"seed {r.seed}: {r.test_mean_ll:.1f}"
+                          + (f" (FID {fid[(model, dataset, r.seed)]:.1f})" if (model, dataset, r.seed) in fid else "")
+                          for r in cell.sort_values("seed").itertuples())
+        lines.append(f"{variant_class(model).title} on {DATASETS[dataset].title}, final log-likelihood per seed: "
+                     f"{seeds}.")
+    return ["", *lines] if lines else []
 
 
 def _fid_cell(fid, model, dataset):

@@ -43,6 +43,12 @@ from .commands import RUN_ARGS, arg, command
 STATE_VERSION = 2
 
 
+def graphs_wanted(config, model):
+    """Config `cuda_graphs`: true for every model, or the list of models to capture (those whose check passed)."""
+    wanted = config["cuda_graphs"]
+    return wanted is True or (isinstance(wanted, list) and model in wanted)
+
+
 def run_config(config, model, dataset):
     """The part of the config that determines one run's training: its hash keys resumption and results."""
     return {"model": model, "dataset": dataset, "model_config": config["models"][model]}
@@ -199,7 +205,7 @@ class Trainer:
                       else f"{model}/{dataset}/seeds{','.join(map(str, seeds))}")
         self.trained_by, self.wall_before, self.t0 = [{"started": now(), **git_state()}], 0.0, time.time()
         self.graph_error = None  # why a wanted graph capture failed
-        self.graphed = self._graphed_step(config["cuda_graphs"] or graph_backend is not None, graph_backend)
+        self.graphed = self._graphed_step(graphs_wanted(config, model) or graph_backend is not None, graph_backend)
 
     def _graphed_step(self, wanted, backend):
         if not wanted:

@@ -78,6 +78,9 @@ def test_graph_check_compares_replayed_and_eager_training(tmp_path, tiny_config)
     assert result["backend"] == "EagerReplay" and result["passed"] and result["steps"] == 4
     assert [m["model"] for m in result["models"]] == ["mlp_gan", "dcgan"]
     assert all(m["captured"] and m["max_abs_loss_difference"] < 1e-5 for m in result["models"])
+    # Eager training run twice from the same seeds: on a CPU it repeats bitwise (the baseline a GPU check reports).
+    assert all(m["eager_repeat_max_abs_loss_difference"] == 0.0 == m["eager_repeat_max_abs_weight_difference"]
+               for m in result["models"])
 
 
 def test_graph_check_fails_loudly_when_replay_and_eager_disagree(tmp_path, tiny_config, monkeypatch):
@@ -104,3 +107,4 @@ def test_graph_check_fails_loudly_when_replay_and_eager_disagree(tmp_path, tiny_
         bench.graph_check_command(tiny_config, Args())
     result = json.loads((tmp_path / "graph-check-cpu.json").read_text())
     assert not result["passed"] and result["models"][0]["max_abs_loss_difference"] > 5e-3
+    assert result["models"][0]["eager_repeat_max_abs_loss_difference"] == 0.0  # the drift is the replay's alone

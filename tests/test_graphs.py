@@ -136,3 +136,22 @@ def test_hyper_parameters_reach_the_replayed_step_through_tensors(tiny_config):
     assert seen[1:] == pytest.approx(expected, rel=1e-6)  # after the warm-up step
     assert isinstance(trainer.opt_d.param_groups[0]["lr"], float)  # checkpoints keep numbers
     assert isinstance(trainer.graphed, GraphedStep)
+
+
+def test_cuda_graphs_can_name_the_models_that_passed_their_check(tiny_config):
+    """On the H200 the MLP nets' graphs agreed with eager training and the conv nets' did not: the config lists the
+    models to capture, the schema refuses a name that is no model, and the methods text says which."""
+    from gan_study.config import validate
+    from gan_study.errors import GanStudyError
+    from gan_study.methods import methods_text
+    from gan_study.train import graphs_wanted
+
+    config = dict(tiny_config, cuda_graphs=["mlp_gan", "cgan"])
+    validate(config)
+    assert [graphs_wanted(config, m) for m in ("mlp_gan", "cgan", "dcgan")] == [True, True, False]
+    assert graphs_wanted(dict(config, cuda_graphs=True), "dcgan") and not graphs_wanted(dict(config, cuda_graphs=False),
+                                                                                        "mlp_gan")
+    assert "each training step of MLP GAN (2014), Conditional GAN (the models whose check passed)" in " ".join(methods_text(config).split())
+    assert "\t" not in methods_text(config)  # a LaTeX \texttt once lost its backslash to a tab
+    with pytest.raises(GanStudyError, match="cuda_graphs"):
+        validate(dict(config, cuda_graphs=["mlp_gan", "resnet"]))

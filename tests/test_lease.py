@@ -118,7 +118,8 @@ def test_a_whole_lease_stops_at_its_deadline_and_the_next_call_finishes(repo_cop
     # on this CPU the trainer says it trains eagerly, which shows the setting reached it.
     verdict = repo_copy / "results" / "bench" / "graph-check-cuda.json"
     verdict.parent.mkdir(parents=True, exist_ok=True)
-    verdict.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))
+    verdict.write_text(json.dumps({"backend": "CudaGraphs", "passed": True,
+                                   "models": [{"model": "mlp_gan", "passed": True}]}))
     (repo_copy / "work" / "lease").mkdir(parents=True, exist_ok=True)
     (repo_copy / "work" / "lease" / "graph-check.done").write_text(f"{verdict}\n")  # as if checked on this machine
     second = call(600, tmp_path / "out2")
@@ -133,14 +134,16 @@ def test_a_whole_lease_stops_at_its_deadline_and_the_next_call_finishes(repo_cop
 
 def test_the_graph_verdict_needs_real_cuda_graphs_that_passed(tmp_path):
     path = tmp_path / "graph-check-cuda.json"
-    assert not lease.graph_verdict(path, state=tmp_path)  # no check: eager
-    path.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))
-    assert not lease.graph_verdict(path, state=tmp_path)  # a passing file not made on this machine (e.g. committed)
+    models = [{"model": "mlp_gan", "passed": True}, {"model": "cgan", "passed": True},
+              {"model": "dcgan", "passed": False}]
+    assert lease.graph_verdict(path, state=tmp_path) == []  # no check: eager
+    path.write_text(json.dumps({"backend": "CudaGraphs", "passed": False, "models": models}))
+    assert lease.graph_verdict(path, state=tmp_path) == []  # a file not made on this machine (e.g. committed)
     (tmp_path / "graph-check.done").write_text("checked here\n")
-    for backend, passed, verdict in (("CudaGraphs", True, True), ("CudaGraphs", False, False),
-                                     ("EagerReplay", True, False)):
-        path.write_text(json.dumps({"backend": backend, "passed": passed}))
-        assert lease.graph_verdict(path, state=tmp_path) is verdict
+    # Graphs for the models that agreed (as on the H200: the MLP nets did, the conv nets did not); none from a CPU.
+    assert lease.graph_verdict(path, state=tmp_path) == ["mlp_gan", "cgan"]
+    path.write_text(json.dumps({"backend": "EagerReplay", "passed": True, "models": models[:1]}))
+    assert lease.graph_verdict(path, state=tmp_path) == []
 
 
 def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch):
@@ -188,7 +191,7 @@ def test_a_lease_runs_its_stages_in_order_and_stops_at_the_deadline(tmp_path, mo
     assert check[check.index("graph-check"):] == ["graph-check", "--models", "mlp_gan", "cgan", "dcgan", "wgan",
                                                  "wgan_gp"]
     assert "workflows/profiles/paper" in table1 and str(tmp_path / "lease-plan-stage1.yaml") in table1
-    assert "cuda_graphs=True" not in table1  # no passing GPU check on this machine
+    assert not any("cuda_graphs" in arg for arg in table1)  # no passing GPU check on this machine
     assert table1[table1.index("--resources"):][:2] == ["--resources", "gpu=4"]  # the profile's gpu=1, raised
     assert [s["step"] for s in record["steps"]] == ["bench", "graph-check", stages[0].name] and not record["complete"]
     assert packed == ["results/paper", "results/paper-long", "results/bench", "logs/paper", "logs/paper-long"]
@@ -205,7 +208,8 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
     """A repeated lease call skips the checks this machine already made, but not a result committed from elsewhere."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "results" / "bench").mkdir(parents=True)
-    lease.GRAPH_CHECK.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))  # e.g. committed earlier
+    lease.GRAPH_CHECK.write_text(json.dumps({"backend": "CudaGraphs", "passed": True,  # e.g. committed earlier
+                                             "models": [{"model": "mlp_gan", "passed": True}]}))
     stages = [lease.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
     ran = []
 
@@ -276,9 +280,10 @@ def test_what_a_call_made_outlives_the_next_calls_fresh_tree(tmp_path, monkeypat
     def fake_run_until(cmd, deadline_s, env=None):
         if "graph-check" in cmd:
             lease.GRAPH_CHECK.parent.mkdir(parents=True, exist_ok=True)
-            lease.GRAPH_CHECK.write_text(json.dumps({"backend": "CudaGraphs", "passed": True}))
+            lease.GRAPH_CHECK.write_text(json.dumps({"backend": "CudaGraphs", "passed": False, "models": [
+                {"model": "mlp_gan", "passed": True}, {"model": "dcgan", "passed": False}]}))
         elif "snakemake" in cmd:
-            seen.append(("cuda_graphs=True" in cmd, [(str(p), p.stat().st_mtime) for p in
+            seen.append(("cuda_graphs=[mlp_gan]" in cmd, [(str(p), p.stat().st_mtime) for p in
                                                     sorted((tmp_path / "results").rglob("*.csv"))]))
             (tmp_path / "results" / "smoke").mkdir(parents=True, exist_ok=True)
             (tmp_path / "results" / "smoke" / "made.csv").write_text("1\n")
@@ -296,3 +301,86 @@ def test_what_a_call_made_outlives_the_next_calls_fresh_tree(tmp_path, monkeypat
     lease.lease_run(tmp_path / "carry", tmp_path / "out", 100, stages, graph_check=True)
     # The verdict and the study's results (with their times) were back before Snakemake ran.
     assert seen[1] == (True, [(str(made), 1_000_000)])
+
+
+def test_the_stated_commit_wins_over_the_machines_git(monkeypatch):
+    """On the GPU machine the copy's .git (if any) was the session's starting commit, not the tree sent: the records
+    must name the commit `lease-run --git` states."""
+    from gan_study.provenance import git_state
+
+    stated = "b" * 40
+    assert git_state()["git_commit"] != stated  # this checkout's own
+    monkeypatch.setenv("GAN_STUDY_GIT_COMMIT", stated)
+    monkeypatch.setenv("GAN_STUDY_GIT_DIRTY", "0")
+    assert git_state() == {"git_commit": stated, "git_dirty": False}
+
+
+def test_rule_times_are_read_from_a_snakemake_log(tmp_path):
+    log = """Building DAG of jobs...
+[Fri Nov 27 00:38:27 2026]
+localrule train_seeds:
+    jobid: 3
+    wildcards: model=mlp_gan, dataset=mnist
+[Fri Nov 27 00:38:27 2026]
+localrule methods:
+    jobid: 20
+[Fri Nov 27 00:38:32 2026]
+Finished jobid: 20 (Rule: methods)
+[Fri Nov 27 00:43:45 2026]
+Finished jobid: 3 (Rule: train_seeds)
+Building DAG of jobs...
+[Fri Nov 27 00:45:52 2026]
+localrule methods:
+    jobid: 3
+[Fri Nov 27 00:45:56 2026]
+Error in rule methods:
+    jobid: 7
+    wildcards: model=cgan
+"""
+    jobs = lease.snakemake_job_times(log)
+    assert [(j["snakemake_run"], j["rule"], j["wildcards"], j["jobid"], j["seconds"]) for j in jobs] == [
+        (1, "train_seeds", "model=mlp_gan, dataset=mnist", 3, 318.0), (1, "methods", "", 20, 5.0),
+        (2, "methods", "", 3, None)]  # jobids restart per run; the failed job has no time
+    (tmp_path / "empty.log").write_text("nothing\n")
+    run = subprocess.run([sys.executable, "-m", "gan_study", "rule-times", "--log", str(tmp_path / "empty.log"),
+                          "--out", str(tmp_path / "t.csv")], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "holds no Snakemake jobs" in run.stderr and not (tmp_path / "t.csv").exists()
+
+
+def test_a_misread_commit_is_restated_everywhere_and_logged(tmp_path):
+    from gan_study.provenance import restate_commit
+
+    old, new, other = "9e3d4517a195a72362aea55d014c0ac71e031c51", "3200b13e12ed91799b4d1174bf1887336a2f561a", "a" * 40
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "train.json").write_text(json.dumps(
+        {"provenance": {"git_commit": old, "git_dirty": True}, "trained_by": [{"git_commit": old, "git_dirty": True}],
+         "git": {"git_commit": other, "git_dirty": True}}))
+    (tmp_path / "runs.csv").write_text(f"seed,git_commit,git_dirty,eval_git_commit,eval_git_dirty,x\n"
+                                       f"0,{old},True,{old},True,1.25\n1,{other},True,{old},True,2\n")
+    (tmp_path / "provenance.tex").write_text(f"a & {old[:10]}+dirty \\\\\n\\newcommand{{\\gsGitCommit}}{{{old[:10]}}}\n")
+    changed = restate_commit(tmp_path, old, new, "the machine's .git was older than the tree sent")
+    assert changed == ["provenance.tex", "runs/train.json", "runs.csv"]
+    train = json.loads((tmp_path / "runs" / "train.json").read_text())
+    assert train["provenance"] == {"git_commit": new, "git_dirty": False} == train["trained_by"][0]
+    assert train["git"] == {"git_commit": other, "git_dirty": True}  # another commit's record is left alone
+    assert (tmp_path / "runs.csv").read_text() == (f"seed,git_commit,git_dirty,eval_git_commit,eval_git_dirty,x\n"
+                                                   f"0,{new},False,{new},False,1.25\n1,{other},True,{new},False,2\n")
+    assert (tmp_path / "provenance.tex").read_text() == f"a & {new[:10]} \\\\\n\\newcommand{{\\gsGitCommit}}{{{new[:10]}}}\n"
+    log = json.loads((tmp_path / "provenance-corrections.json").read_text())
+    assert log[0]["recorded"] == old and log[0]["sent"] == new and log[0]["files"] == changed
+
+
+def test_a_stage_cut_off_leaves_methods_that_describe_the_tables(tmp_path, monkeypatch):
+    """The H200 lease's cGAN stage rewrote results/paper/methods.tex, then hit the deadline: the methods must be
+    those of the tables' config (written by the last finished aggregate)."""
+    from gan_study.config import load_config
+    from gan_study.provenance import config_hash
+
+    monkeypatch.chdir(tmp_path)
+    study = tmp_path / "results" / "paper"
+    study.mkdir(parents=True)
+    config = load_config(REPO / "workflows" / "profiles" / "smoke" / "study.yaml")
+    (study / "config.json").write_text(json.dumps(config))
+    (study / "methods.tex").write_text("a later stage's methods\n")
+    lease._methods_match_tables(["paper"], {**os.environ, "PYTHONPATH": str(REPO)})
+    assert f"config hash \\texttt{{{config_hash(config)}}}" in (study / "methods.tex").read_text()

@@ -46,7 +46,7 @@ def test_readme_benchmark_numbers_match_the_committed_bench_file():
     bench = json.loads((REPO / "results" / "bench" / "bench-cpu.json").read_text())
     readme = " ".join((REPO / "README.md").read_text().split())
     quoted = readme[readme.index("Committed CPU run"):]
-    quoted = quoted[: quoted.index("No GPU figures")]
+    quoted = quoted[: quoted.index("GPU run (")]
     for m in bench["models"]:
         rates = m["images_per_s"]
         for key in ("naive", "resident_one_seed", "batched_all_seeds"):
@@ -113,3 +113,32 @@ def test_readme_bibtex_entry_matches_citation_cff():
     assert fields["year"] == str(cff["date-released"])[:4] and fields["month"] == str(int(str(cff["date-released"])[5:7]))
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert f"Version {version}." in fields["note"]
+
+
+def test_readme_gpu_numbers_match_the_committed_gpu_files():
+    """The README quotes results/bench/bench-cuda.json and graph-check-cuda.json by hand: a rerun must update both."""
+    import json
+
+    bench = json.loads((REPO / "results" / "bench" / "bench-cuda.json").read_text())
+    check = json.loads((REPO / "results" / "bench" / "graph-check-cuda.json").read_text())
+    readme = " ".join((REPO / "README.md").read_text().split())
+    quoted = readme[readme.index("GPU run ("):]
+    quoted = quoted[: quoted.index("torch.compile")]
+    assert bench["device"] in quoted and check["device"] in quoted
+    for m in bench["models"]:
+        rates = m["images_per_s"]
+        assert f"{rates['naive']:,.0f}" in quoted and f"{rates['batched_all_seeds']:,.0f}" in quoted, m["model"]
+        assert f"{m['ratio_batched_vs_naive']:.2f}×" in quoted, m["model"]
+    failed = [m["model"] for m in check["models"] if not m["passed"]]
+    assert failed == ["dcgan", "wgan", "wgan_gp"] and "DCGAN, WGAN and WGAN-GP do not" in quoted
+
+
+def test_readme_shows_every_seed_of_the_study():
+    """A mean over seeds hides a failed seed: the generated section lists each one."""
+    import pandas as pd
+
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index(START):readme.index(END)]
+    study = REPO / "results" / re.search(r"Study `([\w-]+)`", block).group(1)
+    for run in pd.read_csv(study / "parzen_runs.csv").itertuples():
+        assert f"seed {run.seed}: {run.test_mean_ll:.1f}" in block
