@@ -38,6 +38,7 @@ COMMANDS = {  # command: (module that registers it, one-line help)
     "lease-prepare": ("lease", "here: cut data, weights and wheels into ≤ 48 MiB carries for a GPU lease"),
     "lease-run": ("lease", "there: restore the carries, run the profile under a deadline, pack to --out"),
     "restate-commit": ("provenance", "correct the commit a results dir records when its machine misread it"),
+    "reaggregate": ("lease", "tables, figures, methods, report of a study's finished cells (trains nothing)"),
     "rule-times": ("lease", "per-job wall times (rule, wildcards, seconds) from a Snakemake console log"),
     "report": ("report", "build the PDF from a results dir with latexmk"),
 }

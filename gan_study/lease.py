@@ -264,26 +264,27 @@ GRAPH_CHECK = Path("results/bench/graph-check-cuda.json")
 # the machine stays warm), so a committed result from another machine is never taken for this one's.
 ONCE_PER_MACHINE = {"bench": Path("results/bench/bench-cuda.json"), "graph-check": GRAPH_CHECK}
 LEASE_STATE = Path("work/lease")
+RESULTS_ROOT = Path("results")
 
 
-def _done(step, state=LEASE_STATE):
-    return Path(state) / f"{step}.done"
+def _done(step, state=None):
+    return Path(LEASE_STATE if state is None else state) / f"{step}.done"
 
 
-def keep_results(paths, state=LEASE_STATE):
+def keep_results(paths, state=None):
     """Copy the files under `paths` into `state`/kept. Each call re-sends the working tree, and what a call wrote
     outside ignored folders (results/) may be gone at the next; work/ (ignored) stays while the machine is warm."""
     for path in map(Path, paths):
         for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
-            target = Path(state) / "kept" / file
+            target = Path(LEASE_STATE if state is None else state) / "kept" / file
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(file, target)
 
 
-def bring_back_results(state=LEASE_STATE):
+def bring_back_results(state=None):
     """Put back the kept files this tree lacks (times kept, so Snakemake sees its finished jobs as finished); a file
     the tree has is never overwritten."""
-    kept = Path(state) / "kept"
+    kept = Path(LEASE_STATE if state is None else state) / "kept"
     for file in sorted(p for p in kept.rglob("*") if p.is_file()) if kept.is_dir() else []:
         target = file.relative_to(kept)
         if not target.exists():
@@ -291,7 +292,7 @@ def bring_back_results(state=LEASE_STATE):
             shutil.copy2(file, target)
 
 
-def graph_verdict(path=GRAPH_CHECK, state=LEASE_STATE):
+def graph_verdict(path=GRAPH_CHECK, state=None):
     """The models whose graph-check ran on this machine, on a GPU (real CUDA graphs), and agreed with eager
     training; [] when there is no such check."""
     if not (_done("graph-check", state).is_file() and Path(path).is_file()):
@@ -310,6 +311,7 @@ class Stage:
     profile: str
     configfiles: list = field(default_factory=list)
     targets: list = field(default_factory=list)
+    skip_finished: bool = False  # train only the cells whose results are not there yet (committed, or made earlier)
 
     def config(self):
         from .config import load_config
@@ -317,9 +319,20 @@ class Stage:
         return load_config(Path(self.profile) / "study.yaml", *self.configfiles)
 
     def command(self, env, gpu_jobs=None):
+        """The Snakemake command, made when the stage's turn comes (after earlier calls' results are back); None
+        when `skip_finished` finds every cell finished."""
+        overlays = list(self.configfiles)
+        if self.skip_finished:
+            runs = unfinished_runs(self.config(), RESULTS_ROOT)
+            if not runs:
+                return None
+            overlay = LEASE_STATE / f"{re.sub(r'[^a-z0-9]+', '-', self.name.lower()).strip('-')[:60]}-unfinished.yaml"
+            overlay.parent.mkdir(parents=True, exist_ok=True)
+            overlay.write_text(json.dumps({"runs": runs}) + "\n")  # JSON is YAML
+            overlays.append(str(overlay))
         # A --configfile on the command line replaces the profile's: name the profile's study file again before ours.
         smk = [sys.executable, "-m", "snakemake", "--profile", self.profile,
-               *(["--configfile", f"{self.profile}/study.yaml", *self.configfiles] if self.configfiles else [])]
+               *(["--configfile", f"{self.profile}/study.yaml", *overlays] if overlays else [])]
         subprocess.run([*smk, "--unlock"], env=env, capture_output=True)  # a deadline-stopped call leaves the lock
         # Snakemake reads `--config key=True` as a boolean; "true" would stay a string.
         return [*smk, "--rerun-incomplete", "--omit-from", "report",
@@ -328,9 +341,32 @@ class Stage:
                 "--", *self.targets]
 
 
+def finished_cells(config, results_root=Path("results")):
+    """The (model, dataset) cells of `config` whose every seed has its per-run results (training summary, Parzen,
+    FID and the curves the config asks for) in results/<study>/runs."""
+    names = ["train.json", "parzen.json"]
+    snapshots = config["snapshots"]["every_n_epochs"]
+    names += ["fid.json"] * config["fid"]["enabled"] + ["parzen_curve.json"] * bool(snapshots and config["parzen"][
+        "per_snapshot"]) + ["fid_curve.json"] * bool(snapshots and config["fid"]["enabled"] and config["fid"][
+        "per_snapshot"])
+    runs = Path(results_root) / config["study"] / "runs"
+    cells = [(run["model"], dataset) for run in config["runs"] for dataset in run["datasets"]]
+    return [(m, d) for m, d in cells if all((runs / m / d / f"seed{seed}" / name).is_file()
+                                            for seed in config["seeds"] for name in names)]
+
+
+def unfinished_runs(config, results_root=Path("results")):
+    """`config["runs"]` less its finished cells (config `runs` form; empty when all are finished)."""
+    done = set(finished_cells(config, results_root))
+    runs = [{**run, "datasets": [d for d in run["datasets"] if (run["model"], d) not in done]} for run in config["runs"]]
+    return [run for run in runs if run["datasets"]]
+
+
 def plan_stages(plan, overlay_dir=Path("work/lease")):
     """The stages of a lease plan (YAML: `stages:` of {name, profile, config}); each stage's `config` is written
-    as an overlay file under `overlay_dir`."""
+    as an overlay file under `overlay_dir`. A stage trains only its cells not finished yet (the committed ones, and
+    those an earlier call made): its tables then hold those cells alone, and `reaggregate` (Snakemake with
+    --allowed-rules) re-aggregates the whole study afterwards (README)."""
     from .config import read_mapping
 
     stages = []
@@ -338,7 +374,7 @@ def plan_stages(plan, overlay_dir=Path("work/lease")):
         if not (Path(entry["profile"]) / "study.yaml").is_file():
             raise GanStudyError(f"{plan}: stage {i + 1} names profile {entry['profile']}, which has no study.yaml; "
                                 "fix the plan's profile path")
-        stage = Stage(entry["name"], entry["profile"])
+        stage = Stage(entry["name"], entry["profile"], skip_finished=True)
         if entry.get("config"):
             overlay = Path(overlay_dir) / f"{Path(plan).stem}-stage{i + 1}.yaml"
             overlay.parent.mkdir(parents=True, exist_ok=True)
@@ -397,12 +433,9 @@ def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=Fals
     steps = _lease_steps(stages, bench, graph_check, gpu_jobs, checks_only)
     record = {"steps": []}
     for name, make_cmd in steps:
-        left, started = deadline_s - (time.time() - t0), time.time()
-        outcome, code, seconds = run_until(make_cmd(env), max(left, 1), env=env)
-        product = ONCE_PER_MACHINE.get(name)
-        if product is not None and product.is_file() and product.stat().st_mtime >= started:  # written by this step
-            _done(name).parent.mkdir(parents=True, exist_ok=True)
-            _done(name).write_text(f"{product}\n")
+        left, started, cmd = deadline_s - (time.time() - t0), time.time(), make_cmd(env)
+        outcome, code, seconds = ("already finished", 0, 0.0) if cmd is None else run_until(cmd, max(left, 1), env=env)
+        _remember_once_per_machine(name, started)
         record["steps"].append({"step": name, "outcome": outcome, "exit_status": code, "seconds": seconds})
         print(f"[gan-study] lease step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
         if outcome == "deadline":
@@ -410,14 +443,24 @@ def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=Fals
     studies = [] if checks_only else list(dict.fromkeys(stage.config()["study"] for stage in stages))
     _methods_match_tables(studies, env)
     # A failed graph check is a verdict (train eagerly), not a failed lease.
-    record["complete"] = all(s["outcome"] == "finished" and (s["exit_status"] == 0 or s["step"] == "graph-check")
-                             for s in record["steps"]) and len(record["steps"]) == len(steps)
+    record["complete"] = len(record["steps"]) == len(steps) and all(
+        s["outcome"] in ("finished", "already finished") and (s["exit_status"] == 0 or s["step"] == "graph-check")
+        for s in record["steps"])
     record["cuda_graphs"] = graph_verdict()
     made = [*(f"results/{s}" for s in studies), "results/bench"]
     keep_results(made)
     record["files"] = [p.name for p in pack([*made, *(f"logs/{s}" for s in studies)], out)]
     (Path(out) / "lease-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _remember_once_per_machine(name, started):
+    """Mark a once-per-machine step done if it wrote its product during this run of it (a second of slack: file
+    times come from a coarser clock than time.time())."""
+    product = ONCE_PER_MACHINE.get(name)
+    if product is not None and product.is_file() and product.stat().st_mtime >= started - 1:
+        _done(name).parent.mkdir(parents=True, exist_ok=True)
+        _done(name).write_text(f"{product}\n")
 
 
 def _methods_match_tables(studies, env):
@@ -428,6 +471,49 @@ def _methods_match_tables(studies, env):
         if config.is_file():
             subprocess.run([sys.executable, "-m", "gan_study", "--config", str(config), "methods", "--out",
                             str(config.with_name("methods.tex"))], env=env, check=False)
+
+
+def finished_overlay(config, out):
+    """Write a config overlay naming the finished cells of `config`'s study, and the models among them that trained
+    from CUDA graphs (their train.json says so), so the study's config.json and methods say how they were made."""
+    from .atomic import write_text
+
+    cells = finished_cells(config, RESULTS_ROOT)
+    if not cells:
+        raise GanStudyError(f"results/{config['study']} holds no finished cell of this config; nothing to aggregate")
+    runs, graphed = {}, []
+    for model, dataset in cells:
+        runs.setdefault(model, []).append(dataset)
+        summaries = (RESULTS_ROOT / config["study"] / "runs" / model / dataset).glob("seed*/train.json")
+        if model not in graphed and any(json.loads(p.read_text()).get("cuda_graphs") for p in summaries):
+            graphed.append(model)
+    write_text(out, json.dumps({"runs": [{"model": m, "datasets": d} for m, d in runs.items()],
+                                "cuda_graphs": graphed or False}) + "\n")
+    return cells
+
+
+@command("reaggregate", [
+    arg("--profile", required=True, help="the study's profile, e.g. workflows/profiles/paper"),
+    arg("--cores", type=int, default=2), arg("--dry-run", action="store_true", help="plan only (snakemake -n)")])
+def reaggregate_command(config, args):
+    """Tables, figures, methods and report of every finished cell of a study (e.g. after lease stages that each
+    aggregated their new cells alone): Snakemake with --allowed-rules, which takes the per-run files as given, so
+    nothing is trained or scored again."""
+    study_yaml = Path(args.profile) / "study.yaml"
+    if not study_yaml.is_file():
+        raise GanStudyError(f"{args.profile} has no study.yaml; name a profile folder, e.g. workflows/profiles/paper")
+    from .config import load_config
+
+    study = load_config(study_yaml)
+    overlay = Path("work") / f"{study['study']}-finished.yaml"
+    cells = finished_overlay(study, overlay)
+    print(f"{len(cells)} finished cells of results/{study['study']}: " + ", ".join(f"{m}/{d}" for m, d in cells))
+    done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--profile", args.profile,
+                           "--configfile", str(study_yaml), str(overlay), "--allowed-rules", "aggregate", "figures",
+                           "methods", "figure1", "report", "--forcerun", "aggregate", "methods",
+                           *(["-n"] if args.dry_run else [])])
+    if done.returncode != 0:
+        raise GanStudyError(f"reaggregate: Snakemake failed (exit {done.returncode}); see its output above")
 
 
 @command("lease-prepare", [
@@ -478,8 +564,7 @@ def lease_run_command(config, args):
     if args.checks_only and not (args.bench or args.graph_check):
         raise GanStudyError("lease-run --checks-only runs --bench and/or --graph-check; name at least one")
     lease_run(args.carry, args.out, args.deadline_s, stages, args.bench and args.bench_steps, args.graph_check,
-              gpu_jobs=args.gpu_jobs,
-              checks_only=args.checks_only)
+              gpu_jobs=args.gpu_jobs, checks_only=args.checks_only)
 
 
 _STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")

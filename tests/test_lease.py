@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -167,6 +168,8 @@ def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch)
 
 def test_a_lease_runs_its_stages_in_order_and_stops_at_the_deadline(tmp_path, monkeypatch):
     monkeypatch.chdir(REPO)
+    monkeypatch.setattr(lease, "LEASE_STATE", tmp_path / "lease")
+    monkeypatch.setattr(lease, "unfinished_runs", lambda config, root: config["runs"])  # as if nothing committed
     stages = lease.plan_stages("workflows/profiles/paper/lease-plan.yaml", overlay_dir=tmp_path)
     ran = []
 
@@ -210,6 +213,7 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
     (tmp_path / "results" / "bench").mkdir(parents=True)
     lease.GRAPH_CHECK.write_text(json.dumps({"backend": "CudaGraphs", "passed": True,  # e.g. committed earlier
                                              "models": [{"model": "mlp_gan", "passed": True}]}))
+    os.utime(lease.GRAPH_CHECK, (1_000_000, 1_000_000))  # a committed file is older than this call
     stages = [lease.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
     ran = []
 
@@ -384,3 +388,48 @@ def test_a_stage_cut_off_leaves_methods_that_describe_the_tables(tmp_path, monke
     (study / "methods.tex").write_text("a later stage's methods\n")
     lease._methods_match_tables(["paper"], {**os.environ, "PYTHONPATH": str(REPO)})
     assert f"config hash \\texttt{{{config_hash(config)}}}" in (study / "methods.tex").read_text()
+
+
+def _finish(results, model, dataset, seeds=range(5), names=("train.json", "parzen.json", "fid.json")):
+    for seed in seeds:
+        folder = results / "paper" / "runs" / model / dataset / f"seed{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (folder / name).write_text("{}")
+
+
+def test_a_plan_stage_trains_only_the_cells_not_finished_yet(tmp_path, monkeypatch):
+    """A new machine has no checkpoints: a plan stage whose cells are committed must not train them again (the
+    H200 lease's Table 1 took 7.3 of its minutes); a later stage trains only what it adds."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(lease, "LEASE_STATE", tmp_path / "lease")
+    monkeypatch.setattr(lease.subprocess, "run", lambda *a, **k: None)
+    results = tmp_path / "results"
+    _finish(results, "mlp_gan", "mnist")
+    _finish(results, "cgan", "mnist", seeds=range(4))  # a seed short: not finished
+    _finish(results, "mlp_gan", "fashion_mnist", names=("train.json", "parzen.json"))  # no FID yet: not finished
+    monkeypatch.setattr(lease, "RESULTS_ROOT", results)
+    stages = lease.plan_stages("workflows/profiles/paper/lease-plan.yaml", overlay_dir=tmp_path)
+    assert stages[0].command({}) is None  # Table 1: all five seeds finished
+    cgan = stages[1].command({})
+    overlay = json.loads(Path(cgan[cgan.index("--configfile") + 3]).read_text())
+    assert overlay == {"runs": [{"model": "cgan", "datasets": ["mnist"]}]}
+    fashion = stages[2].command({})
+    overlay = json.loads(Path(fashion[fashion.index("--configfile") + 3]).read_text())
+    assert overlay["runs"] == [{"model": "mlp_gan", "datasets": ["fashion_mnist"]},
+                               {"model": "cgan", "datasets": ["mnist", "fashion_mnist"]}]
+
+
+def test_reaggregate_plans_the_tables_of_the_finished_cells_without_training(repo_copy, tmp_path):
+    """After a lease: the committed cells, re-aggregated by Snakemake with --allowed-rules (no training)."""
+    dry = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--profile", "workflows/profiles/paper",
+                          "--dry-run"], cwd=repo_copy, capture_output=True, text=True, timeout=300)
+    assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    assert "1 finished cells of results/paper: mlp_gan/mnist" in dry.stdout
+    assert "aggregate" in dry.stdout and "train_seeds" not in dry.stdout and "rule fid:" not in dry.stdout
+    # results/paper: Table 1's cell, trained from CUDA graphs (its train.json files say so)
+    assert json.loads((repo_copy / "work" / "paper-finished.yaml").read_text()) == {
+        "runs": [{"model": "mlp_gan", "datasets": ["mnist"]}], "cuda_graphs": ["mlp_gan"]}
+    refused = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--profile", str(tmp_path)],
+                             cwd=repo_copy, capture_output=True, text=True)
+    assert refused.returncode == 2 and "has no study.yaml" in refused.stderr

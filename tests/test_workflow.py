@@ -16,7 +16,15 @@ def snakemake(repo, *args, timeout=900, data=None):
     return subprocess.run(["snakemake", *args], cwd=repo, capture_output=True, text=True, env=env, timeout=timeout)
 
 
+def without_paper_results(repo):
+    """The checkout as before any paper-profile results were committed: the dry runs below count a whole study's
+    jobs, and the linter must write no results of its own."""
+    shutil.rmtree(repo / "results" / "paper", ignore_errors=True)
+    return repo
+
+
 def test_lint_is_clean(repo_copy):
+    without_paper_results(repo_copy)
     done = snakemake(repo_copy, "--lint")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
@@ -29,6 +37,7 @@ def test_snakefmt_is_clean(repo_copy):
 
 
 def test_smoke_and_paper_dry_runs(repo_copy):
+    without_paper_results(repo_copy)
     smoke = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/smoke")
     assert smoke.returncode == 0, smoke.stderr
     smoke_jobs = dict(line.split()[:2] for line in smoke.stdout.splitlines() if line.split()[:1] == ["train"])
@@ -52,6 +61,7 @@ def test_smoke_and_paper_dry_runs(repo_copy):
 
 
 def test_one_training_job_per_seed_when_seeds_are_not_batched(repo_copy):
+    without_paper_results(repo_copy)
     paper = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper", "--config", "batch_seeds=False")
     assert paper.returncode == 0, paper.stderr
     jobs = dict(line.split()[:2] for line in paper.stdout.splitlines()
@@ -61,6 +71,7 @@ def test_one_training_job_per_seed_when_seeds_are_not_batched(repo_copy):
 
 
 def test_paper_dry_run_includes_cifar10_when_present(repo_copy, tmp_path):
+    without_paper_results(repo_copy)
     from tests.test_data import write_fake_cifar
 
     data = tmp_path / "data"
