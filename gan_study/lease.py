@@ -267,8 +267,13 @@ LEASE_STATE = Path("work/lease")
 RESULTS_ROOT = Path("results")
 
 
+def _state_dir(state=None):
+    """Where this machine's lease state lives (module-level LEASE_STATE unless given; read at call time)."""
+    return Path(LEASE_STATE if state is None else state)
+
+
 def _done(step, state=None):
-    return Path(LEASE_STATE if state is None else state) / f"{step}.done"
+    return _state_dir(state) / f"{step}.done"
 
 
 def keep_results(paths, state=None):
@@ -276,7 +281,7 @@ def keep_results(paths, state=None):
     outside ignored folders (results/) may be gone at the next; work/ (ignored) stays while the machine is warm."""
     for path in map(Path, paths):
         for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
-            target = Path(LEASE_STATE if state is None else state) / "kept" / file
+            target = _state_dir(state) / "kept" / file
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(file, target)
 
@@ -284,7 +289,7 @@ def keep_results(paths, state=None):
 def bring_back_results(state=None):
     """Put back the kept files this tree lacks (times kept, so Snakemake sees its finished jobs as finished); a file
     the tree has is never overwritten."""
-    kept = Path(LEASE_STATE if state is None else state) / "kept"
+    kept = _state_dir(state) / "kept"
     for file in sorted(p for p in kept.rglob("*") if p.is_file()) if kept.is_dir() else []:
         target = file.relative_to(kept)
         if not target.exists():
@@ -341,7 +346,7 @@ class Stage:
                 "--", *self.targets]
 
 
-def finished_cells(config, results_root=Path("results")):
+def finished_cells(config, results_root=RESULTS_ROOT):
     """The (model, dataset) cells of `config` whose every seed has its per-run results (training summary, Parzen,
     FID and the curves the config asks for) in results/<study>/runs."""
     names = ["train.json", "parzen.json"]
@@ -355,7 +360,7 @@ def finished_cells(config, results_root=Path("results")):
                                             for seed in config["seeds"] for name in names)]
 
 
-def unfinished_runs(config, results_root=Path("results")):
+def unfinished_runs(config, results_root=RESULTS_ROOT):
     """`config["runs"]` less its finished cells (config `runs` form; empty when all are finished)."""
     done = set(finished_cells(config, results_root))
     runs = [{**run, "datasets": [d for d in run["datasets"] if (run["model"], d) not in done]} for run in config["runs"]]
@@ -467,7 +472,7 @@ def _methods_match_tables(studies, env):
     """A stage stopped at the deadline has already rewritten its study's methods.tex for cells it never finished:
     write it again from the config of the tables (results/<study>/config.json, by the last finished aggregate)."""
     for study in studies:
-        config = Path("results") / study / "config.json"
+        config = RESULTS_ROOT / study / "config.json"
         if config.is_file():
             subprocess.run([sys.executable, "-m", "gan_study", "--config", str(config), "methods", "--out",
                             str(config.with_name("methods.tex"))], env=env, check=False)
