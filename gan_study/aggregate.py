@@ -10,9 +10,10 @@ from . import latex
 from .atomic import write_csv, write_json, write_text
 from .data import DATASETS
 from .errors import GanStudyError
-from .models import variant_class
+from .models import get_variant, variant_class
 from .reference import lucic_fid, parzen_table1
-from .status import Status
+from .outcome import assess_collapse, collapse_epoch, describe_rule, read_log, run_status
+from .status import SCORED, Status
 from .commands import arg, command
 
 
@@ -23,20 +24,53 @@ def _read_json(path):
         raise GanStudyError(f"cannot read metrics file {path}: {err}; re-run the step that writes it") from None
 
 
-def collect_runs(parzen_files, train_files):
-    """One row per run: Parzen result, training status and provenance."""
-    trains = {(t["model"], t["dataset"], t["seed"]): t for t in map(_read_json, train_files)}
-    rows = []
-    for record in map(_read_json, parzen_files):
+def _unique(records, what):
+    """Records keyed by (model, dataset, seed); the same run given twice is refused (it would count twice)."""
+    keyed = {}
+    for record in records:
         key = (record["model"], record["dataset"], record["seed"])
+        if key in keyed:
+            raise GanStudyError(f"{what} for {'/'.join(map(str, key))} given twice; pass each run's file once")
+        keyed[key] = record
+    return keyed
+
+
+def _assessment(train, log_path, rule):
+    """The collapse verdict of one run: from its training log under the study's rule when the log is given (so a
+    changed rule applies to committed runs without retraining), else as training recorded it."""
+    if log_path is None:
+        return train.get("collapse") or {"assessed": False, "reason": "no training log given, none recorded"}
+    log = read_log(log_path)
+    last = train.get("final_log_row")
+    if last is not None and (log.empty or int(log["step"].iloc[-1]) != int(last["step"])):
+        raise GanStudyError(f"training log {log_path} does not end at step {last['step']} as its run's train.json "
+                            "says; pass each run's train_log.csv in the order of --train")
+    return assess_collapse(log, rule)
+
+
+def collect_runs(parzen_files, train_files, rule, log_files=()):
+    """One row per run: Parzen result, training outcome (completed, collapsed or diverged) and provenance."""
+    if log_files and len(log_files) != len(train_files):
+        raise GanStudyError(f"{len(log_files)} training logs for {len(train_files)} train.json files; pass one per run")
+    train_records = [_read_json(path) for path in train_files]
+    for record, log_path in zip(train_records, log_files or [None] * len(train_records)):
+        record["_assessment"] = _assessment(record, log_path, rule)
+    trains = _unique(train_records, "train.json")
+    rows = []
+    for key, record in _unique(map(_read_json, parzen_files), "parzen.json").items():
         if key not in trains:
             raise GanStudyError(f"no train.json for {key}; pass every run's train summary to aggregate")
         t, prov = trains[key], record["provenance"]
+        assessment = t["_assessment"]
         # The code that trained the run: its first attempt's commit; dirty if any attempt ran from a dirty tree.
         attempts = t.get("trained_by") or [t["provenance"]]
         rows.append({
             "model": key[0], "dataset": key[1], "seed": key[2],
-            "status": t["status"],
+            "status": run_status(t["status"], assessment),
+            "trained_status": t["status"],
+            "collapsed_first_epoch": collapse_epoch(assessment, "first_epoch"),
+            "collapsed_from_epoch": collapse_epoch(assessment),
+            "collapse_assessed": bool(assessment.get("assessed")),
             "diverged_at_step": (t.get("diverged") or {}).get("step"),
             "test_mean_ll": record.get("test_mean_ll"),
             "test_se": record.get("test_se"),
@@ -58,6 +92,10 @@ def collect_runs(parzen_files, train_files):
             "started": t["provenance"]["started"],
             "finished": prov["finished"],
         })
+    missing = sorted(set(trains) - {(r["model"], r["dataset"], r["seed"]) for r in rows})
+    if missing:
+        raise GanStudyError(f"no parzen.json for {', '.join('/'.join(map(str, k)) for k in missing)}; pass every "
+                            "run's Parzen result (a run left out would vanish from the counts)")
     return pd.DataFrame(rows).sort_values(["model", "dataset", "seed"]).reset_index(drop=True)
 
 
@@ -90,8 +128,50 @@ def add_selected(runs, curves):
     return runs
 
 
+def with_run_status(frame, runs):
+    """`frame` (per-run or per-checkpoint rows) with each run's reported status from `runs`: a collapse is decided at
+    aggregation, so the evaluators' records of older studies still say `completed`."""
+    if frame is None:
+        return None
+    status = runs.set_index(["model", "dataset", "seed"])["status"]
+    keys = list(zip(frame["model"], frame["dataset"], frame["seed"]))
+    return frame.assign(status=[status.get(k, s) for k, s in zip(keys, frame["status"])])
+
+
+def seed_stats(values, prefix):
+    """Mean, seed std, median, min and max of per-seed values, under `prefix`."""
+    values = values.dropna().astype(float)
+    n = len(values)
+    return {f"{prefix}mean": values.mean() if n else math.nan,
+            f"{prefix}seed_std": values.std(ddof=1) if n > 1 else math.nan,
+            f"{prefix}median": values.median() if n else math.nan,
+            f"{prefix}min": values.min() if n else math.nan, f"{prefix}max": values.max() if n else math.nan}
+
+
+def outcome_counts(cell):
+    return {"runs": len(cell), "trained": int((cell["status"] == Status.COMPLETED).sum()),
+            "collapsed": int((cell["status"] == Status.COLLAPSED).sum()),
+            "diverged": int((cell["status"] == Status.DIVERGED).sum())}
+
+
+def failure_note(cell):
+    """The failed seeds of one cell, named: "seed 1 collapsed at epoch 6", "seed 3 diverged at step 1,200"."""
+    notes = []
+    for run in cell.sort_values("seed").itertuples():
+        if run.status == Status.COLLAPSED:
+            notes.append(f"seed {run.seed} collapsed: its discriminator separated real from generated images from "
+                         f"epoch {int(run.collapsed_first_epoch)}, for good from epoch {int(run.collapsed_from_epoch)}"
+                         if pd.notna(run.collapsed_from_epoch) else f"seed {run.seed} collapsed")
+        elif run.status == Status.DIVERGED:
+            notes.append(f"seed {run.seed} diverged" + (f" at step {int(run.diverged_at_step):,}"
+                                                        if pd.notna(run.diverged_at_step) else ""))
+    return "; ".join(notes)
+
+
 def summarise(runs, allow_mixed=False):
-    """Mean ± std over seeds per (model, dataset); diverged runs are counted, not averaged."""
+    """Per (model, dataset): what happened to every seed, and the Parzen numbers over the trained seeds (mean ±
+    s.e. over test examples, the paper's convention, and the std over seeds) and over all scored seeds (median,
+    range, and the all-seeds mean as its own column). Collapsed seeds are scored but never in the trained mean."""
     out = []
     for (model, dataset), cell in runs.groupby(["model", "dataset"], sort=True):
         hashes = sorted(cell["run_config_hash"].unique())
@@ -101,30 +181,46 @@ def summarise(runs, allow_mixed=False):
                 f"re-run them with one config or pass --allow-mixed-configs"
             )
         done = cell[cell["status"] == Status.COMPLETED]
-        ll = done["test_mean_ll"].astype(float)
-        chosen = done["selected_test_mean_ll"].astype(float)
+        scored = cell[cell["status"].isin(SCORED)]
+        trained = seed_stats(done["test_mean_ll"], "parzen_")
         out.append({
-            "model": model, "dataset": dataset,
-            "runs": len(cell), "completed": len(done), "diverged": int((cell["status"] == Status.DIVERGED).sum()),
-            "parzen_mean": ll.mean() if len(done) else math.nan,
-            "parzen_seed_std": ll.std(ddof=1) if len(done) > 1 else math.nan,
-            "parzen_mean_se": done["test_se"].astype(float).mean() if len(done) else math.nan,
-            "parzen_min": ll.min() if len(done) else math.nan,
-            "parzen_max": ll.max() if len(done) else math.nan,
-            "n_centres": int(done["n_centres"].iloc[0]) if len(done) else None,
-            "n_test": int(done["n_test"].iloc[0]) if len(done) else None,
+            "model": model, "dataset": dataset, **outcome_counts(cell), "failures": failure_note(cell),
+            **trained, "parzen_mean_se": done["test_se"].astype(float).mean() if len(done) else math.nan,
+            **{k.replace("parzen_", "parzen_all_"): v for k, v in seed_stats(scored["test_mean_ll"], "parzen_").items()},
+            "parzen_all_se": scored["test_se"].astype(float).mean() if len(scored) else math.nan,
+            "n_centres": int(scored["n_centres"].iloc[0]) if len(scored) else None,
+            "n_test": int(scored["n_test"].iloc[0]) if len(scored) else None,
             "epochs": int(cell["epochs"].max()),
-            "selected_mean": chosen.mean() if len(done) else math.nan,
+            "selected_mean": done["selected_test_mean_ll"].astype(float).mean() if len(done) else math.nan,
             "selected_mean_se": done["selected_test_se"].astype(float).mean() if len(done) else math.nan,
-            "selected_seed_std": chosen.std(ddof=1) if len(done) > 1 else math.nan,
+            "selected_seed_std": done["selected_test_mean_ll"].astype(float).std(ddof=1) if len(done) > 1 else math.nan,
             "selected_epochs": " ".join(str(int(e)) for e in done["selected_epoch"]),
             "run_config_hashes": " ".join(hashes),
         })
     return pd.DataFrame(out)
 
 
+def _num(value):
+    """A number for a table cell, typeset by siunitx (a true minus sign)."""
+    return latex.num_pm(value, None)
+
+
+def _epochs_label(selected_epochs):
+    """'epoch 250' when every trained seed's chosen checkpoint is the same epoch, else 'epochs 40, 250, …'."""
+    epochs = str(selected_epochs).split()
+    if not epochs:
+        return "no trained seed"
+    return f"epoch {epochs[0]}" if len(set(epochs)) == 1 else f"epochs {', '.join(epochs)}"
+
+
+def _seeds_cell(cell):
+    failed = cell.runs - cell.trained
+    return f"{cell.trained}/{cell.runs}" + (f" ({failed} failed)" if failed else "")
+
+
 def table1(summary):
-    """Table 1 of the paper with our measured rows below its rows (MNIST and TFD columns)."""
+    """Table 1 of the paper with our measured rows below its rows (MNIST and TFD columns). Our numbers are over the
+    trained seeds; a cell with failed seeds gets a labelled all-seeds row below (median, range, all-seeds mean)."""
     rows = []
     for model, cells in parzen_table1():
         rows.append({"Model": latex.escape(model),
@@ -134,17 +230,21 @@ def table1(summary):
     rows.append({"Model": "\\midrule", "MNIST": "", "TFD": "", "Seed std": "", "Seeds": ""})
     for cell in summary[summary["dataset"] == "mnist"].itertuples():
         variant = variant_class(cell.model)
-        final = {"Model": latex.escape(f"{variant.title}, this study, final weights (epoch {cell.epochs})"),
-                 "MNIST": latex.num_pm(cell.parzen_mean, cell.parzen_mean_se), "TFD": "not run (licensed data)",
-                 "Seed std": latex.fmt(cell.parzen_seed_std), "Seeds": f"{cell.completed}/{cell.runs}"}
-        chosen = {"Model": latex.escape(f"{variant.title}, this study, chosen on validation (epochs "
-                                        f"{cell.selected_epochs.replace(' ', ', ') or '---'})"),
-                  "MNIST": latex.num_pm(cell.selected_mean, cell.selected_mean_se), "TFD": "not run (licensed data)",
-                  "Seed std": latex.fmt(cell.selected_seed_std), "Seeds": f"{cell.completed}/{cell.runs}"}
+        final = {"Model": latex.escape(f"{variant.title}, final (epoch {cell.epochs})"),
+                 "MNIST": latex.num_pm(cell.parzen_mean, cell.parzen_mean_se), "TFD": "---",
+                 "Seed std": latex.fmt(cell.parzen_seed_std), "Seeds": _seeds_cell(cell)}
+        chosen = {"Model": latex.escape(f"{variant.title}, chosen on validation ({_epochs_label(cell.selected_epochs)})"),
+                  "MNIST": latex.num_pm(cell.selected_mean, cell.selected_mean_se), "TFD": "---",
+                  "Seed std": latex.fmt(cell.selected_seed_std), "Seeds": _seeds_cell(cell)}
         # The paper's own checkpoint rule comes first: the cGAN paper stopped on validation log-likelihood.
         rows += [chosen, final] if variant.table1_checkpoint == "validation" else [final, chosen]
-    frame = pd.DataFrame(rows)
-    return latex.tabular(frame, "lllrr")
+        if cell.trained < cell.runs:
+            rows.append({"Model": r"\quad " + latex.escape(f"all {cell.runs} seeds, final: median (range)"),
+                         "MNIST": f"{_num(cell.parzen_all_median)} ({_num(cell.parzen_all_min)} to "
+                                  f"{_num(cell.parzen_all_max)})",
+                         "TFD": "---", "Seed std": latex.fmt(cell.parzen_all_seed_std),
+                         "Seeds": f"mean {_num(cell.parzen_all_mean)}"})
+    return latex.tabular(pd.DataFrame(rows), "lllrl")
 
 
 def paper_budgets():
@@ -154,38 +254,68 @@ def paper_budgets():
     return {model: cfg["epochs"] for model, cfg in read_mapping(DEFAULT_CONFIG)["models"].items()}
 
 
-def replication_verdict(summary, curves, budgets):
-    """One sentence per published (model, dataset) cell, computed: the first epoch at which the mean over seeds of
-    the test log-likelihood enters the paper's interval (mean ± s.e.), and the difference at `paper_budget` epochs
-    (the paper profile's budget, per model in `budgets`) or, when the study stopped earlier, at its last epoch."""
+def _mean_by_epoch(summary_cell, curves):
+    """Mean over the trained seeds of the test log-likelihood per scored epoch (only epochs every trained seed
+    reached, so the mean is over the same seeds throughout); the final number alone when no curve was kept."""
+    cell = summary_cell
+    points = None if curves is None else curves[(curves["model"] == cell.model) & (curves["dataset"] == cell.dataset)
+                                                & (curves["status"] == Status.COMPLETED)]
+    if points is None or points.empty:
+        return pd.Series([cell.parzen_mean], index=[cell.epochs])
+    by_epoch = points.groupby("epoch")["test_mean_ll"].agg(["mean", "count"])
+    return by_epoch[by_epoch["count"] == by_epoch["count"].max()]["mean"]
+
+
+def budget_sentence(cell, config, images):
+    """What the study's budget means for a schedule that decays: the share of its total step size spent by the last
+    epoch, and at the longer budgets a reader may ask about."""
+    variant = get_variant(cell.model, config["models"][cell.model])
+    per_epoch = images // config["models"][cell.model]["batch_size"]
+    spent = variant.schedule_spent(cell.epochs * per_epoch)
+    if spent is None:
+        return ""
+    longer = [e for e in (1000, 2000) if e > cell.epochs]
+    return (f" At epoch {cell.epochs} the learning-rate schedule has spent {spent:.0%} of its total step size"
+            + (" (" + ", ".join(f"{variant.schedule_spent(e * per_epoch):.0%} at {e:,} epochs" for e in longer) + ")"
+               if longer else "") + ".")
+
+
+def replication_verdict(summary, curves, budgets, config, runs):
+    """One paragraph per published (model, dataset) cell, computed: how many seeds trained and which failed; over the
+    trained seeds, the first epoch at which their mean test log-likelihood enters the paper's interval (mean −
+    s.e.), and the difference at the paper profile's budget (per model in `budgets`) or at the study's last epoch;
+    what the budget means for the learning-rate schedule."""
     published = dict(parzen_table1())
     sentences = {}
-    for cell in summary[summary["completed"] > 0].itertuples():
+    for cell in summary.itertuples():
         ref = published.get(variant_class(cell.model).published_row, {}).get(cell.dataset)
         if ref is None:
             continue
         mean, se = ref
-        points = None if curves is None else curves[(curves["model"] == cell.model) & (curves["dataset"] == cell.dataset)
-                                                    & (curves["status"] == Status.COMPLETED)]
-        if points is None or points.empty:
-            points = pd.DataFrame({"epoch": [cell.epochs], "test_mean_ll": [cell.parzen_mean], "seed": [0]})
-        # Only epochs every completed seed reached, so the mean is over the same seeds throughout.
-        by_epoch = points.groupby("epoch")["test_mean_ll"].agg(["mean", "count"])
-        by_epoch = by_epoch[by_epoch["count"] == by_epoch["count"].max()]["mean"]
-        inside = by_epoch[(by_epoch >= mean - se)]
         title = f"{variant_class(cell.model).title} on {DATASETS[cell.dataset].title}"
-        reach = (f"the mean over seeds first reaches the paper's {mean} ± {se} nats at epoch {int(inside.index[0])}"
+        seeds = f"{cell.trained} of {cell.runs} seeds trained" + (f" ({cell.failures})" if cell.failures else "")
+        if cell.trained == 0:
+            sentences[(cell.model, cell.dataset)] = f"{title}: {seeds}; no trained seed to compare with the paper."
+            continue
+        by_epoch = _mean_by_epoch(cell, curves)
+        inside = by_epoch[(by_epoch >= mean - se)]
+        reach = (f"their mean first reaches the paper's {mean} ± {se} nats at epoch {int(inside.index[0])}"
                  if len(inside) else
-                 f"the mean over seeds does not reach the paper's {mean} ± {se} nats within {int(by_epoch.index.max())} "
-                 "epochs")
+                 f"their mean does not reach the paper's {mean} ± {se} nats within {int(by_epoch.index.max())} epochs")
         last, paper_budget = int(by_epoch.index.max()), budgets[cell.model]
         at = paper_budget if paper_budget in by_epoch.index else last
         gap = by_epoch.loc[at] - mean
         where = (f"at the paper profile's budget of {at} epochs" if at == paper_budget else
                  f"at this study's last epoch ({at}; the paper profile trains {paper_budget})")
+        all_seeds = (f" Over all {cell.runs} seeds the final log-likelihood has median {cell.parzen_all_median:.1f} "
+                     f"(range {cell.parzen_all_min:.1f} to {cell.parzen_all_max:.1f}; all-seeds mean "
+                     f"{cell.parzen_all_mean:.1f})." if cell.trained < cell.runs and not math.isnan(cell.parzen_all_mean)
+                     else "")
+        images = int(runs[(runs["model"] == cell.model) & (runs["dataset"] == cell.dataset)]["train_images"].iloc[0])
         sentences[(cell.model, cell.dataset)] = (
-            f"{title}: {reach}; {where} it is {by_epoch.loc[at]:.1f} nats, {abs(gap):.1f} nats "
-            f"{'below' if gap < 0 else 'above'} the paper ({cell.completed} seed(s), test images).")
+            f"{title}: {seeds}; over the trained seeds {reach}; {where} it is {by_epoch.loc[at]:.1f} nats, "
+            f"{abs(gap):.1f} nats {'below' if gap < 0 else 'above'} the paper (test images).{all_seeds}"
+            + budget_sentence(cell, config, images))
     return sentences
 
 
@@ -207,19 +337,49 @@ def parzen_all_datasets(summary, baselines=None):
     rows = [{
         "Model": latex.escape(variant_class(c.model).title),
         "Dataset": latex.escape(DATASETS[c.dataset].title),
-        "Log-likelihood (s.e.)": latex.num_pm(c.parzen_mean, c.parzen_mean_se),
+        "Trained seeds (s.e.)": latex.num_pm(c.parzen_mean, c.parzen_mean_se),
         "Seed std": latex.fmt(c.parzen_seed_std),
-        "Range over seeds": f"{latex.fmt(c.parzen_min)} to {latex.fmt(c.parzen_max)}",
-        "Completed": f"{c.completed}/{c.runs}",
+        "All seeds: median (range)": f"{_num(c.parzen_all_median)} ({_num(c.parzen_all_min)} to {_num(c.parzen_all_max)})",
+        "Trained/coll./div.": f"{c.trained}/{c.collapsed}/{c.diverged} of {c.runs}",
     } for c in summary.itertuples()]
     if baselines is not None:
         rows.append({"Model": "\\midrule", **{k: "" for k in rows[0] if k != "Model"}})
         rows += [{
             "Model": latex.escape(b.title), "Dataset": latex.escape(DATASETS[b.dataset].title),
-            "Log-likelihood (s.e.)": latex.num_pm(b.test_mean_ll, b.test_se), "Seed std": "---",
-            "Range over seeds": "---", "Completed": "---",
+            "Trained seeds (s.e.)": latex.num_pm(b.test_mean_ll, b.test_se), "Seed std": "---",
+            "All seeds: median (range)": "---", "Trained/coll./div.": "---",
         } for b in baselines.itertuples()]
     return latex.tabular(pd.DataFrame(rows), "llrrrr")
+
+
+def _cell_macros(c):
+    """The macros of one (model, dataset) cell's Parzen numbers and seed outcomes."""
+    stem = f"gsParzen{latex.camel(c.model)}{latex.camel(c.dataset)}"
+    values = {
+        "SelectedMean": latex.fmt(c.selected_mean), "SelectedSE": latex.fmt(c.selected_mean_se),
+        "SelectedEpochs": latex.escape(c.selected_epochs.replace(" ", ", ")), "Epochs": c.epochs,
+        "Mean": latex.fmt(c.parzen_mean), "SE": latex.fmt(c.parzen_mean_se), "SeedStd": latex.fmt(c.parzen_seed_std),
+        "Trained": c.trained, "Collapsed": c.collapsed, "Diverged": c.diverged, "Runs": c.runs,
+        "AllMean": latex.fmt(c.parzen_all_mean), "AllSE": latex.fmt(c.parzen_all_se),
+        "AllSeedStd": latex.fmt(c.parzen_all_seed_std), "AllMedian": latex.fmt(c.parzen_all_median),
+        "AllMin": latex.fmt(c.parzen_all_min), "AllMax": latex.fmt(c.parzen_all_max),
+        "Failures": latex.escape(c.failures or "none"),
+    }
+    if isinstance(c.verdict, str):
+        values["Verdict"] = latex.escape(c.verdict)
+    return [latex.macro(stem + name, value) for name, value in values.items()]
+
+
+def _fid_macros(c, fid_summary):
+    stem = f"gsFid{latex.camel(c.model)}{latex.camel(c.dataset)}"
+    lines = [latex.macro(stem + "Mean", latex.fmt(c.fid_mean, 2)), latex.macro(stem + "Std", latex.fmt(c.fid_std, 2)),
+             latex.macro(stem + "AllMedian", latex.fmt(c.fid_all_median, 2)),
+             latex.macro(stem + "AllMean", latex.fmt(c.fid_all_mean, 2)),
+             latex.macro(stem + "Trained", c.trained), latex.macro(stem + "Runs", c.runs),
+             latex.macro(stem + "Images", "n/a" if pd.isna(c.n_generated) else int(c.n_generated))]
+    if "fid_best_mean" in fid_summary:
+        lines.append(latex.macro(stem + "BestMean", latex.fmt(c.fid_best_mean, 2)))
+    return lines
 
 
 def macros(config, summary, runs, fid_summary=None, baselines=None):
@@ -228,31 +388,16 @@ def macros(config, summary, runs, fid_summary=None, baselines=None):
         latex.macro("gsStudy", latex.escape(config["study"])),
         latex.macro("gsSeeds", len(config["seeds"])),
         latex.macro("gsGitCommit", latex.escape(runs["git_commit"].iloc[0][:10])),
+        latex.macro("gsCollapseRule", latex.escape(describe_rule(config["collapse"]))),
     ]
     paper = dict(parzen_table1())["Adversarial nets"]
     for dataset, (mean, se) in paper.items():
         stem = f"gsPaperParzen{latex.camel(dataset)}"
         lines += [latex.macro(stem + "Mean", mean), latex.macro(stem + "SE", se)]
     for c in summary.itertuples():
-        stem = f"gsParzen{latex.camel(c.model)}{latex.camel(c.dataset)}"
-        lines += [
-            latex.macro(stem + "SelectedMean", latex.fmt(c.selected_mean)),
-            latex.macro(stem + "SelectedSE", latex.fmt(c.selected_mean_se)),
-            latex.macro(stem + "SelectedEpochs", latex.escape(c.selected_epochs.replace(" ", ", "))),
-            latex.macro(stem + "Epochs", c.epochs),
-            *([latex.macro(stem + "Verdict", latex.escape(c.verdict))] if isinstance(c.verdict, str) else []),
-            latex.macro(stem + "Mean", latex.fmt(c.parzen_mean)),
-            latex.macro(stem + "SE", latex.fmt(c.parzen_mean_se)),
-            latex.macro(stem + "SeedStd", latex.fmt(c.parzen_seed_std)),
-            latex.macro(stem + "Completed", c.completed),
-            latex.macro(stem + "Runs", c.runs),
-        ]
+        lines += _cell_macros(c)
     for c in [] if fid_summary is None else fid_summary.itertuples():
-        stem = f"gsFid{latex.camel(c.model)}{latex.camel(c.dataset)}"
-        lines += [latex.macro(stem + "Mean", latex.fmt(c.fid_mean, 2)), latex.macro(stem + "Std", latex.fmt(c.fid_std, 2)),
-                  latex.macro(stem + "Images", c.n_generated)]
-        if "fid_best_mean" in fid_summary:
-            lines.append(latex.macro(stem + "BestMean", latex.fmt(c.fid_best_mean, 2)))
+        lines += _fid_macros(c, fid_summary)
     for b in [] if baselines is None else baselines.itertuples():
         lines.append(latex.macro(f"gsParzenBaseline{latex.camel(b.baseline)}{latex.camel(b.dataset)}",
                                  latex.fmt(b.test_mean_ll)))
@@ -302,7 +447,7 @@ def collect_fid_curves(files):
 
 
 def best_over_checkpoints(curves, fid_runs):
-    """Per completed run: its lowest FID over all scored checkpoints. A run that kept no snapshots (its budget
+    """Per trained run: its lowest FID over all scored checkpoints. A run that kept no snapshots (its budget
     ended before the first) has no curve file: its best is its final FID."""
     done = curves[curves["status"] == Status.COMPLETED]
     best = done.loc[done.groupby(["model", "dataset", "seed"])["fid"].idxmin()]
@@ -314,19 +459,25 @@ def best_over_checkpoints(curves, fid_runs):
 
 
 def summarise_fid(fid_runs, allow_mixed=False, curves=None):
+    """Per (model, dataset): FID/KID/PR mean and std over the trained seeds; FID's median and all-seeds mean over every
+    scored seed (collapsed included), labelled as such."""
     best = None if curves is None else best_over_checkpoints(curves, fid_runs)
     out = []
     for (model, dataset), cell in fid_runs.groupby(["model", "dataset"], sort=True):
         if cell["run_config_hash"].nunique() > 1 and not allow_mixed:
             raise GanStudyError(f"{model}/{dataset} mixes FID results of different configs; pass --allow-mixed-configs")
         done = cell[cell["status"] == Status.COMPLETED]
-        row = {"model": model, "dataset": dataset, "runs": len(cell), "completed": len(done),
-               "n_generated": int(done["n_generated"].iloc[0]) if len(done) else None,
-               "n_real": int(done["n_real"].iloc[0]) if len(done) else None}
+        scored = cell[cell["status"].isin(SCORED)]
+        row = {"model": model, "dataset": dataset, **outcome_counts(cell),
+               "n_generated": int(scored["n_generated"].iloc[0]) if len(scored) else None,
+               "n_real": int(scored["n_real"].iloc[0]) if len(scored) else None}
         for metric in FID_METRICS:
             values = done[metric].dropna().astype(float)
             row[f"{metric}_mean"] = values.mean() if len(values) else math.nan
             row[f"{metric}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
+        every = scored["fid"].dropna().astype(float)
+        row["fid_all_mean"] = every.mean() if len(every) else math.nan
+        row["fid_all_median"] = every.median() if len(every) else math.nan
         if best is not None:
             cell_best = best[(best["model"] == model) & (best["dataset"] == dataset)]["best_fid"].astype(float)
             row["fid_best_mean"] = cell_best.mean() if len(cell_best) else math.nan
@@ -339,6 +490,7 @@ def fid_table(fid_summary):
     if fid_summary is None:
         return "FID/KID/precision--recall were not computed in this study (\\texttt{fid.enabled: false}).\n"
     rows = []
+    failures = bool((fid_summary["trained"] < fid_summary["runs"]).any())
     for c in fid_summary.itertuples():
         variant = variant_class(c.model)
         ref = lucic_fid(variant.loss_family, c.dataset)
@@ -346,16 +498,23 @@ def fid_table(fid_summary):
             "Model": latex.escape(variant.title),
             "Dataset": latex.escape(DATASETS[c.dataset].title),
             "FID": latex.num_pm(c.fid_mean, c.fid_std),
+            **({"FID, all seeds: median": latex.fmt(c.fid_all_median)} if failures else {}),
             **({"Best FID (ckpts)": latex.num_pm(c.fid_best_mean, c.fid_best_std)} if "fid_best_mean" in fid_summary
                else {}),
             "KID": latex.num_pm(c.kid_mean_mean, c.kid_mean_std, digits=4),
             "Precision": latex.fmt(c.precision_mean, 2),
             "Recall": latex.fmt(c.recall_mean, 2),
-            "Images": f"{c.n_generated:,}/{c.n_real:,}" if c.n_generated else "---",
+            "Images": f"{int(c.n_generated):,}/{int(c.n_real):,}" if pd.notna(c.n_generated) else "---",
+            "Seeds": f"{c.trained}/{c.runs}",
             "Lucic et al.": "---" if ref is None else f"{latex.quoted_pm(*ref)} ({latex.escape(variant.loss_family)})",
         })
     best = "fid_best_mean" in fid_summary
-    table = latex.tabular(pd.DataFrame(rows), "llrrrrrrl" if best else "llrrrrrl")
+    # The notes below are paragraphs, so only the tabular itself is shrunk to the text width when too wide.
+    table = ("\\begin{adjustbox}{max width=\\linewidth}\n" + latex.tabular(pd.DataFrame(rows), "ll" + "r" * (len(rows[0]) - 3) + "l")
+             + "\\end{adjustbox}\n")
+    table += ("\\par\\smallskip\\emph{FID, KID, precision and recall: mean ($\\pm$ std) over the trained seeds; Seeds: "
+              "trained of run" + ("; FID, all seeds: the median over every scored seed, failed ones included"
+                                  if failures else "") + ".}\n")
     if best:
         table += ("\\par\\smallskip\\emph{FID is that of the final weights. Best FID (ckpts): each run's lowest FID over "
                   "the generator snapshots kept every few epochs and its final weights, as Lucic et al. report; it is "
@@ -364,7 +523,7 @@ def fid_table(fid_summary):
     for note in sorted(notes):
         table += f"\\par\\smallskip\\emph{{{latex.escape(note)}}}\n"
     smallest = fid_summary["n_generated"].min()
-    if smallest < 10_000:
+    if pd.notna(smallest) and smallest < 10_000:
         table += (f"\\par\\smallskip\\emph{{Computed on as few as {int(smallest):,} generated images: "
                   + ("the 2048-d covariance is rank-deficient, so these FIDs are smoke-test numbers, " if smallest < 2048 else "")
                   + "not comparable with Lucic et al.'s 10,000-image protocol.}\n")
@@ -372,33 +531,33 @@ def fid_table(fid_summary):
 
 
 def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, fid_files=(), baseline_files=(),
-              fid_curve_files=(), parzen_curve_files=()):
+              fid_curve_files=(), parzen_curve_files=(), train_log_files=()):
+    """Every table, CSV and macro of a study from its per-run files. Everything is read, checked and computed before
+    the first file is written, so a refused input leaves the previous outputs as they were."""
     out_dir = Path(out_dir)
-    curves = collect_parzen_curves(parzen_curve_files)
-    if curves is not None:
-        write_csv(out_dir / "parzen_curves.csv", curves)
-    runs = add_selected(collect_runs(parzen_files, train_files), curves)
+    runs = collect_runs(parzen_files, train_files, config["collapse"], train_log_files)
+    curves = with_run_status(collect_parzen_curves(parzen_curve_files), runs)
+    runs = add_selected(runs, curves)
     summary = summarise(runs, allow_mixed)
-    verdicts = replication_verdict(summary, curves, paper_budgets())
+    verdicts = replication_verdict(summary, curves, paper_budgets(), config, runs)
     summary["verdict"] = [verdicts.get((m, d)) for m, d in zip(summary["model"], summary["dataset"])]
-    write_csv(out_dir / "parzen_runs.csv", runs)
-    write_csv(out_dir / "parzen_summary.csv", summary)
-    write_text(out_dir / "tables" / "table1.tex", table1(summary))
     baselines = collect_baselines(baseline_files)
-    if baselines is not None:
-        write_csv(out_dir / "parzen_baselines.csv", baselines)
-    write_text(out_dir / "tables" / "parzen_all.tex", parzen_all_datasets(summary, baselines))
-    write_text(out_dir / "tables" / "provenance.tex", provenance_table(runs))
-    fid_runs = collect_fid(fid_files)
-    fid_curves = collect_fid_curves(fid_curve_files)
-    if fid_curves is not None:
-        write_csv(out_dir / "fid_curves.csv", fid_curves)
+    fid_runs = with_run_status(collect_fid(fid_files), runs)
+    fid_curves = with_run_status(collect_fid_curves(fid_curve_files), runs)
     fid_summary = None if fid_runs is None else summarise_fid(fid_runs, allow_mixed, fid_curves)
-    if fid_runs is not None:
-        write_csv(out_dir / "fid_runs.csv", fid_runs)
-        write_csv(out_dir / "fid_summary.csv", fid_summary)
-    write_text(out_dir / "tables" / "fid.tex", fid_table(fid_summary))
-    write_text(out_dir / "macros.tex", macros(config, summary, runs, fid_summary, baselines))
+    outputs = {
+        "parzen_runs.csv": runs, "parzen_summary.csv": summary, "parzen_curves.csv": curves,
+        "parzen_baselines.csv": baselines, "fid_runs.csv": fid_runs, "fid_summary.csv": fid_summary,
+        "fid_curves.csv": fid_curves,
+        "tables/table1.tex": table1(summary), "tables/parzen_all.tex": parzen_all_datasets(summary, baselines),
+        "tables/provenance.tex": provenance_table(runs), "tables/fid.tex": fid_table(fid_summary),
+        "macros.tex": macros(config, summary, runs, fid_summary, baselines),
+    }
+    for name, content in outputs.items():
+        if isinstance(content, pd.DataFrame):
+            write_csv(out_dir / name, content)
+        elif isinstance(content, str):
+            write_text(out_dir / name, content)
     write_json(out_dir / "config.json", config)  # the resolved config: a results dir describes itself
     return summary
 
@@ -408,8 +567,10 @@ def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, fid
     arg("--fid", nargs="*", default=[]), arg("--baselines", nargs="*", default=[], help="parzen-baselines JSON files"),
     arg("--fid-curves", nargs="*", default=[], help="fid-curve JSON files (FID per checkpoint)"),
     arg("--parzen-curves", nargs="*", default=[], help="parzen-curve JSON files (Parzen per checkpoint)"),
+    arg("--train-logs", nargs="*", default=[],
+        help="each run's train_log.csv, in --train order: the collapse rule (config collapse) is applied to them"),
     arg("--out-dir", required=True),
     arg("--allow-mixed-configs", action="store_true", help="aggregate runs of one cell even if their configs differ")])
 def aggregate_command(config, args):
     aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.fid, args.baselines,
-              args.fid_curves, args.parzen_curves)
+              args.fid_curves, args.parzen_curves, args.train_logs)

@@ -82,13 +82,56 @@ def check_update_orders(config, source="config"):
             )
 
 
+CONFIG_VERSION = 2
+# Keys added after the first studies were committed, with the value the code of that time behaved as. A key missing
+# from an older study's config.json and not listed here gets today's default (e.g. the collapse rule, applied now).
+OLDER_BEHAVIOUR = {
+    ("batch_seeds",): False, ("allow_tf32",): False, ("cuda_graphs",): False,
+    ("snapshots", "every_n_epochs"): None, ("parzen", "per_snapshot"): False, ("fid", "per_snapshot"): False,
+}
+
+
+def migrate(config, defaults=None):
+    """An older study's resolved config brought to `CONFIG_VERSION`: missing keys filled (the older behaviour where it
+    is known, else today's default), sections of models the study never ran replaced by today's defaults, and every
+    change recorded under `migrated`. A current config is returned unchanged."""
+    version = config.get("config_version", 1)
+    if version >= CONFIG_VERSION:
+        return config
+    defaults = read_mapping(DEFAULT_CONFIG) if defaults is None else defaults
+    config, filled = copy.deepcopy(config), {}
+    run_models = {entry["model"] for entry in config.get("runs", [])}
+    for model, section in defaults["models"].items():
+        if model not in run_models and config.get("models", {}).get(model) != section:
+            config.setdefault("models", {})[model] = copy.deepcopy(section)
+            filled[f"models.{model}"] = "today's defaults (not run by this study)"
+    config["config_version"] = CONFIG_VERSION
+    _fill(config, defaults, (), filled)
+    config["migrated"] = {"from_version": version, "filled": filled}
+    return config
+
+
+def _fill(config, defaults, path, filled):
+    for key, value in defaults.items():
+        here = (*path, key)
+        if key not in config:
+            config[key] = copy.deepcopy(OLDER_BEHAVIOUR.get(here, value))
+            filled[".".join(here)] = config[key]
+        elif isinstance(value, dict) and isinstance(config[key], dict) and here != ("models",):
+            _fill(config[key], value, here, filled)
+        elif here == ("models",):
+            for model in config[key]:
+                if model in value and isinstance(config[key][model], dict):
+                    _fill(config[key][model], value[model], (*here, model), filled)
+
+
 def load_config(*overlays, base=DEFAULT_CONFIG):
     """The validated configuration: `base` with each overlay file merged on top in order.
 
     A `.json` overlay that is already a fully resolved config (as written for the Snakemake rules)
-    may also be passed as `base` with no overlays.
+    may also be passed as `base` with no overlays; a study's config.json of an older version is migrated.
     """
-    config = read_mapping(base)
+    config = migrate(read_mapping(base))
     for path in overlays:
         config = deep_merge(config, read_mapping(path))
     return validate(config, source=f"config ({', '.join(str(p) for p in (base, *overlays))})")

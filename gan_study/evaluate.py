@@ -10,7 +10,7 @@ from .parzen import evaluate as parzen_evaluate
 from .provenance import StampedRecord, config_hash
 from .runtime import resolve_device
 from .sample import SAMPLES_FORMAT
-from .status import Status
+from .status import SCORED
 from .train import run_config
 from .commands import RUN_ARGS, arg, command
 
@@ -38,7 +38,7 @@ def parzen(config, model, dataset, seed, samples_path, out_json):
     pcfg = config["parzen"]
     record.update(status=payload["status"], parzen_config=pcfg)
     device = resolve_device(config["device"])
-    if payload["status"] == Status.COMPLETED:
+    if payload["status"] in SCORED:
         splits = load_splits(dataset, config["data_dir"], config["download"])
         samples = payload["images"][: pcfg["n_samples"]].to(device)
         record.update(parzen_score(samples, _parzen_sets(pcfg, splits, dataset, device), pcfg))
@@ -96,7 +96,7 @@ def parzen_curve(config, model, dataset, seed, train_json, final_parzen_json, ou
         points.append(parzen_point(snap["epoch"], "snapshot", parzen_score(images.to(device), sets, pcfg)))
         print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: test {points[-1]['test_mean_ll']:.1f} nats, "
               f"selection {points[-1]['select_mean_ll']:.1f}", flush=True)
-    if final["status"] == Status.COMPLETED:
+    if final["status"] in SCORED:
         if "select_mean_ll" not in final:
             raise GanStudyError(f"{final_parzen_json} has no checkpoint-selection score (made by an older version); "
                                 "re-run its parzen step")
@@ -142,7 +142,7 @@ def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
     reference = json.loads(Path(reference_json).read_text())
     record.update(status=payload["status"], fid_config=config["fid"], reference_cache_name=reference["cache_name"])
     device = resolve_device(config["device"])
-    if payload["status"] == Status.COMPLETED:
+    if payload["status"] in SCORED:
         fcfg, real, weights = _fid_inputs(config, dataset)
         generated = payload["images"][: fcfg["n_samples"]]
         record.update(fidelity_metrics(generated, real, reference["cache_name"], fcfg, device,
@@ -184,7 +184,7 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
         metrics = fidelity_metrics(images, real, reference["cache_name"], fcfg, device, reference["cache_dir"], weights)
         points.append({"epoch": snap["epoch"], "source": "snapshot", **{k: metrics.get(k) for k in CURVE_METRICS}})
         print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: FID {metrics['fid']:.2f}")
-    if final["status"] == Status.COMPLETED:
+    if final["status"] in SCORED:
         points.append({"epoch": train["epochs_completed"], "source": "final", **{k: final.get(k) for k in CURVE_METRICS}})
     best = min(points, key=lambda p: p["fid"]) if points else None
     record.update(status=final["status"], every_n_epochs=config["snapshots"]["every_n_epochs"], points=points,
@@ -195,7 +195,7 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
 @command("parzen", RUN_ARGS + [arg("--samples", required=True), arg("--out", required=True)])
 def parzen_command(config, args):
     record = parzen(config, args.model, args.dataset, args.seed, args.samples, args.out)
-    if record["status"] == Status.COMPLETED:
+    if record["status"] in SCORED:
         print(f"{args.model}/{args.dataset}/seed{args.seed}: Parzen test log-likelihood "
               f"{record['test_mean_ll']:.1f} ± {record['test_se']:.1f} nats (σ = {record['sigma']:.4f}, "
               f"{record['n_centres']} samples, {record['n_test']} test images)")
@@ -213,7 +213,7 @@ def fid_reference_command(config, args):
                             arg("--reference", required=True, help="the dataset's fid-reference JSON")])
 def fid_command(config, args):
     record = fid(config, args.model, args.dataset, args.seed, args.samples, args.reference, args.out)
-    if record["status"] == Status.COMPLETED:
+    if record["status"] in SCORED:
         note = " — " + record["note"] if "note" in record else ""
         print(f"{args.model}/{args.dataset}/seed{args.seed}: FID {record['fid']:.2f}, KID {record['kid_mean']:.4f} "
               f"({record['n_generated']} vs {record['n_real']} images){note}")

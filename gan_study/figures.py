@@ -1,5 +1,6 @@
 """Figures for the report: training curves (seaborn) and the sample grids, with a LaTeX include list."""
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -12,9 +13,10 @@ import seaborn as sns  # noqa: E402
 from . import latex  # noqa: E402
 from .atomic import atomic_path, write_text  # noqa: E402
 from .data import DATASETS  # noqa: E402
+from .errors import GanStudyError  # noqa: E402
 from .models import variant_class  # noqa: E402
 from .reference import parzen_table1  # noqa: E402
-from .status import Status  # noqa: E402
+from .status import SCORED, Status  # noqa: E402
 from .commands import arg, command  # noqa: E402
 
 
@@ -54,28 +56,98 @@ def run_panels(data, y, ylabel, out_pdf, **line_style):
     plt.close(grid.figure)
 
 
-def seed_distributions(runs_csv, fid_csv, out_pdf):
-    """Per-seed values of each headline metric: one dot per seed, per model and dataset."""
-    frames = []
-    for path, column, label in ((runs_csv, "test_mean_ll", "Parzen log-likelihood (nats)"),
-                                (fid_csv, "fid", "FID")):
-        if path is None or not Path(path).is_file():
-            continue
-        frame = pd.read_csv(path)
-        frame = frame[frame["status"] == Status.COMPLETED]
-        frames.append(pd.DataFrame({
-            "model": [variant_class(m).title for m in frame["model"]],
-            "dataset": [DATASETS[d].title for d in frame["dataset"]],
-            "value": frame[column].astype(float), "metric": label}))
-    data = pd.concat(frames, ignore_index=True)
+def _seed_frame(path, column, published, baselines):
+    """Per-seed values of one metric with the cell's label, status, and reference values (paper interval, Theis
+    true-data line) where they exist."""
+    frame = pd.read_csv(path)
+    frame = frame[frame["status"].isin(SCORED) & frame[column].notna()]
+    rows = []
+    for r in frame.itertuples():
+        variant = variant_class(r.model)
+        ref = published.get(variant.published_row, {}).get(r.dataset) if column == "test_mean_ll" else None
+        true_data = None
+        if column == "test_mean_ll" and baselines is not None:
+            match = baselines[(baselines["baseline"] == "true_data") & (baselines["dataset"] == r.dataset)]
+            true_data = float(match["test_mean_ll"].iloc[0]) if len(match) else None
+        rows.append({"cell": f"{variant.title}\n{DATASETS[r.dataset].title}", "seed": r.seed,
+                     "value": float(getattr(r, column)), "status": r.status, "ref": ref, "true_data": true_data})
+    return pd.DataFrame(rows)
+
+
+def _value_limits(data):
+    """x-limits that show the trained seeds and the reference values; failed seeds far outside sit on the edge."""
+    keep = list(data.loc[data["status"] == Status.COMPLETED, "value"])
+    keep += [v for ref in data["ref"].dropna() for v in (ref[0] - ref[1], ref[0] + ref[1])]
+    keep += list(data["true_data"].dropna())
+    keep = keep or list(data["value"])
+    lo, hi = min(keep), max(keep)
+    pad = max(0.08 * (hi - lo), 1e-6 + 0.02 * abs(hi))
+    return lo - pad, hi + pad
+
+
+def _seed_panel(ax, data, label):
+    """One metric: per cell a box over the trained seeds, every seed a point (failed seeds as red crosses, clipped
+    to the edge with their value written when off the scale), the paper's interval and the true-data line."""
+    cells = sorted(data["cell"].unique())
+    lo, hi = _value_limits(data)
+    for i, cell in enumerate(cells):
+        rows = data[data["cell"] == cell]
+        trained = rows[rows["status"] == Status.COMPLETED]
+        if len(trained) > 1:
+            ax.boxplot(trained["value"], positions=[i], vert=False, widths=0.5, showfliers=False,
+                       medianprops={"color": "0.2"}, boxprops={"color": "0.5"}, whiskerprops={"color": "0.5"},
+                       capprops={"color": "0.5"})
+        ref = rows["ref"].dropna()
+        if len(ref):
+            mean, se = ref.iloc[0]
+            ax.fill_betweenx([i - 0.4, i + 0.4], mean - se, mean + se, color="tab:green", alpha=0.35,
+                             label=f"paper: {mean} ± {se}")
+        true_data = rows["true_data"].dropna()
+        if len(true_data):
+            ax.plot([true_data.iloc[0]] * 2, [i - 0.4, i + 0.4], color="0.3", linestyle="--", linewidth=1.2,
+                    label=f"true data as centres: {true_data.iloc[0]:.0f}")
+        for r in rows.itertuples():
+            failed = r.status != Status.COMPLETED
+            x = min(max(r.value, lo), hi)
+            ax.plot(x, i, marker="X" if failed else "o", markersize=9 if failed else 7, linestyle="none",
+                    color="tab:red" if failed else "tab:blue", alpha=0.9,
+                    label=f"{r.status} seed" if failed else "trained seed", clip_on=False, zorder=3)
+            if failed:
+                off = " (off scale)" if x != r.value else ""
+                ax.annotate(f"seed {r.seed} {r.status}: {r.value:.1f}{off}", (x, i), xytext=(0, -16),
+                            textcoords="offset points", ha="left" if x == lo else "right" if x == hi else "center",
+                            fontsize=8, color="tab:red")
+    ax.set_xlim(lo, hi)
+    ax.set_yticks(range(len(cells)), cells)
+    ax.set_ylim(-0.7, len(cells) - 0.3)
+    ax.set_xlabel(label)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def seed_distributions(runs_csv, fid_csv, out_pdf, baselines_csv=None):
+    """Per-seed values of the headline metrics, one panel per metric, one row per (model, dataset)."""
+    published = dict(parzen_table1())
+    baselines = pd.read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
+    metrics = [(runs_csv, "test_mean_ll", "Parzen log-likelihood of the test set (nats; higher is better)"),
+               (fid_csv, "fid", "FID (lower is better)")]
+    frames = [(_seed_frame(path, column, published, baselines), label) for path, column, label in metrics
+              if path is not None and Path(path).is_file()]
+    frames = [(frame, label) for frame, label in frames if not frame.empty]
     sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.catplot(data=data, x="value", y="model", hue="dataset", col="metric", kind="strip", height=2.8,
-                       aspect=1.4, sharex=False, jitter=False, s=6)
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("per-seed value", "")
+    n_cells = max([frame["cell"].nunique() for frame, _ in frames] or [1])
+    fig, axes = plt.subplots(len(frames) or 1, 1, figsize=(7.0, (1.1 + 0.75 * n_cells) * max(len(frames), 1)),
+                             squeeze=False)
+    for ax, (frame, label) in zip(axes[:, 0], frames):
+        _seed_panel(ax, frame, label)
+    if not frames:
+        axes[0, 0].text(0.5, 0.5, "no scored seed", ha="center", va="center")
+        axes[0, 0].set_axis_off()
+    fig.tight_layout()
     with atomic_path(out_pdf) as tmp:
-        grid.figure.savefig(tmp, format="pdf", bbox_inches="tight")
-    plt.close(grid.figure)
+        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    plt.close(fig)
 
 
 def fid_curves(curves_csv, out_pdf):
@@ -86,17 +158,31 @@ def fid_curves(curves_csv, out_pdf):
     run_panels(data, "fid", "FID", out_pdf, hue="seed", marker="o", height=2.4)
 
 
-def parzen_curves(curves_csv, baselines_csv, out_pdf):
-    """Test Parzen log-likelihood per kept checkpoint, one line per seed, one panel per (model, dataset); the
-    paper's interval as a band and the Theis et al. true-data baseline as a line, where they exist."""
-    data = pd.read_csv(curves_csv)
-    data = data[data["status"] == Status.COMPLETED]
-    cells = list(data.groupby(["model", "dataset"], sort=True))
+def read_curve_sources(own_csv, own_config, other_dirs):
+    """The Parzen-per-checkpoint curves to plot: this study's (when it kept snapshots) and those of the other
+    committed studies named by config `report.curves_from`, each with its study's config."""
+    sources = []
+    if own_csv:
+        sources.append((own_config, pd.read_csv(own_csv)))
+    for results_dir in other_dirs:
+        curves, config = Path(results_dir) / "parzen_curves.csv", Path(results_dir) / "config.json"
+        if not curves.is_file() or not config.is_file():
+            raise GanStudyError(f"report.curves_from names {results_dir}, which has no parzen_curves.csv and "
+                                "config.json; name a committed study that kept Parzen curves, or remove it")
+        sources.append((json.loads(config.read_text()), pd.read_csv(curves)))
+    return sources
+
+
+def parzen_curves(sources, baselines_csv, out_pdf):
+    """Test Parzen log-likelihood per kept checkpoint, one line per trained seed, one panel per (study, model,
+    dataset); the paper's interval as a band and the Theis et al. true-data baseline as a line, where they exist."""
     baselines = pd.read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
     published = dict(parzen_table1())
+    panels = [(config, key, cell) for config, data in sources
+              for key, cell in data[data["status"] == Status.COMPLETED].groupby(["model", "dataset"], sort=True)]
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells), 3.2), squeeze=False)
-    for ax, ((model, dataset), cell) in zip(axes[0], cells):
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.2), squeeze=False)
+    for ax, (config, (model, dataset), cell) in zip(axes[0], panels):
         variant = variant_class(model)
         ref = published.get(variant.published_row, {}).get(dataset)
         if ref is not None:
@@ -111,7 +197,7 @@ def parzen_curves(curves_csv, baselines_csv, out_pdf):
             chosen = run[run["selected"]]
             ax.plot(chosen["epoch"], chosen["test_mean_ll"], marker="*", markersize=10, color=line.get_color(),
                     linestyle="none")
-        ax.set_title(f"{variant.title} / {DATASETS[dataset].title}")
+        ax.set_title(f"{variant.title} / {DATASETS[dataset].title}\nstudy {config['study']} ({config['device']})")
         ax.set_xlabel("epoch")
         ax.set_ylabel("test log-likelihood (nats)")
         ax.legend(fontsize=6, loc="lower right")
@@ -120,22 +206,33 @@ def parzen_curves(curves_csv, baselines_csv, out_pdf):
     plt.close(fig)
 
 
+def _curves_caption(sources, own_study):
+    """The caption of the Parzen-curve figure: which study each panel comes from and how often it kept snapshots."""
+    kept = "; ".join(
+        f"study \\texttt{{{latex.escape(c['study'])}}}" + (" (this study)" if c["study"] == own_study else
+                                                            " (another committed study of this repository)")
+        + f": a generator snapshot every {c['snapshots']['every_n_epochs']} epochs, seeds "
+        + ", ".join(str(s) for s in sorted(d.loc[d["status"] == Status.COMPLETED, "seed"].unique()))
+        for c, d in sources)
+    return (r"Parzen-window test log-likelihood during training, each checkpoint scored like the final weights (its own "
+            rf"$\sigma$ from validation images), one line per trained seed; {kept}. Stars: the checkpoint chosen on "
+            r"validation images (never on test images). Grey band: the paper's Table~1 value $\pm$ its standard error; "
+            r"dashed line: the true-data baseline of \citet{theis2016note} (the training images as centres).")
+
+
 def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None, curves_csv=None,
-            parzen_curves_csv=None, baselines_csv=None):
+            parzen_curves_csv=None, baselines_csv=None, curves_from=()):
     out_dir = Path(out_dir)
     training_curves(log_files, out_dir / "training_curves.pdf")
     if runs_csv:
-        seed_distributions(runs_csv, fid_csv, out_dir / "seeds.pdf")
+        seed_distributions(runs_csv, fid_csv, out_dir / "seeds.pdf", baselines_csv)
     lines = ["% Generated by `python -m gan_study figures`; do not edit."]
     every = config["snapshots"]["every_n_epochs"]
-    if parzen_curves_csv:
-        parzen_curves(parzen_curves_csv, baselines_csv, out_dir / "parzen_curves.pdf")
-        lines += _figure_tex("parzen_curves.pdf", "fig:parzen-curves", (
-            rf"Parzen-window test log-likelihood during training: generator snapshots every {every} "
-            rf"epoch{'s' if every > 1 else ''} and the final weights, each scored like the final weights (its own "
-            r"$\sigma$ from validation images), one line per seed. Stars: the checkpoint chosen on validation images "
-            r"(never on test images). Grey band: the paper's Table~1 value $\pm$ its standard error; dashed line: "
-            r"the true-data baseline of \citet{theis2016note} (the training images as centres)."))
+    sources = read_curve_sources(parzen_curves_csv, config, curves_from)
+    if sources:
+        parzen_curves(sources, baselines_csv, out_dir / "parzen_curves.pdf")
+        lines += [r"\providecommand{\gsHasParzenCurves}{}"]  # the report's discussion refers to this figure
+        lines += _figure_tex("parzen_curves.pdf", "fig:parzen-curves", _curves_caption(sources, config["study"]))
     if curves_csv:
         fid_curves(curves_csv, out_dir / "fid_curves.pdf")
         lines += _figure_tex("fid_curves.pdf", "fig:fid-curves", (
@@ -184,7 +281,9 @@ def _sample_figure_tex(config, grid_path, out_dir):
     arg("--fid-curves", help="fid_curves.csv, for the FID-per-checkpoint plot"),
     arg("--parzen-curves", help="parzen_curves.csv, for the Parzen-per-checkpoint plot"),
     arg("--parzen-baselines", help="parzen_baselines.csv: the true-data line on that plot"),
+    arg("--curves-from", nargs="*", default=[],
+        help="results dirs of other studies whose Parzen curves to plot beside this one's (config report.curves_from)"),
     arg("--out-dir", required=True)])
 def figures_command(config, args):
     figures(config, args.train_logs, args.grids, args.out_dir, args.parzen_runs, args.fid_runs, args.fid_curves,
-            args.parzen_curves, args.parzen_baselines)
+            args.parzen_curves, args.parzen_baselines, args.curves_from)

@@ -5,6 +5,7 @@ from .atomic import write_text
 from .config import sigma_grid
 from .data import DATASETS
 from .models import get_variant, variant_class
+from .outcome import describe_rule
 from .provenance import config_hash
 from .commands import arg, command
 
@@ -18,6 +19,7 @@ def methods_text(config):
     for entry in config["runs"]:
         variant = get_variant(entry["model"], config["models"][entry["model"]])
         parts.append(rf"\paragraph{{{latex.escape(variant.title)}.}} " + variant.describe())
+    parts.append(_outcome_paragraph(config))
     parts.append(_parzen_paragraph(config))
     if config["fid"]["enabled"]:
         parts.append(_fid_paragraph(config))
@@ -53,6 +55,22 @@ def _graphed_models(config):
     if config["cuda_graphs"] is True:
         return ""
     return " of " + ", ".join(variant_class(m).title for m in config["cuda_graphs"]) + " (the models whose check passed)"
+
+
+def _outcome_paragraph(config):
+    """How a run's outcome is decided: from its training log, never from validation or test images."""
+    return (
+        r"\paragraph{Training outcome.} Each seed is reported as trained, collapsed or diverged, decided from its "
+        r"training log alone (never from validation or test images). Diverged: a non-finite loss or weight; the run is "
+        r"frozen there and not scored. Collapsed: the run reached its budget, but "
+        + latex.escape(describe_rule(config["collapse"]))
+        + r" (the discriminator separates real from generated images almost perfectly, so the generator gets "
+        r"almost no gradient). Collapsed seeds are scored and listed per seed, but the means in the tables are over "
+        r"the trained seeds; the median, range and mean over all seeds are reported beside them, labelled. "
+        r"Per-seed outcomes are reproducible for a given device and stacking of seeds; on a GPU, where seeds trained "
+        r"together are vmapped, a different number of seeds per stack changes float rounding, and with it which "
+        r"seed numbers fail: the failure rate, not the fate of one seed number, is the comparable quantity."
+    )
 
 
 def _parzen_paragraph(config):

@@ -17,45 +17,48 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 def results_table(results_dir):
     results_dir = Path(results_dir)
-    summary_csv = results_dir / "parzen_summary.csv"
-    if not summary_csv.is_file():
-        raise GanStudyError(f"{summary_csv} is missing; run the study (snakemake) first")
+    summary_csv, runs_csv = results_dir / "parzen_summary.csv", results_dir / "parzen_runs.csv"
+    for path in (summary_csv, runs_csv):
+        if not path.is_file():
+            raise GanStudyError(f"{path} is missing; run the study (snakemake) first")
     summary = pd.read_csv(summary_csv)
-    runs = pd.read_csv(results_dir / "parzen_runs.csv")
+    if "trained" not in summary:
+        raise GanStudyError(f"{summary_csv} was written by an older version (no seed outcomes); rebuild it with "
+                            f"`python -m gan_study reaggregate --profile workflows/profiles/{results_dir.name}`")
+    runs = pd.read_csv(runs_csv)
     published = dict(parzen_table1())
     fid_csv = results_dir / "fid_summary.csv"
     fid = pd.read_csv(fid_csv).set_index(["model", "dataset"]) if fid_csv.is_file() else None
-    chosen = "selected_mean" in summary
     lines = [
         f"Study `{results_dir.name}` (`results/{results_dir.name}/`, trained by commit "
         f"`{runs['git_commit'].iloc[0][:10]}`, device: {runs['device'].iloc[0]}), made by "
-        f"`snakemake --profile workflows/profiles/{results_dir.name}`. Parzen-window test log-likelihood in nats, "
-        "mean over seeds ± standard error over test examples (the paper's convention); seed std separately."
-        + (" *Final*: the weights at the end of the budget; *chosen on validation*: the checkpoint with the best "
-           "validation log-likelihood (its epoch per seed in brackets), never chosen on test images." if chosen else ""),
+        f"`snakemake --profile workflows/profiles/{results_dir.name}`. Parzen-window test log-likelihood in nats over "
+        "the *trained* seeds (a seed that collapsed or diverged is counted and listed, never averaged in): mean ± "
+        "standard error over test examples (the paper's convention), seed std separately; the median and range over "
+        "all seeds beside it. *Final*: the weights at the end of the budget; *chosen on validation*: the checkpoint "
+        "with the best validation log-likelihood, never chosen on test images.",
         "",
-        "| model | dataset | epochs | train images | Parzen centres / test images | log-likelihood"
-        + (" (final) | chosen on validation" if chosen else "") + " | seed std | completed / runs | paper | FID (images) |",
-        "|---|---|---|---|---|---|" + ("---|" if chosen else "") + "---|---|---|---|",
+        "| model | dataset | epochs | train images | Parzen centres / test images | log-likelihood, trained seeds (final) "
+        "| chosen on validation | seed std | seeds trained / run | all seeds: median (range) | paper | FID, trained "
+        "seeds (images) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in summary.itertuples():
         ref = published.get(variant_class(c.model).published_row, {}).get(c.dataset)
         images = runs[(runs.model == c.model) & (runs.dataset == c.dataset)]["train_images"].iloc[0]
-        std = "n/a" if pd.isna(c.parzen_seed_std) else f"{c.parzen_seed_std:.1f}"
         lines.append(
             f"| {variant_class(c.model).title} | {DATASETS[c.dataset].title} | {c.epochs} | {images:,} | "
-            f"{c.n_centres:,} / {c.n_test:,} | {c.parzen_mean:.1f} ± {c.parzen_mean_se:.1f} | "
-            + (f"{c.selected_mean:.1f} ± {c.selected_mean_se:.1f} ({str(c.selected_epochs).replace(' ', ', ')}) | "
-               if chosen else "")
-            + f"{std} | "
-            f"{c.completed} / {c.runs} | {'—' if ref is None else f'{ref[0]} ± {ref[1]}'} | "
+            f"{_count(c.n_centres)} / {_count(c.n_test)} | {_pm(c.parzen_mean, c.parzen_mean_se)} | "
+            f"{_pm(c.selected_mean, c.selected_mean_se)} ({_epochs(c.selected_epochs)}) | {_num(c.parzen_seed_std)} | "
+            f"{c.trained} / {c.runs}{_failed(c)} | {_num(c.parzen_all_median)} ({_num(c.parzen_all_min)} to "
+            f"{_num(c.parzen_all_max)}) | {'—' if ref is None else f'{ref[0]} ± {ref[1]}'} | "
             f"{_fid_cell(fid, c.model, c.dataset)} |"
         )
     baselines_csv = results_dir / "parzen_baselines.csv"
     if baselines_csv.is_file():
         for b in pd.read_csv(baselines_csv).itertuples():
             lines.append(f"| {b.title} | {DATASETS[b.dataset].title} | — | — | {b.centres} / {b.n_test:,} | "
-                         f"{b.test_mean_ll:.1f} ± {b.test_se:.1f} | " + ("— | " if chosen else "") + "— | — | — | — |")
+                         f"{b.test_mean_ll:.1f} ± {b.test_se:.1f} | — | — | — | — | — | — |")
     lines += _per_seed_lines(results_dir, runs)
     verdicts = [v for v in summary.get("verdict", pd.Series(dtype=object)).dropna()]
     if verdicts:
@@ -63,20 +66,46 @@ def results_table(results_dir):
     return "\n".join(lines)
 
 
+def _num(value):
+    return "n/a" if pd.isna(value) else f"{value:.1f}".replace("-", "−")
+
+
+def _pm(mean, se):
+    return "—" if pd.isna(mean) else f"{_num(mean)} ± {_num(se)}"
+
+
+def _count(value):
+    return "—" if pd.isna(value) else f"{int(value):,}"
+
+
+def _epochs(selected):
+    epochs = str(selected).split() if isinstance(selected, str) else []
+    return "—" if not epochs else f"epoch {epochs[0]}" if len(set(epochs)) == 1 else "epochs " + ", ".join(epochs)
+
+
+def _failed(cell):
+    parts = [f"{n} {what}" for n, what in ((cell.collapsed, "collapsed"), (cell.diverged, "diverged")) if n]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _per_seed_lines(results_dir, runs):
-    """Each cell's seeds one by one (final log-likelihood, and FID where measured): a mean over seeds hides a seed
-    that failed."""
+    """Each cell's seeds one by one (final log-likelihood, FID where measured, and the outcome of a failed seed): a
+    mean over seeds hides a seed that failed."""
     fid_csv = results_dir / "fid_runs.csv"
     fid = pd.read_csv(fid_csv).set_index(["model", "dataset", "seed"])["fid"] if fid_csv.is_file() else {}
     lines = []
     for (model, dataset), cell in runs.groupby(["model", "dataset"], sort=False):
         if len(cell) < 2:
             continue
-        seeds = ", ".join(f"seed {r.seed}: {r.test_mean_ll:.1f}"
-                          + (f" (FID {fid[(model, dataset, r.seed)]:.1f})" if (model, dataset, r.seed) in fid else "")
-                          for r in cell.sort_values("seed").itertuples())
+        seeds = []
+        for r in cell.sort_values("seed").itertuples():
+            notes = [f"FID {fid[(model, dataset, r.seed)]:.1f}"] if (model, dataset, r.seed) in fid else []
+            if r.status != "completed":
+                notes.append(f"**{r.status}**" + (f" from epoch {int(r.collapsed_from_epoch)}"
+                                                  if pd.notna(getattr(r, "collapsed_from_epoch", None)) else ""))
+            seeds.append(f"seed {r.seed}: {_num(r.test_mean_ll)}" + (f" ({'; '.join(notes)})" if notes else ""))
         lines.append(f"{variant_class(model).title} on {DATASETS[dataset].title}, final log-likelihood per seed: "
-                     f"{seeds}.")
+                     f"{', '.join(seeds)}.")
     return ["", *lines] if lines else []
 
 
@@ -89,6 +118,8 @@ def _fid_cell(fid, model, dataset):
 
 
 def update_readme(readme, results_dir):
+    if not Path(readme).is_file():
+        raise GanStudyError(f"{readme} does not exist; pass the README to update with --readme")
     text = Path(readme).read_text()
     if START not in text or END not in text:
         raise GanStudyError(f"{readme} has no {START} … {END} section")

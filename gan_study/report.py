@@ -3,6 +3,7 @@
 The DAG writes report/<study>/gan_study.pdf; report/gan_study.pdf is a copy of the latest one built.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,26 @@ def warn_if_tex_missing():
               f"TeX (README, Setup: apt-get install {TEX_PACKAGES})", file=sys.stderr)
 
 
+def first_latex_error(log_path, stdout, results_dir):
+    """The first real LaTeX error (file:line: message, and the source line TeX stopped at), not latexmk's summary;
+    an undefined gs* macro means the results dir was aggregated by an older version."""
+    log = log_path.read_text(errors="replace") if log_path.is_file() else stdout
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        match = re.match(r"^\S*\.tex:(\d+): (.*)$", line)
+        if not match or "Fatal error occurred" in match.group(2):
+            continue
+        context = next((c.strip() for c in lines[i + 1 : i + 6] if c.startswith("l.")), "")
+        message = f"gan_study.tex line {match.group(1)}: {match.group(2)} {context}".strip()
+        macro = re.search(r"\\(gs[A-Za-z]+)\s*$", context.split("{")[0]) if context else None
+        if "Undefined control sequence" in match.group(2) and macro:
+            return (f"{message}; \\{macro.group(1)} is not defined by {results_dir}/macros.tex, which an older version "
+                    f"wrote: rebuild its tables with `python -m gan_study reaggregate --profile "
+                    f"workflows/profiles/{Path(results_dir).name}`")
+        return message
+    return stdout[-800:]
+
+
 def build_report(results_dir, out_pdf):
     results_dir = Path(results_dir)
     if shutil.which("latexmk") is None:
@@ -42,8 +63,7 @@ def build_report(results_dir, out_pdf):
         cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "gan_study.tex"]
         done = subprocess.run(cmd, cwd=build, capture_output=True, text=True)
         if done.returncode != 0:
-            errors = [line for line in done.stdout.splitlines() if ":" in line and "error" in line.lower()]
-            raise GanStudyError(f"latexmk failed: {' | '.join(errors[:3]) or done.stdout[-800:]}")
+            raise GanStudyError(f"latexmk failed: {first_latex_error(build / 'gan_study.log', done.stdout, results_dir)}")
         for target in (out_pdf, LATEST):
             with atomic_path(target) as tmp:
                 shutil.copy(build / "gan_study.pdf", tmp)

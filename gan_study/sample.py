@@ -89,8 +89,9 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn
     variant, gen, status = load_generator(final_path, model, dataset, seed, cfg, device)
     n = evaluation_sample_count(config)
     # A snapshot is a valid generator: its samples are scored like final weights ("generator" says which it was).
+    # A collapsed run's samples are scored too, and keep its status so every record says what the run was.
     payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed,
-               "status": Status.COMPLETED.value if status in SCOREABLE else status, "generator": status}
+               "status": Status.COMPLETED.value if status == Status.SNAPSHOT else status, "generator": status}
     rows, cols = config["report"]["grid_rows"], config["report"]["grid_cols"]
     if status in SCOREABLE:
         images = generate(variant, gen, n, seed, device)

@@ -31,6 +31,7 @@ from .errors import GanStudyError
 from .graphs import GraphCaptureError, GraphedStep
 from .models import get_variant
 from .optim import set_hyperparameters
+from .outcome import assess_collapse, run_status
 from .progress import LiveLog, Progress
 from .provenance import config_hash, git_state, now, provenance
 from .runtime import make_deterministic, resolve_device, set_tf32
@@ -395,12 +396,15 @@ class Trainer:
         summaries = []
         for i, (run, out) in enumerate(zip(self.runs, self.outputs)):
             end = run.frozen or {**self.counters(), "generator": gen_states[i], "discriminator": disc_states[i]}
-            status = Status.COMPLETED.value if run.running else run.status
+            # Decided from the training log alone: completed, or collapsed (gan_study.outcome); diverged as recorded.
+            assessment = assess_collapse(pd.DataFrame(run.log), self.config["collapse"])
+            status = run_status(Status.COMPLETED if run.running else run.status, assessment)
             write_csv(out.log_csv, pd.DataFrame(run.log))
             meta = {"model": self.model, "dataset": self.dataset, "seed": run.seed, "run_config_hash": self.run_hash}
             checkpoint.save(out.final, {**meta, "status": status, "epoch": end["epoch"], "step": end["step"],
                                         "generator": end["generator"], "discriminator": end["discriminator"]})
-            summary = {**meta, "status": status, **self._summary(run, out, end), "wall_time_s": wall,
+            summary = {**meta, "status": status, "collapse": assessment, **self._summary(run, out, end),
+                       "wall_time_s": wall,
                        "provenance": provenance(self.config, seed=run.seed, device=self.device,
                                                 started=self.trained_by[-1]["started"])}
             write_json(out.summary, summary)

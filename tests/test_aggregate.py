@@ -31,7 +31,7 @@ def test_mean_and_std_over_seeds_with_diverged_runs_counted_not_averaged(tmp_pat
              write_run(tmp_path, 2, status="diverged")]
     summary = aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
     cell = summary.iloc[0]
-    assert (cell.runs, cell.completed, cell.diverged) == (3, 2, 1)
+    assert (cell.runs, cell.trained, cell.collapsed, cell.diverged) == (3, 2, 0, 1)
     assert cell.parzen_mean == pytest.approx(105.0)
     assert cell.parzen_seed_std == pytest.approx(7.0710678)  # sample std of (100, 110)
     assert cell.parzen_mean_se == pytest.approx(3.0)
@@ -40,7 +40,8 @@ def test_mean_and_std_over_seeds_with_diverged_runs_counted_not_averaged(tmp_pat
     assert runs["diverged_at_step"].iloc[2] == 7
     macros = (tmp_path / "out" / "macros.tex").read_text()
     assert r"\newcommand{\gsParzenMlpGanMnistMean}{105.0}" in macros
-    assert r"\newcommand{\gsParzenMlpGanMnistCompleted}{2}" in macros
+    assert r"\newcommand{\gsParzenMlpGanMnistTrained}{2}" in macros
+    assert r"\newcommand{\gsParzenMlpGanMnistFailures}{seed 2 diverged at step 7}" in macros
     assert r"\newcommand{\gsPaperParzenMnistMean}{225}" in macros
     table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
     assert r"\num{121 +- 1.6}" in table and r"\num{105.0 +- 3.0}" in table and "2/3" in table
@@ -53,7 +54,7 @@ def test_refuses_to_mix_configs_in_one_cell_unless_told(tmp_path, tiny_config):
     with pytest.raises(GanStudyError, match="mixes runs made with different configs"):
         aggregate(*args)
     assert not (tmp_path / "out").exists()
-    assert aggregate(*args, allow_mixed=True).iloc[0].completed == 2
+    assert aggregate(*args, allow_mixed=True).iloc[0].trained == 2
 
 
 def test_diverged_run_flows_through_sample_and_parzen(tmp_path, tiny_config, monkeypatch):
@@ -127,3 +128,77 @@ def test_without_checkpoint_fids_the_table_has_no_best_column(tmp_path, tiny_con
     fids = [write_fid(tmp_path, s, 30.0 + s, []) for s in (0, 1)]
     aggregate(tiny_config, [p for p, _ in runs], [t for _, t in runs], tmp_path / "out", fid_files=[f for f, _ in fids])
     assert "Best FID" not in (tmp_path / "out" / "tables" / "fid.tex").read_text()
+
+
+def write_log(tmp, seed, d_real, d_fake, epochs=20, rows_per_epoch=2):
+    """A training log whose D(x), D(G(z)) are given per row as functions of the epoch."""
+    rows = []
+    for i in range(1, epochs * rows_per_epoch + 1):
+        epoch = i / rows_per_epoch
+        rows.append({"step": i * 10, "epoch": epoch, "d_loss": 0.5, "g_loss": 1.0, "d_real": d_real(epoch),
+                     "d_fake": d_fake(epoch)})
+    path = tmp / f"log{seed}.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path, rows[-1]
+
+
+def with_last_row(train_json, last_row):
+    record = json.loads(train_json.read_text())
+    train_json.write_text(json.dumps({**record, "final_log_row": last_row}))
+
+
+def test_a_collapsed_seed_is_counted_named_and_kept_out_of_the_trained_mean(tmp_path, tiny_config):
+    healthy = (lambda e: 0.6, lambda e: 0.4)
+    collapses_late = (lambda e: 0.6 if e < 12 else 0.99995, lambda e: 0.4 if e < 12 else 2e-5)
+    files = [write_run(tmp_path, s, ll=ll) for s, ll in ((0, 100.0), (1, 110.0), (2, -300.0))]
+    logs = []
+    for seed, (d_real, d_fake) in enumerate((healthy, healthy, collapses_late)):
+        log, last = write_log(tmp_path, seed, d_real, d_fake)
+        with_last_row(files[seed][1], last)
+        logs.append(log)
+    summary = aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out",
+                        train_log_files=logs)
+    cell = summary.iloc[0]
+    assert (cell.runs, cell.trained, cell.collapsed, cell.diverged) == (3, 2, 1, 0)
+    assert cell.parzen_mean == pytest.approx(105.0)  # the collapsed seed is not in the trained mean
+    assert cell.parzen_all_mean == pytest.approx(-30.0) and cell.parzen_all_median == pytest.approx(100.0)
+    assert cell.parzen_all_min == pytest.approx(-300.0)
+    assert "seed 2 collapsed" in cell.failures and "from epoch 12" in cell.failures
+    assert "2 of 3 seeds trained" in cell.verdict and "seed 2 collapsed" in cell.verdict
+    runs = pd.read_csv(tmp_path / "out" / "parzen_runs.csv")
+    assert runs["status"].tolist() == ["completed", "completed", "collapsed"]
+    assert runs["trained_status"].tolist() == ["completed"] * 3  # training said completed; the log says collapsed
+    table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
+    assert "2/3 (1 failed)" in table and "all 3 seeds" in table and r"\num{-300.0}" in table
+    macros = (tmp_path / "out" / "macros.tex").read_text()
+    assert r"\newcommand{\gsParzenMlpGanMnistCollapsed}{1}" in macros
+    assert r"\newcommand{\gsParzenMlpGanMnistAllMedian}{100.0}" in macros
+
+
+def test_the_collapse_rule_comes_from_the_config(tmp_path, tiny_config):
+    files = [write_run(tmp_path, 0)]
+    log, last = write_log(tmp_path, 0, lambda e: 0.9995, lambda e: 5e-4)
+    with_last_row(files[0][1], last)
+    args = ([p for p, _ in files], [t for _, t in files], tmp_path / "out")
+    assert aggregate(tiny_config, *args, train_log_files=[log]).iloc[0].collapsed == 1
+    tiny_config["collapse"]["d_fake_below"] = 1e-4  # a stricter rule: the same log is no longer a collapse
+    assert aggregate(tiny_config, *args, train_log_files=[log]).iloc[0].collapsed == 0
+
+
+def test_a_training_log_of_another_run_is_refused(tmp_path, tiny_config):
+    files = [write_run(tmp_path, 0)]
+    log, last = write_log(tmp_path, 0, lambda e: 0.6, lambda e: 0.4)
+    with_last_row(files[0][1], {**last, "step": last["step"] + 10})
+    with pytest.raises(GanStudyError, match="does not end at step"):
+        aggregate(tiny_config, [files[0][0]], [files[0][1]], tmp_path / "out", train_log_files=[log])
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_same_run_twice_or_a_run_without_parzen_is_refused(tmp_path, tiny_config):
+    p0, t0 = write_run(tmp_path, 0)
+    p1, t1 = write_run(tmp_path, 1)
+    with pytest.raises(GanStudyError, match="given twice"):
+        aggregate(tiny_config, [p0, p0], [t0], tmp_path / "out")
+    with pytest.raises(GanStudyError, match="no parzen.json for mlp_gan/mnist/1"):
+        aggregate(tiny_config, [p0], [t0, t1], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

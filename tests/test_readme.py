@@ -141,4 +141,7 @@ def test_readme_shows_every_seed_of_the_study():
     block = readme[readme.index(START):readme.index(END)]
     study = REPO / "results" / re.search(r"Study `([\w-]+)`", block).group(1)
     for run in pd.read_csv(study / "parzen_runs.csv").itertuples():
-        assert f"seed {run.seed}: {run.test_mean_ll:.1f}" in block
+        assert f"seed {run.seed}: {run.test_mean_ll:.1f}".replace("-", "−") in block
+        if run.status != "completed":  # a failed seed is named as such, never only a number
+            assert f"seed {run.seed}: {run.test_mean_ll:.1f}".replace("-", "−") + f" (FID" in block
+            assert f"**{run.status}**" in block

@@ -66,6 +66,11 @@ class GanVariant:
         """Optimiser hyper-parameters to set before update `step` (0-based) in `epoch` (0-based), or {}."""
         return {}
 
+    def schedule_spent(self, steps):
+        """The share of the learning-rate schedule's total step size spent by update `steps`; None for a schedule
+        that does not decay (the share is then no measure of how far training has got)."""
+        return None
+
     def discriminator_loss(self, d_real, d_fake):
         raise NotImplementedError
 

@@ -134,6 +134,15 @@ class MlpGan(GanVariant):
             ),
         }
 
+    def schedule_spent(self, steps):
+        # lr_t = lr0 / f^t until it reaches its floor lr_min at step T; the decaying part sums to
+        # lr0 (1 − f^−T) / (1 − 1/f), and its first `steps` terms to lr0 (1 − f^−steps) / (1 − 1/f). (mnist.yaml's
+        # floor comes after ~5,800 epochs of 500 steps; the cGAN's faster decay reaches it after ~580.)
+        cfg = self.cfg
+        floor_step = math.log(cfg["lr_initial"] / cfg["lr_min"]) / math.log(cfg["lr_decay_factor"])
+        factor = cfg["lr_decay_factor"]
+        return (1 - factor ** -min(steps, floor_step)) / (1 - factor ** -floor_step)
+
     def discriminator_loss(self, d_real, d_fake):
         return losses.bce_discriminator_loss(d_real, d_fake)
 

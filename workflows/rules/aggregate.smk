@@ -5,6 +5,7 @@ rule aggregate:
     input:
         parzen=run_files(f"{RESULTS}/runs/{RUN}/parzen.json"),
         train=run_files(f"{RESULTS}/runs/{RUN}/train.json"),
+        train_logs=run_files(f"{RESULTS}/runs/{RUN}/train_log.csv"),
         fid=run_files(f"{RESULTS}/runs/{RUN}/fid.json") if config["fid"]["enabled"] else [],
         fid_curves=run_files(f"{RESULTS}/runs/{RUN}/fid_curve.json", CURVE_RUNS),
         parzen_curves=run_files(f"{RESULTS}/runs/{RUN}/parzen_curve.json", PARZEN_CURVE_RUNS),
@@ -37,5 +38,6 @@ rule aggregate:
     params:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.runs),
+        collapse_rule=config_digest("collapse"),
     shell:
-        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --fid {input.fid} --baselines {input.baselines} --fid-curves {input.fid_curves} --parzen-curves {input.parzen_curves} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.cli} aggregate --parzen {input.parzen} --train {input.train} --train-logs {input.train_logs} --fid {input.fid} --baselines {input.baselines} --fid-curves {input.fid_curves} --parzen-curves {input.parzen_curves} --out-dir {params.out_dir} > {log} 2>&1"

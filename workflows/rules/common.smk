@@ -24,6 +24,9 @@ FID_CSVS = [f"{RESULTS}/fid_runs.csv", f"{RESULTS}/fid_summary.csv"] if config["
 FID_CURVES_CSV = [f"{RESULTS}/fid_curves.csv"] if CURVE_RUNS else []
 FID_CURVES = bool(CURVE_RUNS)
 DATASETS = sorted({run["dataset"] for run in RUNS})
+# Other committed studies whose Parzen curves the report shows (report.curves_from), and the files read of each.
+CURVES_FROM = config["report"]["curves_from"]
+CURVES_FROM_FILES = [f"{d}/{name}" for d in CURVES_FROM for name in ("parzen_curves.csv", "config.json")]
 
 
 # The resolved config the commands read: written when the workflow starts running, never by a dry run or lint.

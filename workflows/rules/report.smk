@@ -12,6 +12,7 @@ rule figures:
         parzen_baselines=BASELINES_CSV,
         fid_tables=FID_CSVS,
         fid_curves=FID_CURVES_CSV,
+        curves_from=CURVES_FROM_FILES,
     output:
         curves=report(f"{RESULTS}/figures/training_curves.pdf", caption="../report/figures.rst", category="Figures"),
         seeds=report(f"{RESULTS}/figures/seeds.pdf", caption="../report/figures.rst", category="Figures"),
@@ -22,7 +23,7 @@ rule figures:
         ],
         parzen_curves=[
             report(p, caption="../report/figures.rst", category="Figures")
-            for p in ([f"{RESULTS}/figures/parzen_curves.pdf"] if PARZEN_CURVE_RUNS else [])
+            for p in ([f"{RESULTS}/figures/parzen_curves.pdf"] if PARZEN_CURVE_RUNS or CURVES_FROM else [])
         ],
     log:
         f"{LOGS}/figures.log",
@@ -38,9 +39,10 @@ rule figures:
         fid_curves=lambda w, input: f"--fid-curves {input.fid_curves}" if input.fid_curves else "",
         parzen_curves=lambda w, input: (f"--parzen-curves {input.parzen_curves}" if input.parzen_curves else ""),
         baselines=lambda w, input: (f"--parzen-baselines {input.parzen_baselines}" if input.parzen_baselines else ""),
+        curves_from=f"--curves-from {' '.join(CURVES_FROM)}" if CURVES_FROM else "",
     shell:
         "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
-        "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} {params.curves_from} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule figure1:

@@ -1,0 +1,82 @@
+"""Committed results are an interface: the current code loads, re-scores and rebuilds every committed study."""
+
+import subprocess
+import sys
+
+import pytest
+
+from gan_study.config import load_config
+from gan_study.readme import results_table
+from tests.conftest import REPO
+
+STUDIES = sorted(p.parent.name for p in (REPO / "results").glob("*/parzen_summary.csv") if p.parent.name != "smoke")
+# What `reaggregate` rebuilds from the committed per-run files; each must come out as committed.
+REBUILT = ("parzen_runs.csv", "parzen_summary.csv", "macros.tex", "methods.tex", "tables/table1.tex",
+           "tables/parzen_all.tex", "tables/fid.tex")
+
+
+def test_the_committed_studies_are_the_three_we_know():
+    assert STUDIES == ["cpu", "cpu-long", "paper"]
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_a_committed_config_loads_and_says_what_a_migration_filled(study):
+    config = load_config(base=REPO / "results" / study / "config.json")
+    assert config["study"] == study and config["config_version"] == 2
+    assert config["collapse"] == load_config()["collapse"]
+
+
+def test_an_older_config_is_migrated_with_the_older_behaviour_recorded(tmp_path):
+    import json
+
+    old = json.loads((REPO / "results" / "cpu-long" / "config.json").read_text())
+    for key in ("config_version", "cuda_graphs", "collapse"):
+        old.pop(key, None)
+    old["report"].pop("curves_from", None)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(old))
+    config = load_config(base=path)
+    assert config["cuda_graphs"] is False  # the code of that time trained eagerly, whatever today's default
+    filled = config["migrated"]["filled"]
+    assert filled["cuda_graphs"] is False and filled["report.curves_from"] == [] and "collapse" in filled
+    assert config["migrated"]["from_version"] == 1
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_reaggregate_rebuilds_the_committed_tables_exactly(study, repo_copy):
+    done = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--profile", f"workflows/profiles/{study}"],
+                          cwd=repo_copy, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "rule train" not in done.stdout and "rule parzen:" not in done.stdout
+    for name in REBUILT:
+        assert (repo_copy / "results" / study / name).read_text() == (REPO / "results" / study / name).read_text(), (
+            f"results/{study}/{name} is not what the current code makes of the committed runs: re-run "
+            f"python -m gan_study reaggregate --profile workflows/profiles/{study}")
+    assert (repo_copy / "report" / study / "gan_study.pdf").stat().st_size > 50_000
+    text = subprocess.run(["pdftotext", str(repo_copy / "report" / study / "gan_study.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Discussion" in text and "Training outcome" in text
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_readme_table_of_every_committed_study(study):
+    table = results_table(REPO / "results" / study)
+    assert f"Study `{study}`" in table and "seeds trained / run" in table
+
+
+def test_the_paper_study_reports_four_trained_seeds_and_names_the_collapse():
+    table = results_table(REPO / "results" / "paper")
+    assert "| 178.0 ± 2.1 |" in table and "4 / 5 (1 collapsed)" in table
+    assert "seed 1: −370.1 (FID 263.5; **collapsed**" in table
+    macros = (REPO / "results" / "paper" / "macros.tex").read_text()
+    assert r"\newcommand{\gsParzenMlpGanMnistTrained}{4}" in macros
+    assert r"\newcommand{\gsParzenMlpGanMnistAllMean}{68.3}" in macros
+
+
+def test_rescore_reproduces_the_published_cpu_long_numbers(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "gan_study", "rescore", "--results-dir", "results/cpu-long",
+                           "--out-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    recomputed = [float(line.split("recomputed ")[1].split()[0]) for line in done.stdout.splitlines()
+                  if "recomputed" in line]
+    assert recomputed == pytest.approx([178.35, 180.66], abs=0.01)
