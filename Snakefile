@@ -15,11 +15,12 @@ configfile: "workflows/config/config.yaml"
 
 # The package's validator first: one line naming the offending key (Snakemake's own prints the whole schema).
 sys.path.insert(0, workflow.basedir)
-from gan_study.config import validate as check_config
+from gan_study.config import check_config_files, validate as check_config
 from gan_study.errors import GanStudyError
 from gan_study.report import warn_if_tex_missing
 
 try:
+    check_config_files(workflow.configfiles)
     check_config(config)
 except GanStudyError as err:
     sys.exit(f"gan-study: error: {err}")

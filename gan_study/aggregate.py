@@ -10,6 +10,7 @@ from . import latex
 from .atomic import write_csv, write_json, write_text
 from .data import DATASETS
 from .errors import GanStudyError
+from .identity import read_record
 from .models import get_variant, variant_class
 from .reference import lucic_fid, parzen_table1
 from .outcome import assess_collapse, collapse_epoch, describe_rule, read_log, run_status
@@ -18,10 +19,7 @@ from .commands import arg, command
 
 
 def _read_json(path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise GanStudyError(f"cannot read metrics file {path}: {err}; re-run the step that writes it") from None
+    return read_record(path)
 
 
 def _unique(records, what):
@@ -61,6 +59,10 @@ def collect_runs(parzen_files, train_files, rule, log_files=()):
         if key not in trains:
             raise GanStudyError(f"no train.json for {key}; pass every run's train summary to aggregate")
         t, prov = trains[key], record["provenance"]
+        if t.get("run_config_hash") not in (None, record.get("run_config_hash")):
+            raise GanStudyError(f"the Parzen result of {'/'.join(map(str, key))} was scored for run config "
+                                f"{record.get('run_config_hash')}, but its train.json was trained under "
+                                f"{t['run_config_hash']}; re-run its sample and parzen steps")
         assessment = t["_assessment"]
         # The code that trained the run: its first attempt's commit; dirty if any attempt ran from a dirty tree.
         attempts = t.get("trained_by") or [t["provenance"]]
@@ -136,6 +138,22 @@ def with_run_status(frame, runs):
     status = runs.set_index(["model", "dataset", "seed"])["status"]
     keys = list(zip(frame["model"], frame["dataset"], frame["seed"]))
     return frame.assign(status=[status.get(k, s) for k, s in zip(keys, frame["status"])])
+
+
+def check_same_runs(frame, runs, what):
+    """Refuse per-run `what` results of a run the Parzen table does not have, or made under another run config."""
+    if frame is None:
+        return None
+    hashes = runs.set_index(["model", "dataset", "seed"])["run_config_hash"]
+    for r in frame.itertuples():
+        key = (r.model, r.dataset, r.seed)
+        if key not in hashes.index:
+            raise GanStudyError(f"{what} result for {'/'.join(map(str, key))}, which has no train.json and parzen.json "
+                                "here; pass the files of one study's runs together")
+        if r.run_config_hash != hashes[key]:
+            raise GanStudyError(f"the {what} result of {'/'.join(map(str, key))} was made under run config "
+                                f"{r.run_config_hash}, its Parzen result under {hashes[key]}; re-run its steps")
+    return frame
 
 
 def seed_stats(values, prefix):
@@ -324,7 +342,7 @@ BASELINES = (("true_data", "True data (Theis et al.)"), ("kmeans", "k-means cent
 
 def collect_baselines(files):
     rows = []
-    for record in map(_read_json, files):
+    for record in (read_record(path, "parzen-baselines file", ("dataset", *dict(BASELINES))) for path in files):
         for key, title in BASELINES:
             r = record[key]
             rows.append({"baseline": key, "title": title, "dataset": record["dataset"], "test_mean_ll": r["test_mean_ll"],
@@ -426,7 +444,7 @@ FID_METRICS = ("fid", "kid_mean", "precision", "recall")
 
 def collect_fid(fid_files):
     rows = []
-    for record in map(_read_json, fid_files):
+    for record in _unique(map(_read_json, fid_files), "fid.json").values():
         rows.append({key: record.get(key) for key in (
             "model", "dataset", "seed", "status", *FID_METRICS, "kid_std", "f_score", "n_generated", "n_real",
             "batch_size", "run_config_hash", "note")})
@@ -542,7 +560,7 @@ def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, fid
     verdicts = replication_verdict(summary, curves, paper_budgets(), config, runs)
     summary["verdict"] = [verdicts.get((m, d)) for m, d in zip(summary["model"], summary["dataset"])]
     baselines = collect_baselines(baseline_files)
-    fid_runs = with_run_status(collect_fid(fid_files), runs)
+    fid_runs = with_run_status(check_same_runs(collect_fid(fid_files), runs, "FID"), runs)
     fid_curves = with_run_status(collect_fid_curves(fid_curve_files), runs)
     fid_summary = None if fid_runs is None else summarise_fid(fid_runs, allow_mixed, fid_curves)
     outputs = {

@@ -326,20 +326,35 @@ def graph_check(config, models, n_seeds=5, steps=20, out_dir="results/bench"):
     return result
 
 
+def _step_losses(trainer, steps):
+    """Every loss and diagnostic of every step, per key (a generator loss only on the steps that update it), each
+    copied when returned: a replayed graph returns the same static tensors every step."""
+    next_batch = _resident_batches(trainer)
+    rows = []
+    for done in range(steps):
+        rows.append({k: v.detach().clone() for k, v in trainer.step(*next_batch(done)).items() if v is not None})
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    return {k: torch.stack([row[k] for row in rows if k in row]).cpu() for k in keys}
+
+
+def _tensors(stack):
+    return [*stack.params.values(), *stack.buffers.values()]
+
+
 def _graph_check_model(config, model, seeds, steps, backend):
     """Graphed against eager training, and eager against eager again: where eager training itself does not repeat
     (GPU kernels that are not deterministic), a graphed run cannot be held to more."""
     trainers = {"eager": _trainer(config, model, seeds, True), "eager_repeat": _trainer(config, model, seeds, True),
                 "graphed": _trainer(config, model, seeds, True, backend)}
-    losses = {}
-    for name, trainer in trainers.items():
-        next_batch = _resident_batches(trainer)
-        rows = [trainer.step(*next_batch(done)) for done in range(steps)]
-        losses[name] = {k: torch.stack([row[k] for row in rows]).cpu() for k in rows[0] if rows[0][k] is not None}
+    losses = {name: _step_losses(trainer, steps) for name, trainer in trainers.items()}
     graphed, record = trainers["graphed"], {}
     for name, prefix in (("graphed", ""), ("eager_repeat", "eager_repeat_")):
-        weights = [(a, b) for net in ("gen", "disc") for a, b in zip(getattr(trainers["eager"], net).parameters(),
-                                                                       getattr(trainers[name], net).parameters())]
+        if losses[name].keys() != losses["eager"].keys():
+            raise GanStudyError(f"graph-check {model}: {name} steps logged {sorted(losses[name])}, eager steps "
+                                f"{sorted(losses['eager'])}")
+        # Every weight and every buffer (batch-norm running statistics) of both nets.
+        weights = [(a, b) for net in ("gen", "disc") for a, b in zip(_tensors(getattr(trainers["eager"], net)),
+                                                                       _tensors(getattr(trainers[name], net)))]
         same = all(torch.allclose(losses[name][k], v, **GRAPH_CHECK_TOLERANCE) for k, v in losses["eager"].items())
         record[f"{prefix}agrees"] = same and all(torch.allclose(b, a, **GRAPH_CHECK_TOLERANCE) for a, b in weights)
         record[f"{prefix}max_abs_loss_difference"] = max(float((losses[name][k] - v).abs().max())

@@ -83,4 +83,12 @@ def main(argv=None):
     except GanStudyError as err:
         print(f"gan-study: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: checkpoints and outputs are written atomically, so nothing is half-written
+        print(f"gan-study: {args.command} interrupted; run it again to go on (training resumes from its last "
+              "checkpoint)", file=sys.stderr)
+        return 130
+    except OSError as err:  # a read-only dir, a file where a dir should be, a full disk, …
+        where = f": {err.filename}" if err.filename else ""
+        print(f"gan-study: error: {err.strerror or err}{where}; check that path and its permissions", file=sys.stderr)
+        return 2
     return 0

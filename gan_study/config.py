@@ -30,12 +30,41 @@ def deep_merge(base, overlay):
     return merged
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last one, silently)."""
+
+
+def _mapping_without_duplicates(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
+                "keep one", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def _no_duplicate_json_keys(pairs):
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise GanStudyError(f"key {twice[0]!r} is given twice in one object; keep one")
+    return dict(pairs)
+
+
 def read_mapping(path):
     path = Path(path)
     if not path.is_file():
         raise GanStudyError(f"config file {path} does not exist")
     try:
-        data = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+        text = path.read_text()
+        data = (json.loads(text, object_pairs_hook=_no_duplicate_json_keys) if path.suffix == ".json"
+                else yaml.load(text, Loader=_StrictLoader))
     except json.JSONDecodeError as err:
         raise GanStudyError(f"config file {path}, line {err.lineno}, column {err.colno}: invalid JSON ({err.msg})") from None
     except yaml.YAMLError as err:
@@ -43,9 +72,17 @@ def read_mapping(path):
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or type(err).__name__
         raise GanStudyError(f"config file {path}{where}: invalid YAML ({problem}); fix that line") from None
+    except GanStudyError as err:
+        raise GanStudyError(f"config file {path}: {err}") from None
     if not isinstance(data, dict):
         raise GanStudyError(f"config file {path} must hold a mapping of keys to values")
     return data
+
+
+def check_config_files(paths):
+    """Read every config file Snakemake merged (it keeps the last of a key given twice) with the strict reader."""
+    for path in paths:
+        read_mapping(path)
 
 
 def validate(config, source="config"):

@@ -4,8 +4,9 @@
 import torch
 
 from .config import sigma_grid
-from .data import load_splits
+from .data import DATASETS, load_splits
 from .errors import GanStudyError
+from .identity import check_images, check_run, read_record
 from .parzen import evaluate as parzen_evaluate
 from .provenance import StampedRecord, config_hash
 from .runtime import resolve_device
@@ -15,13 +16,20 @@ from .train import run_config
 from .commands import RUN_ARGS, arg, command
 
 
-def load_samples(path):
+def load_samples(path, record=None, needed=0):
+    """A samples file, checked against the run `record` is for (model, dataset, seed, run config) and, when it holds
+    images, checked as `needed` or more images of that dataset in [0, 1]."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise GanStudyError(f"samples file {path} is unreadable ({type(err).__name__}); re-run the sample step") from None
     if not isinstance(payload, dict) or payload.get("format") != SAMPLES_FORMAT:
         raise GanStudyError(f"{path} is not a gan-study samples file; re-run the sample step")
+    if record is not None:
+        check_run(payload, path, record["model"], record["dataset"], record["seed"], record["run_config_hash"],
+                  what="samples file")
+        if payload["status"] in SCORED:
+            check_images(payload.get("images"), DATASETS[record["dataset"]].image_shape, needed, path)
     return payload
 
 
@@ -34,8 +42,8 @@ def run_record(config, model, dataset, seed, metric):
 
 def parzen(config, model, dataset, seed, samples_path, out_json):
     record = run_record(config, model, dataset, seed, "parzen_log_likelihood")
-    payload = load_samples(samples_path)
     pcfg = config["parzen"]
+    payload = load_samples(samples_path, record, pcfg["n_samples"])
     record.update(status=payload["status"], parzen_config=pcfg)
     device = resolve_device(config["device"])
     if payload["status"] in SCORED:
@@ -76,14 +84,12 @@ def parzen_curve(config, model, dataset, seed, train_json, final_parzen_json, ou
     Each snapshot is sampled exactly as the sample step samples the final weights (same count, same noise seed)
     and scored exactly as the parzen step scores them, so its last point is the final parzen.json's number.
     """
-    import json
     from pathlib import Path
 
     from .sample import evaluation_sample_count, generate, load_generator
 
     record = run_record(config, model, dataset, seed, "parzen_curve")
-    train = json.loads(Path(train_json).read_text())
-    final = json.loads(Path(final_parzen_json).read_text())
+    train, final = _run_files(record, train_json, final_parzen_json, "parzen.json")
     cfg, pcfg = config["models"][model], config["parzen"]
     device = resolve_device(config["device"])
     sets = _parzen_sets(pcfg, load_splits(dataset, config["data_dir"], config["download"]), dataset, device)
@@ -132,14 +138,11 @@ def fid_reference(config, dataset, cache_dir, out_json):
 
 def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
     """FID/KID/PR of one run's samples against the cached test-set features."""
-    import json
-    from pathlib import Path
-
     from .fidelity import fidelity_metrics, weights_record
 
     record = run_record(config, model, dataset, seed, "fid_kid_prc")
-    payload = load_samples(samples_path)
-    reference = json.loads(Path(reference_json).read_text())
+    payload = load_samples(samples_path, record, config["fid"]["n_samples"])
+    reference = _reference(reference_json, dataset)
     record.update(status=payload["status"], fid_config=config["fid"], reference_cache_name=reference["cache_name"])
     device = resolve_device(config["device"])
     if payload["status"] in SCORED:
@@ -149,6 +152,24 @@ def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
                                        reference["cache_dir"], weights))
         record["inception_weights"] = weights_record(weights)
     return record.write(out_json, device)
+
+
+def _run_files(record, train_json, final_json, what):
+    """The run's train.json and its final metrics record, each checked to be this run's, made under this config."""
+    run = (record["model"], record["dataset"], record["seed"], record["run_config_hash"])
+    train = read_record(train_json, "train.json")
+    check_run(train, train_json, *run, what="train.json")
+    final = read_record(final_json, what)
+    check_run(final, final_json, *run, what=what)
+    return train, final
+
+
+def _reference(reference_json, dataset):
+    reference = read_record(reference_json, "fid-reference file", required=("dataset", "cache_name", "cache_dir"))
+    if reference["dataset"] != dataset:
+        raise GanStudyError(f"fid-reference file {reference_json} holds {reference['dataset']}'s test features, not "
+                            f"{dataset}'s; pass that dataset's reference")
+    return reference
 
 
 CURVE_METRICS = ("fid", "kid_mean", "kid_std", "precision", "recall")
@@ -161,16 +182,14 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
     seed), so the curve's last point and the final FID are the same kind of number. The best point is what
     Lucic et al. (2018) report; it is chosen on the test set, so it is optimistic, and is labelled as such.
     """
-    import json
     from pathlib import Path
 
     from .fidelity import fidelity_metrics
     from .sample import evaluation_sample_count, generate, load_generator
 
     record = run_record(config, model, dataset, seed, "fid_curve")
-    train = json.loads(Path(train_json).read_text())
-    final = json.loads(Path(final_fid_json).read_text())
-    reference = json.loads(Path(reference_json).read_text())
+    train, final = _run_files(record, train_json, final_fid_json, "fid.json")
+    reference = _reference(reference_json, dataset)
     cfg = config["models"][model]
     device = resolve_device(config["device"])
     points = []

@@ -40,8 +40,19 @@ def training_curves(log_files, out_pdf):
         frame["run"] = f"{variant_class(model).title} / {DATASETS[dataset].title}"
         frame["seed"] = str(seed)
         frames.append(frame)
+    if not frames:  # every run diverged before its first log row: say so rather than fail the report
+        return empty_figure("no training-log rows: every run diverged before its first logged step", out_pdf)
     data = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
     run_panels(data, "value", "minibatch mean", out_pdf, hue="loss", style="seed", height=2.6)
+
+
+def empty_figure(message, out_pdf):
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    ax.set_axis_off()
+    with atomic_path(out_pdf) as tmp:
+        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    plt.close(fig)
 
 
 def run_panels(data, y, ylabel, out_pdf, **line_style):
@@ -142,7 +153,7 @@ def seed_distributions(runs_csv, fid_csv, out_pdf, baselines_csv=None):
     for ax, (frame, label) in zip(axes[:, 0], frames):
         _seed_panel(ax, frame, label)
     if not frames:
-        axes[0, 0].text(0.5, 0.5, "no scored seed", ha="center", va="center")
+        axes[0, 0].text(0.5, 0.5, "no scored seed: every run diverged", ha="center", va="center")
         axes[0, 0].set_axis_off()
     fig.tight_layout()
     with atomic_path(out_pdf) as tmp:

@@ -67,7 +67,9 @@ class CudaGraphs:
 
 class EagerReplay:
     """The same protocol on any device, replaying by calling the step again (tests; no GPU needed). Each replay runs
-    under the capture's conditions (tensor hyper-parameters), as a graph replays what it recorded."""
+    under the capture's conditions (tensor hyper-parameters), as a graph replays what it recorded, and returns its
+    outputs in the same static tensors every time, as a graph does: a caller that keeps them without copying sees
+    every kept row turn into the last one, on the CPU as on a GPU."""
 
     capturable_optimizers = False
     reruns_python = True
@@ -78,7 +80,17 @@ class EagerReplay:
 
     @staticmethod
     def capture(step, generators):
-        return step
+        static = {}
+
+        def replay():
+            for key, value in step().items():
+                if value is None or static.get(key) is None:
+                    static[key] = None if value is None else value.detach().clone()
+                else:
+                    static[key].copy_(value)
+            return static
+
+        return replay
 
 
 class SavedState:

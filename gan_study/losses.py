@@ -47,6 +47,7 @@ def gradient_penalty(critic, real, fake, eps):
     Images are (…, C, H, W); `eps` is (…, 1, 1, 1). Each critic output depends on its own example only, so
     the gradient of their sum gives every example's own input gradient.
     """
-    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    seedwise = getattr(critic, "seedwise", lambda fn, *tensors: fn(*tensors))  # a SeedStack: as a lone seed computes it
+    x_hat = seedwise(lambda e, r, f: e * r + (1 - e) * f, eps, real, fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.flatten(-3).norm(dim=-1) - 1) ** 2).mean(-1)
+    return seedwise(lambda g: ((g.flatten(-3).norm(dim=-1) - 1) ** 2).mean(-1), grad)

@@ -40,8 +40,10 @@ def _setup_paragraphs(config):
         rf"\paragraph{{Seeds.}} {len(config['seeds'])} seeds per model and dataset: "
         + ", ".join(str(s) for s in config["seeds"]) + ". A seed fixes initialisation, minibatch order, noise and dropout masks."
         + (" The seeds of each model and dataset were trained together as one batched model (parameters stacked, "
-           r"evaluated with \texttt{torch.func.vmap}), each seed drawing its randomness from its own generator in the "
-           "order a lone run would, so each seed's numbers are those of training it alone up to float rounding."
+           r"evaluated with \texttt{torch.func.vmap} on a GPU, one seed after another on a CPU), each seed drawing its "
+           "randomness from its own generator in the order a lone run would. On a CPU each seed's numbers are bitwise "
+           "those of training it alone; vmapped on a GPU they agree up to float rounding, which GAN training amplifies, "
+           "so there a seed's outcome may depend on the seeds it trained with."
            if config["batch_seeds"] else "")
         + (" TF32 arithmetic was allowed for float32 matrix products on the GPU." if config["allow_tf32"] else "")
         + (" On the GPU each training step" + _graphed_models(config) + " was captured once as a CUDA graph and "

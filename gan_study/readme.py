@@ -99,7 +99,8 @@ def _per_seed_lines(results_dir, runs):
             continue
         seeds = []
         for r in cell.sort_values("seed").itertuples():
-            notes = [f"FID {fid[(model, dataset, r.seed)]:.1f}"] if (model, dataset, r.seed) in fid else []
+            value = fid[(model, dataset, r.seed)] if (model, dataset, r.seed) in fid else None
+            notes = [f"FID {value:.1f}"] if value is not None and pd.notna(value) else []
             if r.status != "completed":
                 notes.append(f"**{r.status}**" + (f" from epoch {int(r.collapsed_from_epoch)}"
                                                   if pd.notna(getattr(r, "collapsed_from_epoch", None)) else ""))
@@ -113,8 +114,10 @@ def _fid_cell(fid, model, dataset):
     if fid is None or (model, dataset) not in fid.index:
         return "—"
     c = fid.loc[(model, dataset)]
+    if pd.isna(c.fid_mean):
+        return "— (no trained seed)"
     std = "" if pd.isna(c.fid_std) else f" ± {c.fid_std:.1f}"
-    return f"{c.fid_mean:.1f}{std} ({int(c.n_generated):,} vs {int(c.n_real):,})"
+    return f"{c.fid_mean:.1f}{std} ({_count(c.n_generated)} vs {_count(c.n_real)})"
 
 
 def update_readme(readme, results_dir):

@@ -6,6 +6,8 @@ from torchvision.utils import make_grid, save_image
 from . import checkpoint
 from .atomic import atomic_path, save_torch
 from .data import DATASETS
+from .errors import GanStudyError
+from .provenance import config_hash
 from .models import get_variant
 from .runtime import resolve_device
 from .status import SCOREABLE, Status
@@ -15,8 +17,18 @@ SAMPLE_SEED_OFFSET = 1_000_003  # sample noise gets its own stream, separate fro
 SAMPLES_FORMAT = "gan_study.samples/1"
 
 
+def run_hash(model, dataset, cfg):
+    """The hash of the run config that trains (model, dataset) with model section `cfg` (as train.run_config)."""
+    return config_hash({"model": model, "dataset": dataset, "model_config": cfg})
+
+
 def load_generator(final_path, model, dataset, seed, cfg, device):
+    """A run's generator, refused when its checkpoint is another run's or was trained under another model config."""
     state = checkpoint.load(final_path, expect={"model": model, "dataset": dataset, "seed": seed})
+    expected = run_hash(model, dataset, cfg)
+    if state.get("run_config_hash", expected) != expected:
+        raise GanStudyError(f"{final_path} was trained under run config {state['run_config_hash']}, not this config's "
+                            f"{expected}; sample it with the config it was trained with (--config), or re-train")
     variant = get_variant(model, cfg)
     gen, _ = variant.build(DATASETS[dataset].image_shape, None)
     gen.load_state_dict(state["generator"])
@@ -91,6 +103,7 @@ def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn
     # A snapshot is a valid generator: its samples are scored like final weights ("generator" says which it was).
     # A collapsed run's samples are scored too, and keep its status so every record says what the run was.
     payload = {"format": SAMPLES_FORMAT, "model": model, "dataset": dataset, "seed": seed,
+               "run_config_hash": run_hash(model, dataset, cfg),
                "status": Status.COMPLETED.value if status == Status.SNAPSHOT else status, "generator": status}
     rows, cols = config["report"]["grid_rows"], config["report"]["grid_cols"]
     if status in SCOREABLE:

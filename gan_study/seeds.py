@@ -8,13 +8,18 @@ already, and a batched matmul splits its work across threads by seed, which idle
 count does not divide evenly among them (5 seeds on 2 threads ran ~13% slower per seed than one seed alone).
 
 Training always uses a stack, so one seed alone is a stack of one (called seed by seed, it runs the very kernels a
-plain module would: its numbers are bitwise those of an unstacked run).
+plain module would: its numbers are bitwise those of an unstacked run). Called seed by seed, a seed of a larger stack
+is bitwise its lone run for the whole run and at any position: the nets run on each seed's own views, and whatever
+the training step computes on stacked outputs (losses, diagnostics, the gradient penalty) goes through
+`SeedStack.seedwise`, which hands each seed its own slice. Vmapped (GPUs) seeds agree with lone runs up to float
+rounding only, which GAN training amplifies: a seed's outcome there may depend on the stack it trained in.
 
 Randomness never happens inside the vmapped call. Every draw a training step makes (noise, permutations,
 dropout masks, gradient-penalty interpolation weights) goes through `SeedStreams.draw`, which calls the
 same drawing function once per seed with that seed's own torch.Generator. Each seed therefore consumes
 its own stream in exactly the order it would when trained alone, and a batched run gives the per-seed
-numbers of S separate runs (up to the float rounding of batched kernels; tests/test_seeds.py checks it).
+numbers of S separate runs (bitwise seed by seed; up to the rounding of batched kernels when vmapped;
+tests/test_seeds.py checks both).
 """
 
 import copy
@@ -108,9 +113,24 @@ class SeedStack:
         buffers = {name: b.view(b.shape[1:]) for name, b in self.buffers.items()}
         return self._one(params, buffers, *(_drop_seed_axis(arg) for arg in args)).unsqueeze(0)
 
+    def seedwise(self, fn, *tensors):
+        """`fn` of tensors with a leading seed axis, computed as a lone seed's run computes it.
+
+        Seed by seed (CPUs), `fn` gets each seed's slice (a leading axis of one, as alone) and the results are joined:
+        an elementwise kernel vectorises a tensor in chunks and finishes its tail in scalar code, and vectorised and
+        scalar exp/log (sigmoid, BCE) round differently, so on a stacked tensor the elements of seed k would fall on
+        other sides of that boundary than in a lone run — a few ulps that GAN training amplifies. Vmapped (GPUs) and
+        for a stack of one, `fn` sees the whole tensors (one kernel for all seeds)."""
+        if self.vectorized or self.size == 1:
+            return fn(*tensors)
+        parts = [fn(*(None if t is None else t[i : i + 1] for t in tensors)) for i in range(self.size)]
+        if isinstance(parts[0], dict):
+            return {k: torch.cat([part[k] for part in parts]) for k in parts[0]}
+        return torch.cat(parts)
+
     def __getattr__(self, name):
         # Methods that draw no randomness from the data (e.g. `dropout_masks`) are the template's.
-        if name in ("params", "buffers", "template", "size", "vectorized"):
+        if name in ("params", "buffers", "template", "size", "vectorized", "seedwise"):
             raise AttributeError(name)
         return getattr(self.template, name)
 

@@ -96,22 +96,25 @@ def train_step(variant, gen, disc, opt_g, opt_d, x, y, streams, update_generator
     fake = generated()
     d_real = disc(x, y, masks())
     g_loss = None
+    # Losses and diagnostics are computed seed by seed where the nets are (`SeedStack.seedwise`): bitwise a lone run's.
     if simultaneous:
         d_fake = disc(fake, y, masks())
-        d_loss, g_loss = variant.discriminator_loss(d_real, d_fake), variant.generator_loss(d_fake)
+        d_loss = disc.seedwise(variant.discriminator_loss, d_real, d_fake)
+        g_loss = disc.seedwise(variant.generator_loss, d_fake)
         _simultaneous_update(variant, gen, disc, opt_g, opt_d, d_loss, g_loss)
     else:
         d_fake = disc(fake.detach(), y, masks())
-        d_loss = variant.discriminator_loss(d_real, d_fake)
+        d_loss = disc.seedwise(variant.discriminator_loss, d_real, d_fake)
         penalty = variant.discriminator_penalty(disc, x, fake.detach(), y, streams)
         _minimise(opt_d, d_loss if penalty is None else d_loss + penalty)
         variant.after_discriminator_step(disc)  # e.g. WGAN's clipping, before the generator sees the critic
         if update_generator:
-            g_loss = variant.generator_loss(disc(generated(), y, masks()))
+            g_loss = disc.seedwise(variant.generator_loss, disc(generated(), y, masks()))
             _minimise(opt_g, g_loss)
     variant.after_step(disc)
     values = {"d_loss": d_loss.detach(), "g_loss": None if g_loss is None else g_loss.detach()}
-    values.update({k: v.detach() for k, v in variant.diagnostics(d_real.detach(), d_fake.detach()).items()})
+    values.update({k: v.detach() for k, v in disc.seedwise(variant.diagnostics, d_real.detach(),
+                                                           d_fake.detach()).items()})
     return values
 
 
@@ -166,6 +169,38 @@ class SeedRun:
         return self.status == Status.RUNNING
 
 
+# Bytes a seed's stack needs per byte of its weights: the modules built one by one and their stacked copy, gradients,
+# up to two optimiser buffers, the snapshot and checkpoint copies; activations come on top (measured: the 5-seed MLP GAN
+# job peaks at 1.6 GB with 15 MB of weights per seed, most of it the training set and the libraries).
+BYTES_PER_WEIGHT_BYTE = 8
+
+
+def free_memory_bytes(device):
+    """Memory a new stack can use on `device`: the GPU's free memory, or the host's MemAvailable (None if unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_stack_memory(variant, image_shape, n_seeds, device, free=None):
+    """Refuse, before allocating anything, a stack of seeds that cannot fit in memory (one line, with the fix)."""
+    gen, disc = variant.build(image_shape, None)
+    weight_bytes = sum(p.numel() * p.element_size() for net in (gen, disc) for p in net.parameters())
+    needed = n_seeds * weight_bytes * BYTES_PER_WEIGHT_BYTE
+    free = free_memory_bytes(device) if free is None else free
+    if free is not None and needed > free:
+        raise GanStudyError(
+            f"training {n_seeds} seeds as one stack needs about {needed / 2**30:.1f} GiB ({weight_bytes / 2**20:.0f} MiB "
+            f"of weights per seed, ×{BYTES_PER_WEIGHT_BYTE} for gradients, optimiser state and copies); {device.type} "
+            f"has {free / 2**30:.1f} GiB free: train fewer seeds per job (config seeds, or batch_seeds: false)")
+
+
 def build_nets(variant, image_shape, train_x, seeds, device, vectorized=None):
     """(generator, discriminator) SeedStacks for `seeds`, vmapped (`vectorized`; by default on GPUs when there are
     several seeds) or called seed by seed. Each seed's initialisation comes from the global RNG seeded with it."""
@@ -189,6 +224,8 @@ class Trainer:
         self.device = resolve_device(config["device"])
         set_tf32(config["allow_tf32"])
         self.train_x, self.train_y, unit_x, image_shape = self._load_training_set()
+        if len(seeds) > 1:
+            check_stack_memory(self.variant, image_shape, len(seeds), self.device)
         self.gen, self.disc = build_nets(self.variant, image_shape, unit_x, seeds, self.device, vectorized)
         self.opt_g, self.opt_d = self.variant.make_optimizers(self.gen, self.disc)
         self.streams = SeedStreams(seeds, self.device)
@@ -337,7 +374,8 @@ class Trainer:
             if run.running:
                 checkpoint.save(self.outputs[i].snapshot(self.epoch), {
                     "model": self.model, "dataset": self.dataset, "seed": run.seed, "epoch": self.epoch,
-                    "step": self.steps, "status": Status.SNAPSHOT.value, "generator": states[i]})
+                    "step": self.steps, "status": Status.SNAPSHOT.value, "run_config_hash": self.run_hash,
+                    "generator": states[i]})
 
     @property
     def checkpoint_path(self):
@@ -419,6 +457,8 @@ class Trainer:
             "final_log_row": run.log[-1] if run.log else None,
             "snapshots": [{"epoch": e, "path": str(out.snapshot(e))} for e in snapshots if out.snapshot(e).is_file()],
             "batched_seeds": self.seeds if len(self.runs) > 1 else None,
+            # Seed by seed (CPUs) a stacked seed is bitwise its lone run; vmapped, only up to float rounding.
+            "bitwise_as_alone": not self.gen.vectorized,
             "allow_tf32": bool(self.config["allow_tf32"]),
             "cuda_graphs": self.graphed is not None and bool(self.graphed.replays),  # captured and replayed
             "cuda_graphs_error": self.graph_error,  # why a wanted capture failed (the run then trained eagerly)

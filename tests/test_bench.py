@@ -1,6 +1,7 @@
 """Benchmarks run by one command and stay out of the default test run (`python -m pytest -m bench`)."""
 
 import pytest
+import torch
 
 from gan_study.bench import bench_parzen
 
@@ -108,3 +109,22 @@ def test_graph_check_fails_loudly_when_replay_and_eager_disagree(tmp_path, tiny_
     result = json.loads((tmp_path / "graph-check-cpu.json").read_text())
     assert not result["passed"] and result["models"][0]["max_abs_loss_difference"] > 5e-3
     assert result["models"][0]["eager_repeat_max_abs_loss_difference"] == 0.0  # the drift is the replay's alone
+
+
+def test_graph_check_keeps_a_copy_of_every_replayed_step(tiny_config):
+    """A replay returns the same static tensors every step (a CUDA graph's outputs; emulated on the CPU): kept without
+    a copy, every row would read as the last one and the check would compare nothing. The check copies each step, and
+    compares the generator loss of every step that has one (WGAN: one in five)."""
+    from gan_study.bench import _step_losses, _trainer
+    from gan_study.graphs import EagerReplay
+
+    tiny_config["models"]["wgan"].update(train_limit=640, width=8)
+    trainer = _trainer(tiny_config, "wgan", [0, 1], True, EagerReplay())
+    from gan_study.bench import _resident_batches
+
+    batches = _resident_batches(trainer)
+    kept = [trainer.step(*batches(i)) for i in range(3)]
+    assert kept[0]["d_loss"] is kept[2]["d_loss"]  # the static outputs: the trap
+    losses = _step_losses(trainer, 10)
+    assert losses["d_loss"].shape == (10, 2) and not torch.equal(losses["d_loss"][0], losses["d_loss"][-1])
+    assert losses["g_loss"].shape == (2, 2)  # steps 5 and 10 of the 13: every fifth step updates the generator

@@ -1,4 +1,5 @@
 # Paths, the run grid and the command prefix shared by every rule: all computed by gan_study.dag (torch-free).
+import shlex
 import sys
 
 from gan_study import dag
@@ -35,7 +36,11 @@ onstart:
 
 
 # The package runs from this checkout in any environment (venv or --use-conda).
-GAN_STUDY = f"PYTHONPATH={workflow.basedir}${{PYTHONPATH:+:$PYTHONPATH}} python -m gan_study --config {CONFIG_JSON}"
+# Paths are quoted: a checkout path may hold spaces.
+GAN_STUDY = (
+    f"PYTHONPATH={shlex.quote(workflow.basedir)}${{PYTHONPATH:+:$PYTHONPATH}} "
+    f"python -m gan_study --config {shlex.quote(CONFIG_JSON)}"
+)
 USES_GPU = 0 if config["device"] == "cpu" else 1
 # Host memory per job (MB), for schedulers and `--resources mem_mb=…`. Peak RSS measured on CPU at the paper's
 # sizes: train-seeds (MLP GAN, 5 seeds, 50k images) 1.6 GB, sample (10k) 1.7 GB, Parzen (10k × 10k) 1.5 GB;

@@ -39,7 +39,7 @@ rule figures:
         fid_curves=lambda w, input: f"--fid-curves {input.fid_curves}" if input.fid_curves else "",
         parzen_curves=lambda w, input: (f"--parzen-curves {input.parzen_curves}" if input.parzen_curves else ""),
         baselines=lambda w, input: (f"--parzen-baselines {input.parzen_baselines}" if input.parzen_baselines else ""),
-        curves_from=f"--curves-from {' '.join(CURVES_FROM)}" if CURVES_FROM else "",
+        curves_from=f"--curves-from {' '.join(map(shlex.quote, CURVES_FROM))}" if CURVES_FROM else "",
     shell:
         "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
         "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} {params.curves_from} --out-dir {params.out_dir} > {log} 2>&1"
