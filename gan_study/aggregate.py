@@ -248,10 +248,11 @@ def table1(summary):
     rows.append({"Model": "\\midrule", "MNIST": "", "TFD": "", "Seed std": "", "Seeds": ""})
     for cell in summary[summary["dataset"] == "mnist"].itertuples():
         variant = variant_class(cell.model)
-        final = {"Model": latex.escape(f"{variant.title}, final (epoch {cell.epochs})"),
+        final = {"Model": latex.escape(f"{variant.title}, this study, final (epoch {cell.epochs})"),
                  "MNIST": latex.num_pm(cell.parzen_mean, cell.parzen_mean_se), "TFD": "---",
                  "Seed std": latex.fmt(cell.parzen_seed_std), "Seeds": _seeds_cell(cell)}
-        chosen = {"Model": latex.escape(f"{variant.title}, chosen on validation ({_epochs_label(cell.selected_epochs)})"),
+        chosen = {"Model": latex.escape(f"{variant.title}, this study, chosen on validation "
+                                        f"({_epochs_label(cell.selected_epochs)})"),
                   "MNIST": latex.num_pm(cell.selected_mean, cell.selected_mean_se), "TFD": "---",
                   "Seed std": latex.fmt(cell.selected_seed_std), "Seeds": _seeds_cell(cell)}
         # The paper's own checkpoint rule comes first: the cGAN paper stopped on validation log-likelihood.

@@ -45,7 +45,7 @@ def test_an_older_config_is_migrated_with_the_older_behaviour_recorded(tmp_path)
 @pytest.mark.parametrize("study", STUDIES)
 def test_reaggregate_rebuilds_the_committed_tables_exactly(study, repo_copy):
     done = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--profile", f"workflows/profiles/{study}"],
-                          cwd=repo_copy, capture_output=True, text=True, timeout=900)
+                          cwd=repo_copy, capture_output=True, text=True, timeout=2400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "rule train" not in done.stdout and "rule parzen:" not in done.stdout
     for name in REBUILT:

@@ -108,7 +108,7 @@ def test_a_whole_lease_stops_at_its_deadline_and_the_next_call_finishes(repo_cop
         return subprocess.run([sys.executable, "-m", "gan_study", "lease-run", "--carry", ".dev", "--out", str(out),
                                "--deadline-s", str(deadline), "--profile", "workflows/profiles/smoke",
                                "--configfile", "longer.yaml", "--", target],
-                              cwd=repo_copy, capture_output=True, text=True, timeout=900,
+                              cwd=repo_copy, capture_output=True, text=True, timeout=2400,
                               env={**os.environ, "GAN_STUDY_DATA_DIR": "/nonexistent"})
 
     first = call(25, tmp_path / "out1")

@@ -103,8 +103,9 @@ def test_a_snapshot_used_as_the_checkpoint_is_moved_aside(tiny_config, tmp_path,
     (d / "checkpoint.pt").write_bytes((d / "snapshots" / "epoch0001.pt").read_bytes())
     capsys.readouterr()
     again = train(tiny_config, "mlp_gan", "mnist", 0, d, d / "final.pt", d / "log.csv", d / "again.json")
-    assert "moved to checkpoint.stale-unknown.pt, starting fresh" in capsys.readouterr().out
-    assert again["status"] == "completed" and (d / "checkpoint.stale-unknown.pt").is_file()
+    stale = f"checkpoint.stale-{again['run_config_hash']}.pt"  # a snapshot names its run config, not a layout
+    assert f"moved to {stale}, starting fresh" in capsys.readouterr().out
+    assert again["status"] == "completed" and (d / stale).is_file()
 
 
 def test_yaml_syntax_error_is_one_line_with_line_and_column(tmp_path):

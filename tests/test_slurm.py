@@ -53,7 +53,7 @@ def profile_resources():
 def test_a_small_study_runs_through_sbatch(cluster, repo_copy):
     done = snakemake(repo_copy, cluster, "--slurm-status-command", "squeue",
                      "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
-                     "--set-resources", *profile_resources(), "train:gpu=1", "--", TARGET, timeout=1200)
+                     "--set-resources", *profile_resources(), "train:gpu=1", "--", TARGET, timeout=3600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (repo_copy / TARGET).is_file() and "MLP GAN (2014), this study" in (repo_copy / TARGET).read_text()
     # The jobs went through SLURM: the controller knows each one, and the rule Snakemake named in its comment.
