@@ -126,9 +126,9 @@ def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
                                                                 [1, 1, "snapshot"], [1, 2, "final"]]
     assert mlp.groupby("seed")["selected"].sum().tolist() == [1, 1]
     flat = " ".join(text.split())
-    assert "MLP GAN (2014), this study, chosen on validation (epochs" in flat
-    assert "Parzen-window test log-likelihood during training" in flat and "Verdict (computed from the curves)" in flat
-    assert cell["verdict"].startswith("MLP GAN (2014) on MNIST: the mean over seeds")
+    assert "MLP GAN (2014), this study, chosen on validation (epoch" in flat
+    assert cell["verdict"].startswith("MLP GAN (2014) on MNIST: 2 of 2 seeds trained; over the trained seeds their mean")
+    assert "Parzen-window test log-likelihood during training" in flat and "Table 1. MLP GAN (2014) on MNIST: 2 of 2" in flat
     # Snakemake's own HTML report: a browsable page holding the study's tables.
     html = repo_copy / "report.html"
     made = snakemake(repo_copy, "--profile", "workflows/profiles/smoke", "--report", str(html))
