@@ -8,7 +8,7 @@ import pandas as pd
 
 from . import latex
 from .atomic import write_csv, write_json, write_text
-from .data import DATASETS
+from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
 from .identity import read_record
 from .models import get_variant, variant_class

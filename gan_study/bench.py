@@ -33,8 +33,7 @@ from .parzen import parzen_log_likelihood, parzen_log_likelihood_per_sigma
 from .provenance import device_name, git_state, now, package_versions
 from .reference import device_peak
 from .runtime import resolve_device, set_tf32
-from .errors import GanStudyError
-from .graphs import CudaGraphs, EagerReplay
+from .graphs import CudaGraphs
 from .train import Trainer
 from .commands import arg, command
 
@@ -139,25 +138,9 @@ def _naive(config, model, steps, warmup):
     return _timed_steps(trainer, steps, warmup, next_batch, read_losses=True)
 
 
-def _resident_batches(trainer):
-    """`next_batch(done)` of the training path: per-seed permutations drawn each epoch, minibatches by index."""
-    order = None
-
-    def next_batch(done):
-        nonlocal order
-        b = done % trainer.n_batches
-        if b == 0:
-            order = trainer.streams.draw(lambda g: torch.randperm(trainer.train_x.shape[0], generator=g,
-                                                                  device=trainer.device))
-        idx = order[..., b * trainer.batch : (b + 1) * trainer.batch]
-        return trainer.train_x[idx], trainer.train_y[idx] if trainer.variant.conditional else None
-
-    return next_batch
-
-
 def _resident(config, model, steps, warmup, seeds, vectorized=None, graph_backend=None):
     trainer = _trainer(config, model, seeds, vectorized, graph_backend)
-    seconds = _timed_steps(trainer, steps, warmup, _resident_batches(trainer))
+    seconds = _timed_steps(trainer, steps, warmup, trainer.steps_through_epochs())
     return seconds if graph_backend is None or trainer.graphed is not None else None  # None: capture failed
 
 
@@ -298,83 +281,6 @@ def bench(config, models=("mlp_gan", "dcgan"), n_seeds=5, steps=50, warmup=5, pa
     write_json(path, result)
     print(f"written to {path}")
     return result
-
-
-GRAPH_CHECK_TOLERANCE = {"rtol": 1e-3, "atol": 1e-5}
-
-
-def graph_check(config, models, n_seeds=5, steps=20, out_dir="results/bench"):
-    """Train each model `steps` steps from the same seeds and minibatches eagerly and from CUDA graphs (off GPUs:
-    replayed eagerly, which checks the machinery but not a capture); compare every step's losses and the final
-    weights. Writes graph-check-<device type>.json; `passed` when every model captured and agreed within
-    `GRAPH_CHECK_TOLERANCE`."""
-    device = resolve_device(config["device"])
-    backend = CudaGraphs() if device.type == "cuda" else EagerReplay()
-    result = {"check": "training steps replayed from CUDA graphs against eager steps", "device": device_name(device),
-              "backend": type(backend).__name__, "seeds_batched": n_seeds, "steps": steps,
-              "tolerance": GRAPH_CHECK_TOLERANCE, "packages": package_versions(), "git": git_state(), "date": now(),
-              "models": [_graph_check_model(config, model, list(range(n_seeds)), steps, backend) for model in models]}
-    result["passed"] = all(m["passed"] for m in result["models"])
-    for m in result["models"]:
-        print(f"graph-check {m['model']}: {'agrees' if m['passed'] else 'FAILS'} (captured: {m['captured']}; "
-              f"largest loss difference {m['max_abs_loss_difference']}, weights {m['max_abs_weight_difference']})"
-              + f"; eager run twice: loss {m['eager_repeat_max_abs_loss_difference']}, weights "
-              f"{m['eager_repeat_max_abs_weight_difference']}" + (f" — {m['error']}" if m["error"] else ""))
-    path = Path(out_dir) / f"graph-check-{device.type}.json"
-    write_json(path, result)
-    print(f"written to {path}")
-    return result
-
-
-def _step_losses(trainer, steps):
-    """Every loss and diagnostic of every step, per key (a generator loss only on the steps that update it), each
-    copied when returned: a replayed graph returns the same static tensors every step."""
-    next_batch = _resident_batches(trainer)
-    rows = []
-    for done in range(steps):
-        rows.append({k: v.detach().clone() for k, v in trainer.step(*next_batch(done)).items() if v is not None})
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    return {k: torch.stack([row[k] for row in rows if k in row]).cpu() for k in keys}
-
-
-def _tensors(stack):
-    return [*stack.params.values(), *stack.buffers.values()]
-
-
-def _graph_check_model(config, model, seeds, steps, backend):
-    """Graphed against eager training, and eager against eager again: where eager training itself does not repeat
-    (GPU kernels that are not deterministic), a graphed run cannot be held to more."""
-    trainers = {"eager": _trainer(config, model, seeds, True), "eager_repeat": _trainer(config, model, seeds, True),
-                "graphed": _trainer(config, model, seeds, True, backend)}
-    losses = {name: _step_losses(trainer, steps) for name, trainer in trainers.items()}
-    graphed, record = trainers["graphed"], {}
-    for name, prefix in (("graphed", ""), ("eager_repeat", "eager_repeat_")):
-        if losses[name].keys() != losses["eager"].keys():
-            raise GanStudyError(f"graph-check {model}: {name} steps logged {sorted(losses[name])}, eager steps "
-                                f"{sorted(losses['eager'])}")
-        # Every weight and every buffer (batch-norm running statistics) of both nets.
-        weights = [(a, b) for net in ("gen", "disc") for a, b in zip(_tensors(getattr(trainers["eager"], net)),
-                                                                       _tensors(getattr(trainers[name], net)))]
-        same = all(torch.allclose(losses[name][k], v, **GRAPH_CHECK_TOLERANCE) for k, v in losses["eager"].items())
-        record[f"{prefix}agrees"] = same and all(torch.allclose(b, a, **GRAPH_CHECK_TOLERANCE) for a, b in weights)
-        record[f"{prefix}max_abs_loss_difference"] = max(float((losses[name][k] - v).abs().max())
-                                                         for k, v in losses["eager"].items())
-        record[f"{prefix}max_abs_weight_difference"] = max(float((b - a).detach().abs().max()) for a, b in weights)
-    return {"model": model, "captured": graphed.graphed is not None, "error": graphed.graph_error,
-            "passed": graphed.graphed is not None and record.pop("agrees"), **record}
-
-
-@command("graph-check", [
-    arg("--models", nargs="+", help="default: every model of the config's runs"),
-    arg("--seeds", type=int, default=5, help="seeds trained together (vmapped), as train_seeds does"),
-    arg("--steps", type=int, default=20), arg("--out-dir", default="results/bench")])
-def graph_check_command(config, args):
-    models = args.models or list(dict.fromkeys(run["model"] for run in config["runs"]))
-    result = graph_check(config, models, args.seeds, args.steps, args.out_dir)
-    if not result["passed"]:
-        failed = ", ".join(m["model"] for m in result["models"] if not m["passed"])
-        raise GanStudyError(f"graph-check: {failed} replayed from CUDA graphs do not agree with eager training; keep "
-                            "cuda_graphs: false")
 
 
 @command("bench", [

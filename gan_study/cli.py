@@ -32,14 +32,10 @@ COMMANDS = {  # command: (module that registers it, one-line help)
     "readme": ("readme", "regenerate the README's results table from a committed results dir"),
     "bench": ("bench", "benchmark: naive vs device-resident vs seed-batched training, and Parzen"),
     "bench-parzen": ("bench", "benchmark: Parzen distances-once vs per-σ recomputation"),
-    "graph-check": ("bench", "check: training steps replayed from CUDA graphs agree with eager ones (on a GPU)"),
+    "graph-check": ("graph_check", "check: training steps replayed from CUDA graphs agree with eager ones (on a GPU)"),
     "publish-weights": ("publish", "copy a study's final and selected generators into results/<study>/weights"),
     "rescore": ("publish", "resample and re-score a study's published generators (no training)"),
-    "lease-prepare": ("lease", "here: cut data, weights and wheels into ≤ 48 MiB carries for a GPU lease"),
-    "lease-run": ("lease", "there: restore the carries, run the profile under a deadline, pack to --out"),
-    "restate-commit": ("provenance", "correct the commit a results dir records when its machine misread it"),
-    "reaggregate": ("lease", "tables, figures, methods, report of a study's finished cells (trains nothing)"),
-    "rule-times": ("lease", "per-job wall times (rule, wildcards, seconds) from a Snakemake console log"),
+    "reaggregate": ("reaggregate", "tables, figures, methods, report of a study's finished cells (trains nothing)"),
     "report": ("report", "build the PDF from a results dir with latexmk"),
 }
 
@@ -66,19 +62,12 @@ def parse(argv=None):
     return build_parser(known.command).parse_args(argv)
 
 
-# Commands that start on a bare GPU image, before the wheels that validating a config needs (jsonschema) are
-# installed: they get no config (lease-run loads each stage's config itself, after installing the wheels).
-NO_CONFIG = {"lease-run"}
-
-
 def main(argv=None):
     args = parse(argv)
     try:
         from .config import load_config
 
-        if args.command in NO_CONFIG and args.config:
-            raise GanStudyError(f"{args.command} takes no --config; give its stages' overlays (--configfile, --plan)")
-        config = None if args.command in NO_CONFIG else load_config(*args.config)
+        config = load_config(*args.config)
         registered(args.command)[1](config, args)
     except GanStudyError as err:
         print(f"gan-study: error: {err}", file=sys.stderr)

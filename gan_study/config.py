@@ -17,6 +17,7 @@ from .commands import arg, command
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "workflows" / "config" / "config.yaml"
+STUDIES_DIR = Path("workflows") / "studies"  # a study's config: which runs, seeds and budgets (profiles: where)
 SCHEMA = REPO_ROOT / "workflows" / "config" / "schema.yaml"
 
 
@@ -89,7 +90,13 @@ def validate(config, source="config"):
     """Raise a GanStudyError naming the first offending key if `config` breaks the schema."""
     import jsonschema
 
+    from .datasets import REGISTRY
+    from .models import variant_names
+
     schema = yaml.safe_load(SCHEMA.read_text())
+    # The names a run may use come from the registries, so a new variant or dataset needs no schema edit here.
+    run = schema["properties"]["runs"]["items"]["properties"]
+    run["model"], run["datasets"]["items"] = {"enum": variant_names()}, {"enum": list(REGISTRY)}
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
     if errors:
         # Report the most specific error: a bad value inside a model's section also makes its valid keys
@@ -174,18 +181,41 @@ def load_config(*overlays, base=DEFAULT_CONFIG):
     return validate(config, source=f"config ({', '.join(str(p) for p in (base, *overlays))})")
 
 
+def study_file(study=None, profile=None):
+    """A study's config file: `study` as a path to a YAML file or a name under workflows/studies/, or the file the
+    Snakemake `profile` names (its config.yaml's `configfile`)."""
+    if profile is not None:
+        named = read_mapping(Path(profile) / "config.yaml").get("configfile") if (
+            Path(profile) / "config.yaml").is_file() else None
+        if not named:
+            raise GanStudyError(f"profile {profile} names no study (no configfile in its config.yaml); give --study "
+                                f"with a name under {STUDIES_DIR}/")
+        study = named if isinstance(named, str) else named[0]
+    path = Path(study)
+    if not path.suffix:
+        path = STUDIES_DIR / f"{study}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in STUDIES_DIR.glob("*.yaml")))
+        raise GanStudyError(f"no study file {path}; name one of {STUDIES_DIR}/ ({known}) or give a YAML file")
+    return path
+
+
 def run_id(model, dataset, seed):
     return f"{model}/{dataset}/seed{seed}"
 
 
-def grid(config, have_cifar10=True):
-    """(model, dataset, seed) for every run of the study, in a stable order; CIFAR-10 runs only if its files are
-    there (the Snakefile builds its DAG from this function)."""
+def run_dir(root, model, dataset, seed):
+    """Where one run's files live under a study's results (or work) dir: root/runs/<model>/<dataset>/seed<seed>."""
+    return Path(root) / "runs" / run_id(model, dataset, seed)
+
+
+def grid(config):
+    """(model, dataset, seed) for every run the config asks for, in a stable order (the Snakefile keeps those whose
+    dataset is present: gan_study.dag.runs)."""
     return [
         (entry["model"], dataset, seed)
         for entry in config["runs"]
         for dataset in entry["datasets"]
-        if dataset != "cifar10" or have_cifar10
         for seed in config["seeds"]
     ]
 

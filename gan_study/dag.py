@@ -1,6 +1,6 @@
 """The DAG's bookkeeping, importable without torch: what the Snakefile needs to lay out a study.
 
-The study's paths, the data dir, whether CIFAR-10 is present, the run grid, the per-checkpoint runs, the config
+The study's paths, the data dir, which datasets are present, the run grid, the per-checkpoint runs, the config
 digests that make Snakemake re-run a job when its config section changes, and the resolved config the commands
 read. `workflows/rules/common.smk` only calls these; parsing the workflow (`snakemake -n`, `--lint`) writes nothing.
 """
@@ -11,21 +11,13 @@ import os
 from pathlib import Path
 
 from .atomic import write_text
-from .config import REPO_ROOT, grid, snapshot_epochs
+from .config import REPO_ROOT, grid, run_id, snapshot_epochs
+from .datasets import get_dataset
+
+# A run's place under a study's results and work dirs (runs/<RUN>), as Snakemake wildcards: config.run_dir's layout.
+RUN = run_id("{model}", "{dataset}", "{seed}")
 
 DATA_DIR_ENV = "GAN_STUDY_DATA_DIR"
-# The python-version CIFAR-10 batches (torchvision's CIFAR10 file list).
-CIFAR10_FOLDER = "cifar-10-batches-py"
-CIFAR10_FILES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
-IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-             "t10k-labels-idx1-ubyte.gz")
-# Per dataset: the folders (under the data dir) that may hold its files — our plain layout, then torchvision's — and
-# the files (tests/test_dag.py checks them against gan_study.data and torchvision).
-DATA_LAYOUT = {
-    "mnist": (("mnist", "MNIST/raw"), IDX_FILES),
-    "fashion_mnist": (("fashion-mnist", "FashionMNIST/raw"), IDX_FILES),
-    "cifar10": ((CIFAR10_FOLDER,), CIFAR10_FILES),
-}
 
 
 def resolve_data_dir(configured=None):
@@ -38,29 +30,26 @@ def data_files(config, dataset):
     """The dataset's files, declared as inputs of the rules that read them: those of the first folder that holds
     them all. None there: [] (the job itself then names the missing file in one line, or downloads it when
     `download: true`)."""
-    root = resolve_data_dir(config["data_dir"])
-    folders, names = DATA_LAYOUT[dataset]
-    for folder in folders:
-        files = [root / folder / name for name in names]
-        if all(f.is_file() for f in files):
-            return [str(f) for f in files]
-    return []
+    spec = get_dataset(dataset)
+    folder = spec.folder_with_files(resolve_data_dir(config["data_dir"]))
+    return [str(folder / name) for name in spec.files] if folder else []
 
 
-def cifar10_present(config):
-    """CIFAR-10 is in the study when its files are there, or may be downloaded."""
-    folder = resolve_data_dir(config["data_dir"]) / CIFAR10_FOLDER
-    return bool(config["download"]) or all((folder / name).is_file() for name in CIFAR10_FILES)
+def dataset_present(config, dataset):
+    """An optional dataset (CIFAR-10) is in the study when its files are there, or may be downloaded."""
+    spec = get_dataset(dataset)
+    return (not spec.optional or bool(config["download"])
+            or spec.folder_with_files(resolve_data_dir(config["data_dir"])) is not None)
 
 
-def cifar10_note(config):
-    """One line when the study's runs ask for CIFAR-10 but it is left out, else None."""
-    wanted = any("cifar10" in entry["datasets"] for entry in config["runs"])
-    if not wanted or cifar10_present(config):
-        return None
-    folder = resolve_data_dir(config["data_dir"]) / CIFAR10_FOLDER
-    return (f"gan-study: CIFAR-10 is left out of this study: {folder} has no python-version batches (put them "
-            "there, or set download: true when online, to include it)")
+def left_out_note(config):
+    """One line per dataset the study's runs ask for but that is left out (its files absent), else None."""
+    wanted = dict.fromkeys(d for entry in config["runs"] for d in entry["datasets"])
+    notes = [f"gan-study: {get_dataset(d).title} is left out of this study: "
+             f"{resolve_data_dir(config['data_dir']) / get_dataset(d).folders[0]} does not hold its files "
+             f"({', '.join(get_dataset(d).files)}); put them there, or set download: true when online, to include it"
+             for d in wanted if not dataset_present(config, d)]
+    return "\n".join(notes) or None
 
 
 def study_paths(config):
@@ -73,7 +62,7 @@ def study_paths(config):
 
 def runs(config):
     """Every run of the study as {model, dataset, seed}, in a stable order."""
-    return [dict(model=m, dataset=d, seed=s) for m, d, s in grid(config, cifar10_present(config))]
+    return [dict(model=m, dataset=d, seed=s) for m, d, s in grid(config) if dataset_present(config, d)]
 
 
 def snapshot_runs(config, evaluator):

@@ -23,28 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dag import CIFAR10_FILES, CIFAR10_FOLDER, DATA_DIR_ENV, resolve_data_dir
+from .dag import DATA_DIR_ENV, resolve_data_dir
+from .datasets import get_dataset
 from .errors import GanStudyError
-
-N_TRAIN = 50_000  # the rest of the 60k training set is the validation split
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    title: str
-    folder: str  # plain layout
-    torchvision_class: str  # torchvision layout: <data_dir>/<class>/raw
-    image_shape: tuple
-    n_train: int = N_TRAIN  # the rest of the official training set is the validation split
-
-
-DATASETS = {
-    "mnist": DatasetSpec("mnist", "MNIST", "mnist", "MNIST", (1, 28, 28)),
-    "fashion_mnist": DatasetSpec("fashion_mnist", "Fashion-MNIST", "fashion-mnist", "FashionMNIST", (1, 28, 28)),
-    "cifar10": DatasetSpec("cifar10", "CIFAR-10", "cifar-10-batches-py", "CIFAR10", (3, 32, 32), n_train=45_000),
-}
-
 
 @dataclass(frozen=True)
 class Splits:
@@ -65,12 +46,6 @@ class Splits:
 
 
 
-def _spec(name):
-    if name not in DATASETS:
-        raise GanStudyError(f"unknown dataset '{name}'; known: {', '.join(DATASETS)}")
-    return DATASETS[name]
-
-
 def _resources(spec):
     import torchvision.datasets as tvd
 
@@ -80,19 +55,18 @@ def _resources(spec):
 def _find_raw_dir(spec, data_dir):
     if data_dir.exists() and not data_dir.is_dir():
         raise GanStudyError(f"the data dir {data_dir} is a file, not a folder; point data_dir or ${DATA_DIR_ENV} at the "
-                            f"folder that holds {spec.folder}/")
-    candidates = [data_dir / spec.folder, data_dir / spec.torchvision_class / "raw"]
-    names = [fname for fname, _ in _resources(spec)]
-    for folder in candidates:
-        if all((folder / n).is_file() for n in names):
-            return folder
+                            f"folder that holds {spec.folders[0]}/")
+    found = spec.folder_with_files(data_dir)
+    if found is not None:
+        return found
     # Name the first missing file of the most complete candidate: that is the one to fix.
-    best = max(candidates, key=lambda f: sum((f / n).is_file() for n in names))
-    missing = next(n for n in names if not (best / n).is_file())
+    candidates = [data_dir / folder for folder in spec.folders]
+    best = max(candidates, key=lambda f: sum((f / n).is_file() for n in spec.files))
+    missing = next(n for n in spec.files if not (best / n).is_file())
     raise GanStudyError(
-        f"{spec.title} file {best / missing} is missing. Put the four {spec.title} .gz files "
-        f"({', '.join(names)}) in {data_dir / spec.folder}/, point the config key data_dir or ${DATA_DIR_ENV} "
-        f"at a folder that holds {spec.folder}/, or set download: true (needs internet)."
+        f"{spec.title} file {best / missing} is missing. Put the {len(spec.files)} {spec.title} files "
+        f"({', '.join(spec.files)}) in {data_dir / spec.folders[0]}/, point the config key data_dir or "
+        f"${DATA_DIR_ENV} at a folder that holds {spec.folders[0]}/, or set download: true (needs internet)."
     )
 
 
@@ -132,11 +106,6 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR-10 batch file")
 
 
-def cifar10_present(data_dir=None):
-    folder = resolve_data_dir(data_dir) / CIFAR10_FOLDER
-    return all((folder / name).is_file() for name in CIFAR10_FILES)
-
-
 def _cifar_files():
     import torchvision.datasets as tvd
 
@@ -158,36 +127,28 @@ def _read_cifar_batch(path, md5):
     return images, labels
 
 
-def _load_cifar10(data_dir):
-    folder = data_dir / DATASETS["cifar10"].folder
-    files = _cifar_files()
-    for fname, _ in files:
-        if not (folder / fname).is_file():
-            raise GanStudyError(
-                f"CIFAR-10 file {folder / fname} is missing. Put the python-version batches (cifar-10-python.tar.gz, "
-                f"extracted) in {folder}/, or point data_dir / ${DATA_DIR_ENV} at a folder that holds them."
-            )
-    parts = [_read_cifar_batch(folder / fname, md5) for fname, md5 in files]
+def _read_cifar_batches(spec, folder):
+    parts = [_read_cifar_batch(folder / fname, md5) for fname, md5 in _cifar_files()]
     train, test = parts[:-1], parts[-1]
     return np.concatenate([p[0] for p in train]), np.concatenate([p[1] for p in train]), test[0], test[1]
 
 
+def _read_idx_files(spec, folder):
+    return tuple(_read_idx(folder / fname, md5) for fname, md5 in _resources(spec))
+
+
+# How each registered dataset's files are read (DatasetSpec.reader): (spec, folder) → train images, train labels,
+# test images, test labels as uint8 arrays.
+READERS = {"idx": _read_idx_files, "cifar_batches": _read_cifar_batches}
+
+
 @functools.lru_cache(maxsize=None)
 def _load_uint8(name, data_dir, download):
-    spec = _spec(name)
+    spec = get_dataset(name)
     data_dir = Path(data_dir)
-    if name == "cifar10":
-        if download and not cifar10_present(data_dir):
-            _download(spec, data_dir)  # torchvision extracts into <data_dir>/cifar-10-batches-py
-        return _load_cifar10(data_dir)
-    if download:
-        try:
-            _find_raw_dir(spec, data_dir)
-        except GanStudyError:
-            _download(spec, data_dir)
-    raw_dir = _find_raw_dir(spec, data_dir)
-    arrays = [_read_idx(raw_dir / fname, md5) for fname, md5 in _resources(spec)]
-    return tuple(arrays)  # train images, train labels, test images, test labels
+    if download and spec.folder_with_files(data_dir) is None:
+        _download(spec, data_dir)  # into torchvision's layout, one of the spec's folders
+    return READERS[spec.reader](spec, _find_raw_dir(spec, data_dir))
 
 
 def load_uint8(name, data_dir=None, download=False):
@@ -203,7 +164,7 @@ def load_splits(name, data_dir=None, download=False):
 @functools.lru_cache(maxsize=None)
 def _load_splits(name, data_dir, download):
     train_img, train_lbl, test_img, test_lbl = _load_uint8(name, data_dir, download)
-    spec = _spec(name)
+    spec = get_dataset(name)
     shape, n_train = spec.image_shape, spec.n_train
 
     def images(a):

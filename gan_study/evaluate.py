@@ -4,7 +4,8 @@
 import torch
 
 from .config import sigma_grid
-from .data import DATASETS, load_splits
+from .data import load_splits
+from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
 from .identity import check_images, check_run, read_record
 from .parzen import evaluate as parzen_evaluate

@@ -4,8 +4,8 @@ Protocol (Lucic et al. 2018): generated images vs the test set, both as uint8 RG
 channels), features from torch-fidelity's `inception-v3-compat` (the TF-Inception port, 2048-d pool features).
 Precision/recall use the same Inception features (torch-fidelity's default for PRC is VGG16, whose weights
 cannot be had offline). The Inception batch size is fixed by the config and recorded, because features shift
-slightly with it. The offline weights file in this workplace has NaN logits on purpose, so the Inception
-Score is reported as unavailable, never as a number.
+slightly with it. The Inception Score is not computed: it needs the classifier layer, which an FID-only weights file
+(`*-nofc.pth`) lacks, and the study's protocol reports FID, KID and precision/recall; `fid.json` says which.
 
 The real images' features are computed once per dataset (rule `fid_reference`) into torch-fidelity's cache
 under a name that encodes the dataset, the number of images, the batch size and the weights file.
@@ -24,7 +24,14 @@ from .errors import GanStudyError
 WEIGHTS_ENV = "GAN_STUDY_INCEPTION_WEIGHTS"
 FEATURE_EXTRACTOR = "inception-v3-compat"
 MIN_FULL_RANK = 2048  # below this many images the 2048-d covariance is rank-deficient
-INCEPTION_SCORE = "unavailable: the offline Inception weights carry no classifier (NaN logits by construction)"
+
+
+def inception_score_note(weights):
+    """Why a FID record carries no Inception Score, true of the weights file that scored it."""
+    if weights is not None and "nofc" in Path(weights).name:
+        return (f"unavailable: {Path(weights).name} has no classifier layer (an FID-only weights file); the study "
+                "reports FID, KID and precision/recall")
+    return "not computed: the study reports FID, KID and precision/recall"
 
 
 def resolve_weights(configured):
@@ -120,7 +127,7 @@ def fidelity_metrics(generated, real, real_cache_name, fcfg, device, cache_root,
             f"torch-fidelity could not load the Inception weights ({err}); offline, set fid.weights_path or "
             f"${WEIGHTS_ENV} to a local copy"
         ) from None
-    return summarise_metrics(raw, len(generated), len(real), fcfg)
+    return summarise_metrics(raw, len(generated), len(real), fcfg, weights)
 
 
 def _calculate(input1, input2, input2_cache_name, fcfg, device, cache_root, weights, input1_cache_name=None):
@@ -147,7 +154,7 @@ def _calculate(input1, input2, input2_cache_name, fcfg, device, cache_root, weig
     )
 
 
-def summarise_metrics(raw, n_generated, n_real, fcfg):
+def summarise_metrics(raw, n_generated, n_real, fcfg, weights=None):
     result = {
         "fid": raw["frechet_inception_distance"],
         "kid_mean": raw["kernel_inception_distance_mean"],
@@ -158,7 +165,7 @@ def summarise_metrics(raw, n_generated, n_real, fcfg):
         "kid_subset_size": fcfg["kid_subset_size"],
         "kid_subsets": fcfg["kid_subsets"],
         "feature_extractor": f"{FEATURE_EXTRACTOR} (2048-d pool features)",
-        "inception_score": INCEPTION_SCORE,
+        "inception_score": inception_score_note(weights),
         "comparable_to_literature": min(n_generated, n_real) >= 10_000,
     }
     if min(n_generated, n_real) < MIN_FULL_RANK:

@@ -12,7 +12,7 @@ import seaborn as sns  # noqa: E402
 
 from . import latex  # noqa: E402
 from .atomic import atomic_path, write_text  # noqa: E402
-from .data import DATASETS  # noqa: E402
+from .datasets import REGISTRY as DATASETS  # noqa: E402
 from .errors import GanStudyError  # noqa: E402
 from .models import variant_class  # noqa: E402
 from .reference import parzen_table1  # noqa: E402

@@ -18,6 +18,7 @@ from .errors import GanStudyError
 from .status import Status
 from .fidelity import file_sha256
 from .commands import arg, command
+from .config import run_dir
 
 MANIFEST = "weights.json"
 
@@ -32,7 +33,7 @@ def _runs(results_dir):
 
 
 def _curve_points(results_dir, run):
-    path = Path(results_dir) / "runs" / run.model / run.dataset / f"seed{run.seed}" / "parzen_curve.json"
+    path = run_dir(results_dir, run.model, run.dataset, run.seed) / "parzen_curve.json"
     return json.loads(path.read_text())["points"] if path.is_file() else []
 
 
@@ -43,11 +44,11 @@ def publish_weights(results_dir, work_dir):
     for run in _runs(results_dir).itertuples():
         if run.status != Status.COMPLETED:
             continue
-        run_dir = work_dir / "runs" / run.model / run.dataset / f"seed{run.seed}"
-        sources = {"final": (run_dir / "final.pt", int(run.epochs), run.test_mean_ll)}
+        run_work = run_dir(work_dir, run.model, run.dataset, run.seed)
+        sources = {"final": (run_work / "final.pt", int(run.epochs), run.test_mean_ll)}
         chosen = next((p for p in _curve_points(results_dir, run) if int(p["epoch"]) == int(run.selected_epoch)), None)
         if chosen is not None and chosen["source"] == "snapshot":  # a curve point's source, not a status
-            sources["selected"] = (run_dir / "snapshots" / f"epoch{int(chosen['epoch']):04d}.pt", int(chosen["epoch"]),
+            sources["selected"] = (run_work / "snapshots" / f"epoch{int(chosen['epoch']):04d}.pt", int(chosen["epoch"]),
                                    chosen["test_mean_ll"])
         for kind, (source, epoch, reported) in sources.items():
             state = checkpoint.load(source, expect={"model": run.model, "dataset": run.dataset, "seed": run.seed})

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import write_text
-from .data import DATASETS
+from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
 from .models import variant_class
 from .reference import parzen_table1
@@ -24,7 +24,7 @@ def results_table(results_dir):
     summary = pd.read_csv(summary_csv)
     if "trained" not in summary:
         raise GanStudyError(f"{summary_csv} was written by an older version (no seed outcomes); rebuild it with "
-                            f"`python -m gan_study reaggregate --profile workflows/profiles/{results_dir.name}`")
+                            f"`python -m gan_study reaggregate --study {results_dir.name}`")
     runs = pd.read_csv(runs_csv)
     published = dict(parzen_table1())
     fid_csv = results_dir / "fid_summary.csv"

@@ -42,8 +42,8 @@ def first_latex_error(log_path, stdout, results_dir):
         macro = re.search(r"\\(gs[A-Za-z]+)\s*$", context.split("{")[0]) if context else None
         if "Undefined control sequence" in match.group(2) and macro:
             return (f"{message}; \\{macro.group(1)} is not defined by {results_dir}/macros.tex, which an older version "
-                    f"wrote: rebuild its tables with `python -m gan_study reaggregate --profile "
-                    f"workflows/profiles/{Path(results_dir).name}`")
+                    f"wrote: rebuild its tables with `python -m gan_study reaggregate --study "
+                    f"{Path(results_dir).name}`")
         return message
     return stdout[-800:]
 

@@ -5,7 +5,7 @@ from torchvision.utils import make_grid, save_image
 
 from . import checkpoint
 from .atomic import atomic_path, save_torch
-from .data import DATASETS
+from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
 from .provenance import config_hash
 from .models import get_variant

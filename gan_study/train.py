@@ -5,13 +5,14 @@ Rooms, in the order a minibatch meets them:
   `simultaneous` (the 2014 code): one forward pass gives both nets' gradients and both are updated together;
   `alternating` (Algorithm 1 of the paper): every minibatch updates the discriminator; after every k = d_steps of
   them the generator is updated once on fresh noise.
-- `Trainer.step`: the schedules, the update counters and `train_step`; `Trainer.fit`: epochs, divergence checks,
-  generator snapshots and the resumable checkpoint; `Trainer.state_dict`: the checkpoint's layout.
+- `Trainer.step`: the schedules, the update counters and `train_step`; `Trainer.fit`: the epoch loop, divergence
+  checks, and each completed epoch handed to the run's files; `Trainer.state_dict`: the checkpoint's layout.
+- `TrainingLog`: the log rows, progress line and live log files of one `fit`.
 - `SeedRun`: one seed's bookkeeping (log rows, status, divergence). One seed is a stack of one: every run trains
   its seeds as one `SeedStack`, so a lone seed and a batched one take the same code path.
 - `train_seeds` / `train`: a run as a command — owns the work dir, resumes, writes each seed's outputs.
-Schedules count minibatches (`step`) and completed epochs (`epoch`). The checkpoint is written atomically every
-`checkpoint_every` epochs into the run's work dir, which Snakemake does not own, so a failed job never loses it.
+Schedules count minibatches (`step`) and completed epochs (`epoch`). What a run writes (checkpoint, snapshots,
+final outputs) and when is `run_files.RunFiles`'s.
 """
 
 import math
@@ -19,21 +20,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import pandas as pd
 import torch
 
-from . import checkpoint
 from . import worklock
-from .atomic import remove_stale_temporaries, write_csv, write_json
-from .config import run_id, snapshot_epochs
+from .config import run_id
 from .data import load_splits
 from .errors import GanStudyError
 from .graphs import GraphCaptureError, GraphedStep
 from .models import get_variant
 from .optim import set_hyperparameters
-from .outcome import assess_collapse, run_status
-from .progress import LiveLog, Progress
-from .provenance import config_hash, git_state, now, provenance
+from .progress import Progress
+from .provenance import config_hash, git_state, now
+from .run_files import RunFiles, RunOutputs  # noqa: F401  (RunOutputs: where a seed's results go, for callers)
 from .runtime import make_deterministic, resolve_device, set_tf32
 from .seeds import SeedStack, SeedStreams
 from .status import Status
@@ -142,16 +140,41 @@ class RunningMeans:
         return [{k: values[k][s] / n if n else None for k, n in self.counts.items()} for s in range(n_seeds)]
 
 
-class RunOutputs:
-    """Where one seed's results go: final weights, training log, summary. Its generator snapshots (for the
-    per-checkpoint curves) are kept beside the final weights, in `snapshots/`, outside Snakemake's outputs."""
+class TrainingLog:
+    """The log of one `fit`: every step's losses summed on the device, a row per running seed every `log_every`
+    steps and at each epoch's end (with the schedule's values), the progress line, and each seed's live log file."""
 
-    def __init__(self, final, log_csv, summary):
-        self.final, self.log_csv, self.summary = Path(final), Path(log_csv), Path(summary)
-        self.snapshot_dir = self.final.parent / "snapshots"
+    def __init__(self, trainer, live_logs=None):
+        self.means = RunningMeans()
+        self.progress = Progress(trainer.label, trainer.cfg["epochs"] * trainer.n_batches, trainer.steps)
+        self.live = live_logs or [None] * len(trainer.runs)
 
-    def snapshot(self, epoch):
-        return self.snapshot_dir / f"epoch{epoch:04d}.pt"
+    def add(self, values):
+        self.means.add(values)
+
+    def write_rows(self, trainer, epoch):
+        """Append each running seed's mean losses since the last row; returns the seeds whose row is not finite
+        (diverged: the trainer freezes them)."""
+        rows, nonfinite = self.means.rows(len(trainer.runs)), []
+        self.means.reset()
+        for i, run in enumerate(trainer.runs):
+            if not run.running:
+                continue
+            row = {"step": trainer.steps, "epoch": epoch, **rows[i], **trainer.hyper}
+            if all(math.isfinite(v) for k, v in row.items() if v is not None and k not in trainer.hyper):
+                run.log.append(row)
+                if self.live[i] is not None:
+                    self.live[i].append(row)
+            else:
+                nonfinite.append(i)
+        running = [run for i, run in enumerate(trainer.runs) if run.running and i not in nonfinite]
+        if running:
+            last = running[0].log[-1]
+            self.progress.update(trainer.steps, last["epoch"], last)
+        return nonfinite
+
+    def close(self):
+        self.progress.close()
 
 
 @dataclass
@@ -213,11 +236,13 @@ def build_nets(variant, image_shape, train_x, seeds, device, vectorized=None):
 
 
 class Trainer:
-    """Trains the seeds of one (model, dataset) run as one seed stack. Without `work_dir` and `outputs` it keeps
-    no checkpoints or snapshots (as `bench` uses it). `graph_backend` replays the step from graphs on any device
-    (graphs.EagerReplay, for tests); by default config `cuda_graphs` captures CUDA graphs on GPUs."""
+    """Trains the seeds of one (model, dataset) run as one seed stack. `fit` without `files` keeps no checkpoints,
+    snapshots or outputs (as `bench` and `graph-check` use it). `graph_backend` replays the step from graphs on any
+    device (graphs.EagerReplay, for tests); by default config `cuda_graphs` captures CUDA graphs on GPUs."""
 
-    def __init__(self, config, model, dataset, seeds, work_dir=None, outputs=None, vectorized=None, graph_backend=None):
+    STATE_VERSION = STATE_VERSION
+
+    def __init__(self, config, model, dataset, seeds, vectorized=None, graph_backend=None):
         self.config, self.model, self.dataset = config, model, dataset
         self.cfg = cfg = config["models"][model]
         self.variant = get_variant(model, cfg)
@@ -230,9 +255,8 @@ class Trainer:
         self.opt_g, self.opt_d = self.variant.make_optimizers(self.gen, self.disc)
         self.streams = SeedStreams(seeds, self.device)
         self.runs = [SeedRun(seed) for seed in seeds]
-        self.work_dir, self.outputs = work_dir and Path(work_dir), outputs
         self.epoch = self.steps = self.g_updates = self.d_done = 0
-        self.hyper, self.budget_done, self.means = {}, False, RunningMeans()
+        self.hyper = {}  # the schedule's values at the current step (logged with each row)
         self.simultaneous = cfg["update_order"] == "simultaneous"
         self.batch, self.n_batches = cfg["batch_size"], self.train_x.shape[0] // cfg["batch_size"]
         if self.n_batches == 0:
@@ -282,10 +306,13 @@ class Trainer:
         values = self._train_step(x, y, update_g)
         if update_g:
             self.g_updates, self.d_done = self.g_updates + 1, 0
-        budget = self.cfg.get("generator_steps")
-        self.budget_done = budget is not None and self.g_updates >= budget
         self.steps += 1
         return values
+
+    def budget_reached(self):
+        """A generator-step budget (config `generator_steps`) ends the run, mid-epoch if it falls there."""
+        budget = self.cfg.get("generator_steps")
+        return budget is not None and self.g_updates >= budget
 
     def _train_step(self, x, y, update_generator):
         if self.graphed is not None:
@@ -300,53 +327,54 @@ class Trainer:
         return train_step(self.variant, self.gen, self.disc, self.opt_g, self.opt_d, x, y, self.streams,
                           update_generator, self.simultaneous)
 
-    def fit(self, until_epoch=None):
-        """Train to the budget, or stop after epoch `until_epoch` (a checkpoint is written there if the schedule
-        asks for one). Returns True when the run has ended: budget reached, or every seed diverged."""
+    def epoch_order(self):
+        """Each seed's permutation of the training set for one epoch, drawn from its own stream."""
+        return self.streams.draw(lambda g: torch.randperm(self.train_x.shape[0], generator=g, device=self.device))
+
+    def minibatch(self, order, b):
+        """Minibatch `b` of an epoch's `order`: (x, y) index-gathered on the device, with a leading seed axis."""
+        idx = order[..., b * self.batch : (b + 1) * self.batch]
+        return self.train_x[idx], self.train_y[idx] if self.variant.conditional else None
+
+    def steps_through_epochs(self):
+        """`next_batch(done)` for step `done` of a loop over epochs, as training draws them (bench, graph-check)."""
+        order = None
+
+        def next_batch(done):
+            nonlocal order
+            if done % self.n_batches == 0:
+                order = self.epoch_order()
+            return self.minibatch(order, done % self.n_batches)
+
+        return next_batch
+
+    def fit(self, until_epoch=None, files=None):
+        """Train to the budget, or stop after epoch `until_epoch`; `files` (a RunFiles) gets each completed epoch
+        (snapshots, checkpoint). Returns True when the run has ended: budget reached, or every seed diverged."""
         last = self.cfg["epochs"] if until_epoch is None else min(until_epoch, self.cfg["epochs"])
-        self.progress = Progress(self.label, self.cfg["epochs"] * self.n_batches, self.steps)
-        self.live = [LiveLog(self.work_dir / f"train_log.seed{run.seed}.csv", run.log) if self.work_dir else None
-                     for run in self.runs]
+        log = TrainingLog(self, files.live_logs(self.runs) if files else None)
         while self.running() and self.epoch < last:
-            self.train_epoch()
+            self.train_epoch(log)
             self.freeze_nonfinite_seeds()
-            if not self.running() or self.budget_done:
+            if not self.running() or self.budget_reached():
                 break  # a generator-step budget ends the run mid-epoch; the final weights are written as it stands
             self.epoch += 1
-            self.save_snapshots()
-            self.save_checkpoint()
-        self.progress.close()
-        return not self.running() or self.budget_done or self.epoch >= self.cfg["epochs"]
+            if files:
+                files.end_of_epoch(self)
+        log.close()
+        return not self.running() or self.budget_reached() or self.epoch >= self.cfg["epochs"]
 
-    def train_epoch(self):
-        order = self.streams.draw(lambda g: torch.randperm(self.train_x.shape[0], generator=g, device=self.device))
+    def train_epoch(self, log):
+        order = self.epoch_order()
         for b in range(self.n_batches):
-            idx = order[..., b * self.batch : (b + 1) * self.batch]
-            self.means.add(self.step(self.train_x[idx], self.train_y[idx] if self.variant.conditional else None))
-            if self.steps % self.cfg["log_every"] == 0 or b == self.n_batches - 1 or self.budget_done:
-                self.log_rows(self.epoch + (b + 1) / self.n_batches)
+            log.add(self.step(*self.minibatch(order, b)))
+            if self.steps % self.cfg["log_every"] == 0 or b == self.n_batches - 1 or self.budget_reached():
+                for i in log.write_rows(self, self.epoch + (b + 1) / self.n_batches):
+                    self.diverge(i)
                 if not self.running():
                     break
-            if self.budget_done:
+            if self.budget_reached():
                 break
-
-    def log_rows(self, epoch):
-        """Append each running seed's mean losses since the last row; a non-finite row marks the seed diverged."""
-        rows = self.means.rows(len(self.runs))
-        self.means.reset()
-        for i, run in enumerate(self.runs):
-            if not run.running:
-                continue
-            row = {"step": self.steps, "epoch": epoch, **rows[i], **self.hyper}
-            if all(math.isfinite(v) for k, v in row.items() if v is not None and k not in self.hyper):
-                run.log.append(row)
-                if self.live[i] is not None:
-                    self.live[i].append(row)
-            else:
-                self.diverge(i)
-        if self.running():
-            last = self.running()[0].log[-1]
-            self.progress.update(self.steps, last["epoch"], last)
 
     def seed_states(self, net):
         return [net.seed_state_dict(i) for i in range(net.size)]
@@ -365,25 +393,6 @@ class Trainer:
         for i, (g_ok, d_ok) in enumerate(zip(self.gen.finite().tolist(), self.disc.finite().tolist())):
             if self.runs[i].running and not (g_ok and d_ok):
                 self.diverge(i)
-
-    def save_snapshots(self):
-        if self.outputs is None or self.epoch not in snapshot_epochs(self.config, self.model):
-            return
-        states = self.seed_states(self.gen)
-        for i, run in enumerate(self.runs):
-            if run.running:
-                checkpoint.save(self.outputs[i].snapshot(self.epoch), {
-                    "model": self.model, "dataset": self.dataset, "seed": run.seed, "epoch": self.epoch,
-                    "step": self.steps, "status": Status.SNAPSHOT.value, "run_config_hash": self.run_hash,
-                    "generator": states[i]})
-
-    @property
-    def checkpoint_path(self):
-        return self.work_dir / "checkpoint.pt"
-
-    def save_checkpoint(self):
-        if self.work_dir and (self.epoch % self.cfg["checkpoint_every"] == 0 or self.epoch == self.cfg["epochs"]):
-            checkpoint.save(self.checkpoint_path, self.state_dict())
 
     def state_dict(self):
         """The resumable state of every seed (layout `STATE_VERSION`)."""
@@ -408,64 +417,6 @@ class Trainer:
         self.trained_by = state["trained_by"] + [{**self.trained_by[-1], "from_epoch": self.epoch}]
         self.wall_before = state["wall_time_s"]
 
-    def resume(self):
-        """Continue from the work dir's checkpoint if it is this run's; move any other one aside."""
-        if not self.checkpoint_path.exists():
-            return False
-        state = checkpoint.load(self.checkpoint_path, expect={"model": self.model, "dataset": self.dataset})
-        # Another config, an older layout, or not a training checkpoint at all (e.g. a snapshot copied here).
-        if state.get("run_config_hash") != self.run_hash or state.get("state_version") != STATE_VERSION:
-            stale = self.checkpoint_path.with_name(f"checkpoint.stale-{state.get('run_config_hash', 'unknown')}.pt")
-            self.checkpoint_path.rename(stale)
-            print(f"[gan-study] {self.checkpoint_path} was made with another config or code version; moved to "
-                  f"{stale.name}, starting fresh")
-            return False
-        if state["seeds"] != self.seeds:
-            raise GanStudyError(f"checkpoint {self.checkpoint_path} trains seeds {state['seeds']}, not {self.seeds}; "
-                                "point to the right work dir or delete this checkpoint")
-        self.load_state_dict(state)
-        print(f"[gan-study] resuming {self.label} after epoch {self.epoch} (step {self.steps})")
-        return True
-
-    def write_outputs(self):
-        """Each seed's final weights (or the weights it diverged with), training log and summary."""
-        gen_states, disc_states = self.seed_states(self.gen), self.seed_states(self.disc)
-        wall = round(self.wall_before + time.time() - self.t0, 3)
-        summaries = []
-        for i, (run, out) in enumerate(zip(self.runs, self.outputs)):
-            end = run.frozen or {**self.counters(), "generator": gen_states[i], "discriminator": disc_states[i]}
-            # Decided from the training log alone: completed, or collapsed (gan_study.outcome); diverged as recorded.
-            assessment = assess_collapse(pd.DataFrame(run.log), self.config["collapse"])
-            status = run_status(Status.COMPLETED if run.running else run.status, assessment)
-            write_csv(out.log_csv, pd.DataFrame(run.log))
-            meta = {"model": self.model, "dataset": self.dataset, "seed": run.seed, "run_config_hash": self.run_hash}
-            checkpoint.save(out.final, {**meta, "status": status, "epoch": end["epoch"], "step": end["step"],
-                                        "generator": end["generator"], "discriminator": end["discriminator"]})
-            summary = {**meta, "status": status, "collapse": assessment, **self._summary(run, out, end),
-                       "wall_time_s": wall,
-                       "provenance": provenance(self.config, seed=run.seed, device=self.device,
-                                                started=self.trained_by[-1]["started"])}
-            write_json(out.summary, summary)
-            summaries.append(summary)
-        return summaries
-
-    def _summary(self, run, out, end):
-        snapshots = sorted(snapshot_epochs(self.config, self.model))
-        return {
-            "epochs_completed": end["epoch"], "steps": end["step"], "generator_updates": end["g_updates"],
-            "train_images": int(self.train_x.shape[0]), "diverged": run.diverged,
-            "final_log_row": run.log[-1] if run.log else None,
-            "snapshots": [{"epoch": e, "path": str(out.snapshot(e))} for e in snapshots if out.snapshot(e).is_file()],
-            "batched_seeds": self.seeds if len(self.runs) > 1 else None,
-            # Seed by seed (CPUs) a stacked seed is bitwise its lone run; vmapped, only up to float rounding.
-            "bitwise_as_alone": not self.gen.vectorized,
-            "allow_tf32": bool(self.config["allow_tf32"]),
-            "cuda_graphs": self.graphed is not None and bool(self.graphed.replays),  # captured and replayed
-            "cuda_graphs_error": self.graph_error,  # why a wanted capture failed (the run then trained eagerly)
-            # wall_time_s: training time over all attempts; when batched: the whole job's, shared by its seeds.
-            "trained_by": self.trained_by,  # git state of each attempt (a fresh start, then any resumes)
-        }
-
 
 def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_json, until_epoch=None):
     """Train one (model, dataset, seed) run, resuming from `work_dir/checkpoint.pt` if present."""
@@ -484,25 +435,13 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, until_epoch=No
     first removes the temporary files its own killed attempts left behind.
     """
     with worklock.hold(work_dir):
-        _remove_leftovers(work_dir, outputs)
-        trainer = Trainer(config, model, dataset, seeds, work_dir, outputs, vectorized)
-        if not trainer.resume():  # a fresh start: snapshots left by an earlier attempt belong to other weights
-            for out in outputs:
-                for old in out.snapshot_dir.glob("epoch*.pt"):
-                    old.unlink()
-        if not trainer.fit(until_epoch):
+        files = RunFiles(work_dir, outputs)
+        files.remove_leftovers()
+        trainer = Trainer(config, model, dataset, seeds, vectorized)
+        files.resume(trainer)
+        if not trainer.fit(until_epoch, files):
             return None
-        return trainer.write_outputs()
-
-
-def _remove_leftovers(work_dir, outputs):
-    removed = remove_stale_temporaries(work_dir)
-    for out in outputs:
-        removed += remove_stale_temporaries(out.snapshot_dir)
-        for path in (out.final, out.log_csv, out.summary):
-            removed += remove_stale_temporaries(path.parent, path.name)
-    if removed:
-        print(f"[gan-study] removed {removed} temporary file(s) left by an interrupted earlier attempt")
+        return files.write_outputs(trainer)
 
 
 RUN_FILES = [arg("--work-dir", required=True, help="the resumable checkpoint lives here")]

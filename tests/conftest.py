@@ -8,7 +8,7 @@ import pytest
 from gan_study.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
-SMOKE = REPO / "workflows" / "profiles" / "smoke" / "study.yaml"
+SMOKE = REPO / "workflows" / "studies" / "smoke.yaml"
 
 
 def data_dir():

@@ -17,12 +17,12 @@ def test_default_config_is_the_paper_protocol():
 
 @pytest.mark.parametrize("profile", ["smoke", "paper"])
 def test_profiles_validate(profile):
-    c = load_config(REPO / "workflows" / "profiles" / profile / "study.yaml")
+    c = load_config(REPO / "workflows" / "studies" / f"{profile}.yaml")
     assert c["study"] == profile
 
 
 def test_smoke_grid():
-    c = load_config(REPO / "workflows" / "profiles" / "smoke" / "study.yaml")
+    c = load_config(REPO / "workflows" / "studies" / "smoke.yaml")
     models = ["mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp"]
     expected = [(m, "mnist", seed) for m in models for seed in (0, 1)]
     expected[2:2] = [("mlp_gan", "fashion_mnist", 0), ("mlp_gan", "fashion_mnist", 1)]

@@ -127,3 +127,34 @@ def test_cifar10_altered_or_foreign_pickle_is_refused(fake_cifar, monkeypatch):
 def test_cifar10_missing_names_the_folder(tmp_path):
     with pytest.raises(GanStudyError, match="cifar-10-batches-py/data_batch_1 is missing"):
         load_splits("cifar10", tmp_path)
+
+
+def test_download_true_fetches_the_files_through_torchvision(tmp_path, mnist_dir, monkeypatch):
+    """Online users' path (`download: true`), with the network replaced at its boundary: every URL torchvision opens
+    is answered from a local copy of the publisher's file, so torchvision's own download, md5 check and layout run."""
+    import io
+    import urllib.request
+
+    requested = []
+
+    class Response(io.BytesIO):
+        def __init__(self, url, payload):
+            super().__init__(payload)
+            self.url, self.length = url, len(payload)
+
+    def urlopen(request, *args, **kwargs):
+        url = request.full_url if hasattr(request, "full_url") else request
+        requested.append(url)
+        return Response(url, (mnist_dir / "fashion-mnist" / url.rsplit("/", 1)[-1]).read_bytes())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    s = load_splits("fashion_mnist", tmp_path / "online", download=True)
+    assert s.train_x.shape == (50_000, 1, 28, 28) and torch.bincount(s.test_y).tolist() == [1000] * 10
+    assert all(u.startswith("http") for u in requested)
+    assert {u.rsplit("/", 1)[-1] for u in requested} == set(data.get_dataset("fashion_mnist").files)
+    assert (tmp_path / "online" / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").is_file()
+    requested.clear()
+    data._load_uint8.cache_clear()
+    data._load_splits.cache_clear()
+    load_splits("fashion_mnist", tmp_path / "online", download=True)
+    assert requested == []  # present now: nothing is fetched again

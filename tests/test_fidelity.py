@@ -82,6 +82,8 @@ def test_small_samples_are_labelled_and_inception_score_is_never_a_number(metric
     result = metrics["halves"]
     assert "rank-deficient" in result["note"] and result["comparable_to_literature"] is False
     assert isinstance(result["inception_score"], str) and "unavailable" in result["inception_score"]
+    assert "no classifier layer" in result["inception_score"]  # said of this FID-only file, not of every file
+    assert "no classifier" not in fidelity.inception_score_note(None)  # torch-fidelity's release file has one
 
 
 def test_grayscale_becomes_three_channel_uint8():

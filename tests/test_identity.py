@@ -137,7 +137,7 @@ def test_snakemake_refuses_a_config_file_with_a_key_given_twice(repo_copy):
     twice = repo_copy / "twice.yaml"
     twice.write_text("study: twice\ndevice: cpu\ndevice: cuda\n")
     done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--profile",
-                           "workflows/profiles/smoke", "--configfile", "workflows/profiles/smoke/study.yaml",
+                           "workflows/profiles/smoke", "--configfile", "workflows/studies/smoke.yaml",
                            str(twice)], cwd=repo_copy, capture_output=True, text=True, timeout=1200)
     assert done.returncode != 0 and "'device' is given twice" in done.stdout + done.stderr
 
@@ -154,7 +154,9 @@ def test_ctrl_c_ends_train_with_one_line_and_it_resumes(tmp_path, tiny_config):
     args = [sys.executable, "-m", "gan_study", "--config", str(cfg), "train", "--model", "mlp_gan", "--dataset",
             "mnist", "--seed", "0", "--work-dir", str(d), "--final", str(d / "final.pt"), "--log-csv",
             str(d / "log.csv"), "--summary", str(d / "train.json")]
-    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal delivers it: a shell that started these tests in the background may have set it ignored.
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 1200  # a hang guard
     while not (d / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.2)

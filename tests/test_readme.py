@@ -27,6 +27,36 @@ def test_readme_results_table_matches_committed_results():
     )
 
 
+def test_the_readme_is_short_and_names_every_committed_study_and_no_other():
+    """Five minutes of reading (the rest is in docs/), and its list of studies is the committed one."""
+    readme = (REPO / "README.md").read_text()
+    assert len(readme) <= 15_000, f"README.md has {len(readme):,} characters; move detail to docs/"
+    results = readme[readme.index("## Results"):readme.index(START)]
+    named = set(re.findall(r"`([\w-]+)` \(", results))
+    assert named == {study.name for study in committed_studies()}, named
+    for link in re.findall(r"\]\((docs/[\w.-]+\.md)", readme):
+        assert (REPO / link).is_file(), link
+
+
+def test_the_two_commands_are_the_makefiles_and_ci_runs_the_test_command():
+    readme = (REPO / "README.md").read_text()
+    commands = re.findall(r"^(make \w+)", readme[readme.index("## Two commands"):], re.M)
+    assert commands[:2] == ["make study", "make test"]
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^study: ", makefile, re.M) and re.search(r"^test: ", makefile, re.M)
+    ci = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci[-1] == "make test"
+
+
+def test_the_docs_training_time_is_the_committed_one():
+    import json
+
+    wall = {json.loads(p.read_text())["wall_time_s"] for p in (REPO / "results" / "paper").glob("runs/*/*/*/train.json")}
+    assert len(wall) == 1  # the seeds trained as one job
+    for doc in ("running.md", "benchmarks.md"):
+        assert f"{round(next(iter(wall)))} s" in (REPO / "docs" / doc).read_text(), doc
+
+
 def test_committed_results_carry_provenance():
     import pandas as pd
 
@@ -40,11 +70,11 @@ def test_committed_results_carry_provenance():
 
 
 def test_readme_benchmark_numbers_match_the_committed_bench_file():
-    """The README quotes results/bench/bench-cpu.json by hand: a rerun of the benchmark must update both."""
+    """docs/benchmarks.md quotes results/bench/bench-cpu.json by hand: a rerun of the benchmark must update both."""
     import json
 
     bench = json.loads((REPO / "results" / "bench" / "bench-cpu.json").read_text())
-    readme = " ".join((REPO / "README.md").read_text().split())
+    readme = " ".join((REPO / "docs" / "benchmarks.md").read_text().split())
     quoted = readme[readme.index("Committed CPU run"):]
     quoted = quoted[: quoted.index("GPU run (")]
     for m in bench["models"]:
@@ -59,8 +89,9 @@ def test_readme_benchmark_numbers_match_the_committed_bench_file():
 
 
 def readme_snakemake_commands():
-    """Every `snakemake …` line of the README's code blocks, comments removed, `<name>` read as the smoke profile."""
-    text = (REPO / "README.md").read_text()
+    """Every `snakemake …` line of the README's and docs' code blocks, comments removed, `<name>` read as the smoke
+    profile."""
+    text = "\n".join(p.read_text() for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
     lines = re.findall(r"^\s*(snakemake [^#\n]*)", text, re.M)
     return [line.strip().replace("<name>", "smoke") for line in lines]
 
@@ -116,12 +147,12 @@ def test_readme_bibtex_entry_matches_citation_cff():
 
 
 def test_readme_gpu_numbers_match_the_committed_gpu_files():
-    """The README quotes results/bench/bench-cuda.json and graph-check-cuda.json by hand: a rerun must update both."""
+    """docs/benchmarks.md quotes bench-cuda.json and graph-check-cuda.json by hand: a rerun must update both."""
     import json
 
     bench = json.loads((REPO / "results" / "bench" / "bench-cuda.json").read_text())
     check = json.loads((REPO / "results" / "bench" / "graph-check-cuda.json").read_text())
-    readme = " ".join((REPO / "README.md").read_text().split())
+    readme = " ".join((REPO / "docs" / "benchmarks.md").read_text().split())
     quoted = readme[readme.index("GPU run ("):]
     quoted = quoted[: quoted.index("torch.compile")]
     assert bench["device"] in quoted and check["device"] in quoted

@@ -37,7 +37,7 @@ def snakemake(repo, env, *args, timeout):
     # A hard timeout: if the plugin's status query ever hangs, the test fails instead of waiting forever.
     (repo / "subset.yaml").write_text(SUBSET)
     return subprocess.run(["timeout", "-s", "KILL", str(timeout), "snakemake", "--profile", "workflows/profiles/slurm",
-                           "--configfile", "workflows/profiles/smoke/study.yaml", "subset.yaml", *args],
+                           "--configfile", "workflows/studies/smoke.yaml", "subset.yaml", *args],
                           cwd=repo, env=env, capture_output=True, text=True)
 
 
@@ -78,7 +78,7 @@ def test_a_small_study_runs_through_sbatch(cluster, repo_copy):
 
 def test_the_paper_profile_plans_gpu_jobs_under_slurm(cluster, repo_copy):
     done = subprocess.run(["snakemake", "-n", "--profile", "workflows/profiles/slurm", "--configfile",
-                           "workflows/profiles/paper/study.yaml"], cwd=repo_copy, env=cluster, capture_output=True,
+                           "workflows/studies/paper.yaml"], cwd=repo_copy, env=cluster, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     blocks = done.stdout.split("\n\n")

@@ -53,7 +53,7 @@ def test_smoke_and_paper_dry_runs(repo_copy):
             for seed in range(5):
                 assert f"work/paper/runs/{model}/{dataset}/seed{seed}/final.pt" in paper.stdout
     assert not (repo_copy / "work").exists()  # a dry run writes nothing (the resolved config is written on start)
-    resolved = load_config(repo_copy / "workflows" / "profiles" / "paper" / "study.yaml")
+    resolved = load_config(repo_copy / "workflows" / "studies" / "paper.yaml")
     assert resolved["parzen"]["n_samples"] == 10_000 and resolved["parzen"]["n_test"] == 10_000
     assert resolved["parzen"]["n_valid"] == 1000 and resolved["parzen"]["sigma_count"] == 10
     assert resolved["device"] == "cuda"
@@ -153,7 +153,7 @@ def test_documented_recovery_after_killing_the_workflow_mid_job(repo_copy):
 
     target = "results/smoke/runs/mlp_gan/mnist/seed0/train.json"
     (repo_copy / "longer.yaml").write_text("models: {mlp_gan: {epochs: 40}}\n")  # long enough to be killed mid-job
-    args = ["--profile", "workflows/profiles/smoke", "--configfile", "workflows/profiles/smoke/study.yaml",
+    args = ["--profile", "workflows/profiles/smoke", "--configfile", "workflows/studies/smoke.yaml",
             "longer.yaml", "--", target]
     env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir())}
     proc = subprocess.Popen(["snakemake", *args], cwd=repo_copy, env=env, stdout=subprocess.DEVNULL,
@@ -185,7 +185,7 @@ def test_cpu_long_dry_run(repo_copy):
 
 
 def test_paper_long_dry_run(repo_copy):
-    """The lease plan's second stage: the MLP GAN on MNIST, 5 seeds batched, 2,000 epochs, Parzen at every snapshot."""
+    """The paper-long profile: the MLP GAN on MNIST, 5 seeds batched, 2,000 epochs, Parzen at every snapshot."""
     done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper-long")
     assert done.returncode == 0, done.stderr
     jobs = dict(line.split()[:2] for line in done.stdout.splitlines()

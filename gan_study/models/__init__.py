@@ -2,15 +2,17 @@
 
 A variant module defines a `GanVariant` subclass and registers the class with `@register`. The
 training loop, sampler and evaluators only talk to this interface, so adding a variant is one
-module here plus one entry under `models:` in the config (and its schema).
+module here plus its section under `models:` in the config and the schema (docs/layout.md).
 """
 
 import importlib
+import pkgutil
 
 from .base import GanVariant
 
 _REGISTRY = {}
-_MODULES = ("mlp_gan", "cgan", "dcgan", "wgan")
+# Every module of this package but the interface registers variants: a new module is found without a list to edit.
+_MODULES = tuple(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base")
 
 
 def register(cls):
@@ -30,9 +32,15 @@ def variant_class(name):
     return _REGISTRY[name]
 
 
+def variant_names():
+    """Every registered variant's config name (the schema's `runs[].model` values)."""
+    variant_class(next(iter(_REGISTRY), "mlp_gan"))  # imports every variant module
+    return sorted(_REGISTRY)
+
+
 def get_variant(name, cfg):
     """The variant configured with `cfg`, its section of the config (`config["models"][name]`)."""
     return variant_class(name)(cfg)
 
 
-__all__ = ["GanVariant", "get_variant", "register", "variant_class"]
+__all__ = ["GanVariant", "get_variant", "register", "variant_class", "variant_names"]

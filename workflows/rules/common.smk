@@ -8,12 +8,12 @@ PATHS = dag.study_paths(config)
 RESULTS = PATHS["results"]
 WORK = PATHS["work"]
 LOGS = PATHS["logs"]
-RUN = "{model}/{dataset}/seed{seed}"
+RUN = dag.RUN
 REPORT_PDF = PATHS["report_pdf"]
 CONFIG_JSON = PATHS["config_json"]
-CIFAR10_NOTE = dag.cifar10_note(config)
-if CIFAR10_NOTE:
-    print(CIFAR10_NOTE, file=sys.stderr)
+LEFT_OUT_NOTE = dag.left_out_note(config)
+if LEFT_OUT_NOTE:
+    print(LEFT_OUT_NOTE, file=sys.stderr)
 RUNS = dag.runs(config)
 SEEDS = config["seeds"]
 # Scores per checkpoint: for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).

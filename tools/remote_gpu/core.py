@@ -1,12 +1,14 @@
-"""Preparing for, and using, a lent GPU machine: 15 minutes of machine time, ≤ 10 minutes per command, ≤ 64 MiB
-carried per call, ≤ 8 files of ≤ 16 MiB back, a bare image without snakemake or torch-fidelity.
+"""Running the study on a remote GPU machine that has a time limit per command and a transfer limit per call.
 
-Here (`lease-prepare`): the data and the Inception weights cut into carries (one folder per call) of ≤ 48 MiB and no
-more than a call leaves beside the travelling working tree (64 MiB together), wheels
-for the Python packages the study needs beyond the image's (for Python 3.12), and a manifest of sha256s.
-There (`lease-run`): check and reassemble the carries, install the wheels into a target dir, run a command (the
-benchmark, then the study's profile) under a deadline that stops it cleanly before the per-command limit (training
-resumes from its checkpoints on the next call), and pack what it made into ≤ 16 MiB files under $OUT.
+The remote machine starts bare (Python and torch, no snakemake or torch-fidelity, no network), receives a copy of the
+working tree plus at most a few tens of MiB per call, runs one command for at most ~10 minutes, and sends back a few
+files of limited size. Hence two halves:
+- here (`prepare`): the data and the Inception weights cut into bundles (one folder per call) of at most what a call
+  leaves beside the working tree, wheels for the packages the study needs beyond the machine's image, a manifest of
+  sha256s;
+- there (`run`): check and reassemble the bundles, install the wheels into a target dir, run the benchmark, the graph
+  check and the study's stages under a deadline that stops them cleanly before the per-command limit (training
+  resumes from its checkpoints on the next call), and pack what they made into returnable parts under the output dir.
 """
 
 import importlib
@@ -23,16 +25,16 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .errors import GanStudyError
-from .fidelity import file_sha256
-from .commands import arg, command
+from gan_study.errors import GanStudyError
+from gan_study.fidelity import file_sha256
+from gan_study.reaggregate import unfinished_runs
 
-CARRY_LIMIT = 48 * 2**20
-CALL_LIMIT = 64 * 2**20  # the working tree and the carried folder of one call, together
+BUNDLE_LIMIT = 48 * 2**20
+CALL_LIMIT = 64 * 2**20  # the working tree and the bundle folder of one call, together
 RETURN_LIMIT = 16 * 2**20
 RETURN_FILES = 8
-MANIFEST = "lease-manifest.json"
-IMAGE_PACKAGES = Path(__file__).with_name("reference") / "device_image_packages.txt"
+MANIFEST = "bundle-manifest.json"
+IMAGE_PACKAGES = Path(__file__).with_name("image_packages.txt")
 DEVICE_PYTHON = {"python_version": "3.12", "python_full_version": "3.12.3", "sys_platform": "linux",
                  "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
                  "implementation_name": "cpython", "platform_python_implementation": "CPython"}
@@ -46,7 +48,7 @@ def _key(name):
 
 def missing_packages(roots=("snakemake", "torch-fidelity", "jsonschema"), image=None):
     """{name: version} of the installed distributions that `roots` need on the device (Python 3.12, Linux) and that
-    the device image lacks: the wheels to carry, at the versions this machine runs."""
+    the device image lacks: the wheels to send, at the versions this machine runs."""
     from packaging.markers import Marker
 
     image = image if image is not None else {_key(line) for line in IMAGE_PACKAGES.read_text().split()
@@ -82,7 +84,7 @@ def _split(path, dest_dirs, limit):
             part.write_bytes(chunk)
             parts.append(part)
         if data.read(1):
-            raise GanStudyError(f"{path} needs more than {len(dest_dirs)} carries of {limit} bytes")
+            raise GanStudyError(f"{path} needs more than {len(dest_dirs)} bundles of {limit} bytes")
     return parts
 
 
@@ -93,20 +95,20 @@ def travelling_tree_bytes(repo="."):
     return sum(path.stat().st_size for path in (Path(repo) / name for name in listed if name) if path.is_file())
 
 
-def carry_limit(tree_bytes):
-    """The largest carry that still fits one call beside the travelling tree (64 MiB together, 1 MiB to spare)."""
-    limit = min(CARRY_LIMIT, CALL_LIMIT - tree_bytes - 2**20)
+def bundle_limit(tree_bytes):
+    """The largest bundle that still fits one call beside the travelling tree (64 MiB together, 1 MiB to spare)."""
+    limit = min(BUNDLE_LIMIT, CALL_LIMIT - tree_bytes - 2**20)
     if limit < 8 * 2**20:
-        raise GanStudyError(f"the working tree ({tree_bytes / 2**20:.1f} MiB) leaves under 8 MiB per carry of a "
+        raise GanStudyError(f"the working tree ({tree_bytes / 2**20:.1f} MiB) leaves under 8 MiB per bundle of a "
                             f"{CALL_LIMIT // 2**20} MiB call; move large files out of the tree (e.g. published weights)")
     return limit
 
 
 def prepare(data_dir, weights, out, wheels=True, limit=None):
-    """Write the carries under `out` (d1…: data and the manifest, w1…: weights, p1…: wheels), each ≤ `limit` bytes
+    """Write the bundles under `out` (d1…: data and the manifest, w1…: weights, p1…: wheels), each ≤ `limit` bytes
     (by default what a call leaves beside this checkout's travelling tree)."""
     out, data_dir, weights = Path(out), Path(data_dir), Path(weights)
-    limit = carry_limit(travelling_tree_bytes()) if limit is None else limit
+    limit = bundle_limit(travelling_tree_bytes()) if limit is None else limit
     if out.exists():
         shutil.rmtree(out)
     data = [(gz, f"{folder}/{gz.name}") for folder in ("mnist", "fashion-mnist")
@@ -132,7 +134,7 @@ def _first_fit(items, limit):
     groups = []
     for key, size in items:
         if size > limit:
-            raise GanStudyError(f"{key} alone exceeds a carry of {limit} bytes")
+            raise GanStudyError(f"{key} alone exceeds a bundle of {limit} bytes")
         fit = next((g for g in groups if g[1] + size <= limit), None)
         if fit is None:
             groups.append(fit := [[], 0])
@@ -141,8 +143,8 @@ def _first_fit(items, limit):
     return [keys for keys, _ in groups]
 
 
-def carry_calls(out, limit):
-    """The carried folders of `out` grouped into as few calls as fit `limit` bytes each (largest first); the call with
+def bundle_calls(out, limit):
+    """The bundle folders of `out` grouped into as few calls as fit `limit` bytes each (largest first); the call with
     d1 (the manifest) comes first."""
     sizes = {f.name: sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) for f in Path(out).iterdir()
              if f.is_dir()}
@@ -176,21 +178,21 @@ def _bin_pack(files, out, prefix, limit, copy=False):
             (shutil.copyfile if copy else shutil.move)(str(sources[rel]), target)
 
 
-def restore(carry_root, dest, weights=True):
-    """On the GPU machine: check every carried file against the manifest, gather the data files into one folder and
+def restore(bundle_root, dest, weights=True):
+    """On the GPU machine: check every bundled file against the manifest, gather the data files into one folder and
     rebuild the weights; returns (data_dir, weights_path, wheel files). With `weights` false the weight parts may
     still be on their way (the checks before the last call need only the data and the wheels): weights_path is None."""
-    carry_root, dest = Path(carry_root), Path(dest)
-    manifest_path = carry_root / "d1" / MANIFEST
+    bundle_root, dest = Path(bundle_root), Path(dest)
+    manifest_path = bundle_root / "d1" / MANIFEST
     if not manifest_path.is_file():
-        raise GanStudyError(f"{manifest_path} is missing: carry d1 first (it holds the manifest)")
+        raise GanStudyError(f"{manifest_path} is missing: send bundle d1 first (it holds the manifest)")
     manifest = json.loads(manifest_path.read_text())
     for rel, digest in manifest["files"].items():
-        path = carry_root / rel
+        path = bundle_root / rel
         if not weights and rel in manifest["weights"]["parts"]:
             continue
         if not path.is_file() or file_sha256(path) != digest:
-            raise GanStudyError(f"carried file {rel} is missing or altered; carry its folder again")
+            raise GanStudyError(f"bundled file {rel} is missing or altered; send its folder again")
     data_dir = dest / "data"
     for rel in manifest["files"]:
         folder, _, name = rel.partition("/")
@@ -198,17 +200,17 @@ def restore(carry_root, dest, weights=True):
             link = data_dir / name
             link.parent.mkdir(parents=True, exist_ok=True)
             link.unlink(missing_ok=True)
-            link.symlink_to((carry_root / rel).resolve())
-    wheels = sorted(carry_root.glob("p*/*.whl"))
-    return data_dir, _rebuild_weights(carry_root, dest, manifest["weights"]) if weights else None, wheels
+            link.symlink_to((bundle_root / rel).resolve())
+    wheels = sorted(bundle_root.glob("p*/*.whl"))
+    return data_dir, _rebuild_weights(bundle_root, dest, manifest["weights"]) if weights else None, wheels
 
 
-def _rebuild_weights(carry_root, dest, record):
+def _rebuild_weights(bundle_root, dest, record):
     weights = dest / record["name"]
     weights.parent.mkdir(parents=True, exist_ok=True)
     with weights.open("wb") as handle:
         for rel in record["parts"]:
-            handle.write((carry_root / rel).read_bytes())
+            handle.write((bundle_root / rel).read_bytes())
     if file_sha256(weights) != record["sha256"]:
         raise GanStudyError(f"the reassembled {weights.name} does not match its sha256")
     return weights
@@ -218,7 +220,9 @@ def run_until(cmd, deadline_s, grace_s=30, env=None, cwd=None):
     """Run `cmd` in its own process group; at the deadline send SIGINT (Snakemake then stops its jobs and exits),
     and SIGKILL after `grace_s`. Returns ("finished" | "deadline", exit status, seconds)."""
     t0 = time.time()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True)
+    # SIGINT handled as from a terminal, even when this process was started in the background with it ignored.
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         return "finished", proc.wait(timeout=deadline_s), round(time.time() - t0, 1)
     except subprocess.TimeoutExpired:
@@ -248,28 +252,28 @@ def pack(paths, out, limit=RETURN_LIMIT, max_files=RETURN_FILES):
 
 
 def _install_wheels(wheels, site):
-    """Install carried wheels into `site` (no index, no dependency resolution: the carry holds the closure)."""
+    """Install bundled wheels into `site` (no index, no dependency resolution: the bundles hold the closure)."""
     if not wheels:
         return
     cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile", "--upgrade",
            "--target", str(site), *map(str, wheels)]
     if subprocess.run(cmd).returncode != 0:
-        raise GanStudyError(f"installing the carried wheels into {site} failed")
+        raise GanStudyError(f"installing the bundled wheels into {site} failed")
     sys.path.insert(0, str(site))  # this process reads the stages' configs (jsonschema) after the install
     importlib.invalidate_caches()
 
 
 GRAPH_CHECK = Path("results/bench/graph-check-cuda.json")
-# Steps run once per machine, and the file each writes. Their markers live in work/lease/ (ignored by git, kept while
+# Steps run once per machine, and the file each writes. Their markers live in work/remote-gpu/ (ignored by git, kept while
 # the machine stays warm), so a committed result from another machine is never taken for this one's.
 ONCE_PER_MACHINE = {"bench": Path("results/bench/bench-cuda.json"), "graph-check": GRAPH_CHECK}
-LEASE_STATE = Path("work/lease")
+STATE = Path("work/remote-gpu")
 RESULTS_ROOT = Path("results")
 
 
 def _state_dir(state=None):
-    """Where this machine's lease state lives (module-level LEASE_STATE unless given; read at call time)."""
-    return Path(LEASE_STATE if state is None else state)
+    """Where this machine's remote-run state lives (module-level STATE unless given; read at call time)."""
+    return Path(STATE if state is None else state)
 
 
 def _done(step, state=None):
@@ -310,7 +314,8 @@ def graph_verdict(path=GRAPH_CHECK, state=None):
 
 @dataclass
 class Stage:
-    """One Snakemake call of a lease: a profile, config overlays after its study.yaml, targets (none: the study)."""
+    """One Snakemake call of a remote run: a profile, config overlays after the study it names, targets (none: the
+    whole study)."""
 
     name: str
     profile: str
@@ -319,9 +324,14 @@ class Stage:
     skip_finished: bool = False  # train only the cells whose results are not there yet (committed, or made earlier)
 
     def config(self):
-        from .config import load_config
+        from gan_study.config import load_config
 
-        return load_config(Path(self.profile) / "study.yaml", *self.configfiles)
+        return load_config(self.study_file(), *self.configfiles)
+
+    def study_file(self):
+        from gan_study.config import study_file
+
+        return study_file(profile=self.profile)
 
     def command(self, env, gpu_jobs=None):
         """The Snakemake command, made when the stage's turn comes (after earlier calls' results are back); None
@@ -331,13 +341,13 @@ class Stage:
             runs = unfinished_runs(self.config(), RESULTS_ROOT)
             if not runs:
                 return None
-            overlay = LEASE_STATE / f"{re.sub(r'[^a-z0-9]+', '-', self.name.lower()).strip('-')[:60]}-unfinished.yaml"
+            overlay = STATE / f"{re.sub(r'[^a-z0-9]+', '-', self.name.lower()).strip('-')[:60]}-unfinished.yaml"
             overlay.parent.mkdir(parents=True, exist_ok=True)
             overlay.write_text(json.dumps({"runs": runs}) + "\n")  # JSON is YAML
             overlays.append(str(overlay))
         # A --configfile on the command line replaces the profile's: name the profile's study file again before ours.
         smk = [sys.executable, "-m", "snakemake", "--profile", self.profile,
-               *(["--configfile", f"{self.profile}/study.yaml", *overlays] if overlays else [])]
+               *(["--configfile", str(self.study_file()), *overlays] if overlays else [])]
         subprocess.run([*smk, "--unlock"], env=env, capture_output=True)  # a deadline-stopped call leaves the lock
         # Snakemake reads `--config key=True` as a boolean; "true" would stay a string.
         return [*smk, "--rerun-incomplete", "--omit-from", "report",
@@ -346,38 +356,17 @@ class Stage:
                 "--", *self.targets]
 
 
-def finished_cells(config, results_root=RESULTS_ROOT):
-    """The (model, dataset) cells of `config` whose every seed has its per-run results (training summary, Parzen,
-    FID and the curves the config asks for) in results/<study>/runs."""
-    names = ["train.json", "parzen.json"]
-    snapshots = config["snapshots"]["every_n_epochs"]
-    names += ["fid.json"] * config["fid"]["enabled"] + ["parzen_curve.json"] * bool(snapshots and config["parzen"][
-        "per_snapshot"]) + ["fid_curve.json"] * bool(snapshots and config["fid"]["enabled"] and config["fid"][
-        "per_snapshot"])
-    runs = Path(results_root) / config["study"] / "runs"
-    cells = [(run["model"], dataset) for run in config["runs"] for dataset in run["datasets"]]
-    return [(m, d) for m, d in cells if all((runs / m / d / f"seed{seed}" / name).is_file()
-                                            for seed in config["seeds"] for name in names)]
-
-
-def unfinished_runs(config, results_root=RESULTS_ROOT):
-    """`config["runs"]` less its finished cells (config `runs` form; empty when all are finished)."""
-    done = set(finished_cells(config, results_root))
-    runs = [{**run, "datasets": [d for d in run["datasets"] if (run["model"], d) not in done]} for run in config["runs"]]
-    return [run for run in runs if run["datasets"]]
-
-
-def plan_stages(plan, overlay_dir=Path("work/lease")):
-    """The stages of a lease plan (YAML: `stages:` of {name, profile, config}); each stage's `config` is written
+def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
+    """The stages of a remote-run plan (YAML: `stages:` of {name, profile, config}); each stage's `config` is written
     as an overlay file under `overlay_dir`. A stage trains only its cells not finished yet (the committed ones, and
     those an earlier call made): its tables then hold those cells alone, and `reaggregate` (Snakemake with
     --allowed-rules) re-aggregates the whole study afterwards (README)."""
-    from .config import read_mapping
+    from gan_study.config import read_mapping
 
     stages = []
     for i, entry in enumerate(read_mapping(plan)["stages"]):
-        if not (Path(entry["profile"]) / "study.yaml").is_file():
-            raise GanStudyError(f"{plan}: stage {i + 1} names profile {entry['profile']}, which has no study.yaml; "
+        if not (Path(entry["profile"]) / "config.yaml").is_file():
+            raise GanStudyError(f"{plan}: stage {i + 1} names profile {entry['profile']}, which has no config.yaml; "
                                 "fix the plan's profile path")
         stage = Stage(entry["name"], entry["profile"], skip_finished=True)
         if entry.get("config"):
@@ -389,7 +378,7 @@ def plan_stages(plan, overlay_dir=Path("work/lease")):
     return stages
 
 
-def _lease_steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
+def _steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
     """(name, make_command) in order: bench and graph-check (each once per machine; the graph check covers every
     model any stage trains), then the stages (none with `checks_only`). Commands are made when their turn comes.
     `bench`: its timed steps per path (True: 200, enough to time a GPU's millisecond steps)."""
@@ -399,7 +388,7 @@ def _lease_steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
         steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench", "--steps", str(timed),
                                             "--warmup", str(max(2, timed // 10))]))
     if graph_check and not _done("graph-check").is_file():
-        first = [arg for path in (f"{stages[0].profile}/study.yaml", *stages[0].configfiles) for arg in ("--config", path)]
+        first = [arg for path in (str(stages[0].study_file()), *stages[0].configfiles) for arg in ("--config", path)]
         models = list(dict.fromkeys(run["model"] for stage in stages for run in stage.config()["runs"]))
         steps.append(("graph-check", lambda env: [sys.executable, "-m", "gan_study", *first, "graph-check", "--models",
                                                   *models]))
@@ -419,35 +408,35 @@ def _python_on_path(bin_dir):
     return os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
 
 
-def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=False, site=None, gpu_jobs=None,
+def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=False, site=None, gpu_jobs=None,
               checks_only=False):
-    """The one command for a GPU lease: restore, install, optionally benchmark and check CUDA graphs, run the stages
+    """The one command for a remote GPU run: restore, install, optionally benchmark and check CUDA graphs, run the stages
     in order until the deadline (CUDA graphs for the models whose check passed; at most `gpu_jobs` GPU jobs at once),
     pack their studies' results and a status file into `out`. `checks_only`: bench and graph-check alone, which
-    need only the data and the wheels, so they can run in an earlier call while the weights are still being carried.
-    The wheels go to `site` (default: beside the carries, so two checkouts never share one). Returns the status
+    need only the data and the wheels, so they can run in an earlier call while the weights are still being sent.
+    The wheels go to `site` (default: beside the bundles, so two checkouts never share one). Returns the status
     record."""
     t0 = time.time()
-    site = (Path(carry_root) / "site" if site is None else Path(site)).resolve()
-    data_dir, weights, wheels = restore(carry_root, Path(carry_root) / "restored", weights=not checks_only)
+    site = (Path(bundle_root) / "site" if site is None else Path(site)).resolve()
+    data_dir, weights, wheels = restore(bundle_root, Path(bundle_root) / "restored", weights=not checks_only)
     _install_wheels(wheels, site)
     bring_back_results()
     env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir), "PATH": _python_on_path(site / "bin-python"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1",
            **({"GAN_STUDY_INCEPTION_WEIGHTS": str(weights)} if weights else {})}
-    steps = _lease_steps(stages, bench, graph_check, gpu_jobs, checks_only)
+    steps = _steps(stages, bench, graph_check, gpu_jobs, checks_only)
     record = {"steps": []}
     for name, make_cmd in steps:
         left, started, cmd = deadline_s - (time.time() - t0), time.time(), make_cmd(env)
         outcome, code, seconds = ("already finished", 0, 0.0) if cmd is None else run_until(cmd, max(left, 1), env=env)
         _remember_once_per_machine(name, started)
         record["steps"].append({"step": name, "outcome": outcome, "exit_status": code, "seconds": seconds})
-        print(f"[gan-study] lease step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
+        print(f"[remote-gpu] step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
         if outcome == "deadline":
             break
     studies = [] if checks_only else list(dict.fromkeys(stage.config()["study"] for stage in stages))
     _methods_match_tables(studies, env)
-    # A failed graph check is a verdict (train eagerly), not a failed lease.
+    # A failed graph check is a verdict (train eagerly), not a failed run.
     record["complete"] = len(record["steps"]) == len(steps) and all(
         s["outcome"] in ("finished", "already finished") and (s["exit_status"] == 0 or s["step"] == "graph-check")
         for s in record["steps"])
@@ -455,7 +444,7 @@ def lease_run(carry_root, out, deadline_s, stages, bench=False, graph_check=Fals
     made = [*(f"results/{s}" for s in studies), "results/bench"]
     keep_results(made)
     record["files"] = [p.name for p in pack([*made, *(f"logs/{s}" for s in studies)], out)]
-    (Path(out) / "lease-status.json").write_text(json.dumps(record, indent=2) + "\n")
+    (Path(out) / "run-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -478,134 +467,3 @@ def _methods_match_tables(studies, env):
                             str(config.with_name("methods.tex"))], env=env, check=False)
 
 
-def finished_overlay(config, out):
-    """Write a config overlay naming the finished cells of `config`'s study, and the models among them that trained
-    from CUDA graphs (their train.json says so), so the study's config.json and methods say how they were made."""
-    from .atomic import write_text
-
-    cells = finished_cells(config, RESULTS_ROOT)
-    if not cells:
-        raise GanStudyError(f"results/{config['study']} holds no finished cell of this config; nothing to aggregate")
-    runs, graphed = {}, []
-    for model, dataset in cells:
-        runs.setdefault(model, []).append(dataset)
-        summaries = (RESULTS_ROOT / config["study"] / "runs" / model / dataset).glob("seed*/train.json")
-        if model not in graphed and any(json.loads(p.read_text()).get("cuda_graphs") for p in summaries):
-            graphed.append(model)
-    write_text(out, json.dumps({"runs": [{"model": m, "datasets": d} for m, d in runs.items()],
-                                "cuda_graphs": graphed or False}) + "\n")
-    return cells
-
-
-@command("reaggregate", [
-    arg("--profile", required=True, help="the study's profile, e.g. workflows/profiles/paper"),
-    arg("--cores", type=int, default=2), arg("--dry-run", action="store_true", help="plan only (snakemake -n)")])
-def reaggregate_command(config, args):
-    """Tables, figures, methods and report of every finished cell of a study (e.g. after lease stages that each
-    aggregated their new cells alone): Snakemake with --allowed-rules, which takes the per-run files as given, so
-    nothing is trained or scored again."""
-    study_yaml = Path(args.profile) / "study.yaml"
-    if not study_yaml.is_file():
-        raise GanStudyError(f"{args.profile} has no study.yaml; name a profile folder, e.g. workflows/profiles/paper")
-    from .config import load_config
-
-    study = load_config(study_yaml)
-    overlay = Path("work") / f"{study['study']}-finished.yaml"
-    cells = finished_overlay(study, overlay)
-    print(f"{len(cells)} finished cells of results/{study['study']}: " + ", ".join(f"{m}/{d}" for m, d in cells))
-    done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--profile", args.profile,
-                           "--configfile", str(study_yaml), str(overlay), "--allowed-rules", "aggregate", "figures",
-                           "methods", "figure1", "report", "--forcerun", "aggregate", "methods",
-                           *(["-n"] if args.dry_run else [])])
-    if done.returncode != 0:
-        raise GanStudyError(f"reaggregate: Snakemake failed (exit {done.returncode}); see its output above")
-
-
-@command("lease-prepare", [
-    arg("--out", default=".dev", help="carries go to OUT/d1 (data + manifest), OUT/w*, OUT/p* (wheels)"),
-    arg("--no-wheels", action="store_true", help="skip the wheels (they need PyPI)")])
-def lease_prepare_command(config, args):
-    from .data import resolve_data_dir
-    from .fidelity import resolve_weights
-
-    weights = resolve_weights(config["fid"]["weights_path"])
-    if weights is None:
-        raise GanStudyError("lease-prepare needs the Inception weights file: set $GAN_STUDY_INCEPTION_WEIGHTS")
-    manifest = prepare(resolve_data_dir(config["data_dir"]), weights, args.out, wheels=not args.no_wheels)
-    calls = carry_calls(args.out, manifest["limit"])
-    print(f"{len(manifest['files'])} files in carries of ≤ {manifest['limit'] / 2**20:.1f} MiB under {args.out}/ (what "
-          f"a call leaves beside this checkout's travelling tree); {len(calls)} calls, each carrying the folders in one "
-          f"pair of brackets, in this order: {' '.join('[' + ' '.join(call) + ']' for call in calls)}")
-
-
-@command("lease-run", [
-    arg("--carry", default=".dev"), arg("--out", required=True, help="$OUT on the GPU machine"),
-    arg("--deadline-s", type=float, default=540, help="stop cleanly after this many seconds"),
-    arg("--profile", default="workflows/profiles/paper"),
-    arg("--configfile", nargs="*", default=[], help="overlays after the profile's study.yaml"),
-    arg("--git", metavar="COMMIT[+dirty]",
-        help="the commit the working tree was sent at, for the provenance records (the GPU machine's copy has no .git)"),
-    arg("--bench", action="store_true", help="run `bench` first"),
-    arg("--bench-steps", type=int, default=200, help="timed steps per path of `bench`"),
-    arg("--graph-check", action="store_true",
-        help="run `graph-check` (once per machine); the study trains from CUDA graphs only if it passed"),
-    arg("--plan", help="run the stages of this plan in order (e.g. workflows/profiles/paper/lease-plan.yaml) "
-        "instead of one profile"),
-    arg("--gpu-jobs", type=int, default=4,
-        help="GPU jobs at once (Snakemake's gpu resource; the profiles say 1): the evaluation jobs are mostly start-up"),
-    arg("--checks-only", action="store_true",
-        help="run only --bench/--graph-check (data and wheels carried; the weights may still be on their way)"),
-    arg("targets", nargs="*", help="Snakemake targets (default: the whole study but the report)")])
-def lease_run_command(config, args):
-    if args.plan and (args.targets or args.configfile):
-        raise GanStudyError("lease-run: --plan names its own profiles and overlays; drop the targets and --configfile")
-    stages = (plan_stages(args.plan) if args.plan
-              else [Stage("study", args.profile, list(args.configfile), list(args.targets))])
-    if args.git:
-        commit, _, dirty = args.git.partition("+")
-        if not re.fullmatch(r"[0-9a-f]{7,40}", commit) or dirty not in ("", "dirty"):
-            raise GanStudyError(f"lease-run --git {args.git}: give a commit hash, '+dirty' after it if the tree was")
-        os.environ.update(GAN_STUDY_GIT_COMMIT=commit, GAN_STUDY_GIT_DIRTY="1" if dirty else "0")
-    if args.checks_only and not (args.bench or args.graph_check):
-        raise GanStudyError("lease-run --checks-only runs --bench and/or --graph-check; name at least one")
-    lease_run(args.carry, args.out, args.deadline_s, stages, args.bench and args.bench_steps, args.graph_check,
-              gpu_jobs=args.gpu_jobs, checks_only=args.checks_only)
-
-
-_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
-
-
-def snakemake_job_times(log_text):
-    """Per job of a Snakemake console log (several runs in a row allowed): rule, wildcards, start, end, seconds.
-    Jobs that never finished (a deadline) have no end."""
-    jobs, run, stamp, current = [], 0, None, None
-    for line in log_text.splitlines():
-        if line.startswith("Building DAG of jobs"):
-            run += 1
-        elif match := _STAMP.match(line.strip()):
-            stamp, current = time.mktime(time.strptime(match.group(1), "%a %b %d %H:%M:%S %Y")), None
-        elif match := re.match(r"^(?:local)?rule (\w+):$", line):
-            current = {"snakemake_run": run, "rule": match.group(1), "wildcards": "", "started": stamp}
-            jobs.append(current)
-        elif current is not None and (match := re.match(r"^\s+jobid: (\d+)$", line)):
-            current["jobid"] = int(match.group(1))
-        elif current is not None and (match := re.match(r"^\s+wildcards: (.*)$", line)):
-            current["wildcards"] = match.group(1)
-        elif match := re.match(r"^Finished jobid: (\d+)", line):
-            for job in jobs:
-                if job["snakemake_run"] == run and job.get("jobid") == int(match.group(1)):
-                    job["seconds"] = stamp - job["started"]
-    return [{**job, "seconds": job.get("seconds")} for job in jobs]
-
-
-@command("rule-times", [arg("--log", required=True, help="a Snakemake console log (e.g. a lease's)"),
-                        arg("--out", required=True, help="CSV: one row per job, its rule, wildcards and seconds")])
-def rule_times_command(config, args):
-    import pandas as pd
-
-    from .atomic import write_csv
-
-    rows = snakemake_job_times(Path(args.log).read_text())
-    if not rows:
-        raise GanStudyError(f"{args.log} holds no Snakemake jobs; give the console log of a Snakemake run")
-    write_csv(args.out, pd.DataFrame(rows)[["snakemake_run", "rule", "wildcards", "jobid", "seconds"]])

@@ -1,0 +1,51 @@
+"""reaggregate: a study's tables rebuilt from its finished cells, nothing trained."""
+
+import json
+import subprocess
+import sys
+
+from gan_study.reaggregate import finished_cells, unfinished_runs
+
+
+def _finish(results, model, dataset, seeds=range(5), names=("train.json", "parzen.json", "fid.json")):
+    for seed in seeds:
+        folder = results / "paper" / "runs" / model / dataset / f"seed{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (folder / name).write_text("{}")
+
+
+def test_a_cell_is_finished_when_every_seed_has_every_per_run_file(tmp_path):
+    from gan_study.config import load_config
+    from gan_study.reaggregate import per_run_files
+
+    overlay = tmp_path / "runs.yaml"
+    overlay.write_text(json.dumps({"runs": [{"model": "mlp_gan", "datasets": ["mnist", "fashion_mnist"]},
+                                            {"model": "cgan", "datasets": ["mnist"]}]}))
+    config = load_config("workflows/studies/paper.yaml", overlay)
+    assert {"train.json", "parzen.json", "fid.json"} <= set(per_run_files(config))
+    _finish(tmp_path, "mlp_gan", "mnist", names=per_run_files(config))
+    _finish(tmp_path, "cgan", "mnist", seeds=range(4), names=per_run_files(config))  # a seed short
+    _finish(tmp_path, "mlp_gan", "fashion_mnist", names=("train.json", "parzen.json"))  # no FID yet
+    assert finished_cells(config, tmp_path) == [("mlp_gan", "mnist")]
+    assert unfinished_runs(config, tmp_path) == [{"model": "mlp_gan", "datasets": ["fashion_mnist"]},
+                                                  {"model": "cgan", "datasets": ["mnist"]}]
+
+
+def test_reaggregate_plans_the_tables_of_the_finished_cells_without_training(repo_copy, tmp_path):
+    """The committed paper cells, re-aggregated by Snakemake with --allowed-rules (no training)."""
+    dry = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--study", "paper", "--dry-run"],
+                         cwd=repo_copy, capture_output=True, text=True, timeout=600)
+    assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    assert "1 finished cells of results/paper: mlp_gan/mnist" in dry.stdout
+    assert "aggregate" in dry.stdout and "train_seeds" not in dry.stdout and "rule fid:" not in dry.stdout
+    # results/paper: Table 1's cell, trained from CUDA graphs (its train.json files say so)
+    assert json.loads((repo_copy / "work" / "paper-finished.yaml").read_text()) == {
+        "runs": [{"model": "mlp_gan", "datasets": ["mnist"]}], "cuda_graphs": ["mlp_gan"]}
+    refused = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--profile", str(tmp_path)],
+                             cwd=repo_copy, capture_output=True, text=True)
+    assert refused.returncode == 2 and "names no study" in refused.stderr
+    unknown = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--study", "nope"],
+                             cwd=repo_copy, capture_output=True, text=True)
+    assert unknown.returncode == 2 and "no study file workflows/studies/nope.yaml" in unknown.stderr
+    assert "paper" in unknown.stderr.split("(")[-1]  # the known studies are listed

@@ -1,0 +1,1 @@
+"""Development tooling for gan-study (not part of the package users install)."""
