@@ -204,10 +204,43 @@ def bench_training(config, model, n_seeds, steps, warmup, device):
     # on GPUs, seed by seed on CPUs.
     default_mode = "seed_by_seed" if device.type == "cpu" else "vmap" if graph_total is None else "vmap+cuda_graphs"
     batched_total = {"seed_by_seed": loop_total, "vmap": vmap_total, "vmap+cuda_graphs": graph_total}[default_mode]
-    return _training_record(config, model, n_seeds, steps, warmup, device, flops,
-                            {"naive": naive, "single": single, "vmap": vmap_total, "loop": loop_total,
-                             "graph_single": graph_single, "graph": graph_total,
-                             "batched": batched_total, "mode": default_mode, "ops": ops})
+    record = _training_record(config, model, n_seeds, steps, warmup, device, flops,
+                              {"naive": naive, "single": single, "vmap": vmap_total, "loop": loop_total,
+                               "graph_single": graph_single, "graph": graph_total,
+                               "batched": batched_total, "mode": default_mode, "ops": ops})
+    record["checkpoint"] = checkpoint_cost(config, model, seeds, batched_total)
+    return record
+
+
+def checkpoint_cost(config, model, seeds, images_per_s, repeats=3):
+    """What the resumable checkpoint costs a run of `seeds` trained together: its size, the seconds one save takes
+    (state to the host and written atomically; median of `repeats`), and that time as a share of an epoch at
+    `images_per_s` (seed-images/s), at the model's `checkpoint_every`."""
+    import tempfile
+
+    from . import checkpoint
+
+    trainer = _trainer(config, model, seeds, vectorized=len(seeds) > 1 and trainer_is_vmapped(config))
+    next_batch = trainer.steps_through_epochs()
+    trainer.step(*next_batch(0))  # optimiser state exists, as in a real checkpoint
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "checkpoint.pt"
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            checkpoint.save(path, trainer.state_dict())
+            times.append(time.perf_counter() - t0)
+        size = path.stat().st_size
+    save_s = sorted(times)[len(times) // 2]
+    epoch_s = trainer.n_batches * trainer.batch * len(seeds) / images_per_s
+    every = config["models"][model]["checkpoint_every"]
+    return {"bytes": size, "save_s": round(save_s, 4), "epoch_training_s": round(epoch_s, 3),
+            "checkpoint_every": every, "share_of_training": round(save_s / (every * epoch_s + save_s), 4)}
+
+
+def trainer_is_vmapped(config):
+    """train_seeds' default: vmapped on GPUs, seed by seed on CPUs."""
+    return resolve_device(config["device"]).type != "cpu"
 
 
 def _rounded(value):
@@ -257,6 +290,9 @@ def _describe(r, n_seeds):
             + f") → {r['ratio_batched_vs_naive']}× naive; kernels (aten ops) per step: 1 seed {ops['one_seed']}, "
             f"{n_seeds} seeds {ops['vmap_all_seeds']} vmapped / {ops['seed_by_seed_all_seeds']} seed by seed; "
             f"{r['achieved_tflops']:.3f} TFLOP/s"
+            + (f"; checkpoint {r['checkpoint']['bytes'] / 2**20:.0f} MiB in {r['checkpoint']['save_s']} s, "
+               f"{100 * r['checkpoint']['share_of_training']:.1f}% of training at every "
+               f"{r['checkpoint']['checkpoint_every']} epoch(s)" if r.get("checkpoint") else "")
             + ("" if r["fraction_of_peak"] is None else f" = {100 * r['fraction_of_peak']:.2f}% of {r['precision']} peak"))
 
 

@@ -67,7 +67,9 @@ def finished_overlay(config, out, results_root=None):
 @command("reaggregate", [
     arg("--study", help="the study: a name under workflows/studies/ (e.g. paper) or its YAML file"),
     arg("--profile", help="or the Snakemake profile that names it, e.g. workflows/profiles/paper"),
-    arg("--cores", type=int, default=2), arg("--dry-run", action="store_true", help="plan only (snakemake -n)")])
+    arg("--cores", type=int, default=2), arg("--dry-run", action="store_true", help="plan only (snakemake -n)"),
+    arg("targets", nargs="*", help="only these files (e.g. results/paper/parzen_summary.csv); default: everything, "
+        "the report included")])
 def reaggregate_command(config, args):
     """Tables, figures, methods and report of every finished cell of a study: Snakemake with --allowed-rules, which
     takes the per-run files as given, so nothing is trained or scored again."""
@@ -84,6 +86,6 @@ def reaggregate_command(config, args):
                            *(["--profile", args.profile] if args.profile else []),
                            "--configfile", str(study_yaml), str(overlay), "--allowed-rules", "aggregate", "figures",
                            "methods", "figure1", "report", "--forcerun", "aggregate", "methods",
-                           *(["-n"] if args.dry_run else [])])
+                           *(["-n"] if args.dry_run else []), "--", *args.targets])
     if done.returncode != 0:
         raise GanStudyError(f"reaggregate: Snakemake failed (exit {done.returncode}); see its output above")

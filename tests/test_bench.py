@@ -43,6 +43,8 @@ def test_bench_command_measures_naive_resident_and_batched_paths(tmp_path, mnist
         assert all(v > 0 for k, v in rates.items() if k not in graphed) and m["seeds_batched"] == 5
         assert m["ratio_batched_vs_naive"] == pytest.approx(rates["batched_all_seeds"] / rates["naive"], rel=0.02)
         assert m["fraction_of_peak"] is None and "no peak" in m["peak_source"]  # CPUs have no peak entry
+        cost = m["checkpoint"]  # what the resumable checkpoint costs: measured, not assumed
+        assert cost["bytes"] > 0 and cost["save_s"] > 0 and 0 < cost["share_of_training"] < 1
     for m in result["models"]:  # launches: vmap runs every seed in each kernel; seed by seed launches per seed
         ops = m["aten_ops_per_step"]
         assert ops["one_seed"] < ops["vmap_all_seeds"] < ops["seed_by_seed_all_seeds"] < 5 * ops["one_seed"] + 50

@@ -44,18 +44,22 @@ def test_an_older_config_is_migrated_with_the_older_behaviour_recorded(tmp_path)
 
 @pytest.mark.parametrize("study", STUDIES)
 def test_reaggregate_rebuilds_the_committed_tables_exactly(study, repo_copy):
-    done = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--profile", f"workflows/profiles/{study}"],
+    """Every committed study's tables, macros and methods, rebuilt from its per-run files; the paper study's report
+    too (the other reports go through the same rules: the smoke study builds one end to end)."""
+    targets = [] if study == "paper" else [f"results/{study}/{name}" for name in REBUILT]
+    done = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--study", study, *targets],
                           cwd=repo_copy, capture_output=True, text=True, timeout=2400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "rule train" not in done.stdout and "rule parzen:" not in done.stdout
     for name in REBUILT:
         assert (repo_copy / "results" / study / name).read_text() == (REPO / "results" / study / name).read_text(), (
             f"results/{study}/{name} is not what the current code makes of the committed runs: re-run "
-            f"python -m gan_study reaggregate --profile workflows/profiles/{study}")
-    assert (repo_copy / "report" / study / "gan_study.pdf").stat().st_size > 50_000
-    text = subprocess.run(["pdftotext", str(repo_copy / "report" / study / "gan_study.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
-    assert "Discussion" in text and "Training outcome" in text
+            f"python -m gan_study reaggregate --study {study}")
+    if study == "paper":
+        assert (repo_copy / "report" / study / "gan_study.pdf").stat().st_size > 50_000
+        text = subprocess.run(["pdftotext", str(repo_copy / "report" / study / "gan_study.pdf"), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert "Discussion" in text and "Training outcome" in text
 
 
 @pytest.mark.parametrize("study", STUDIES)
