@@ -58,47 +58,52 @@ def collect_runs(parzen_files, train_files, rule, log_files=()):
     for key, record in _unique(map(_read_json, parzen_files), "parzen.json").items():
         if key not in trains:
             raise GanStudyError(f"no train.json for {key}; pass every run's train summary to aggregate")
-        t, prov = trains[key], record["provenance"]
+        t = trains[key]
         if t.get("run_config_hash") not in (None, record.get("run_config_hash")):
             raise GanStudyError(f"the Parzen result of {'/'.join(map(str, key))} was scored for run config "
                                 f"{record.get('run_config_hash')}, but its train.json was trained under "
                                 f"{t['run_config_hash']}; re-run its sample and parzen steps")
-        assessment = t["_assessment"]
-        # The code that trained the run: its first attempt's commit; dirty if any attempt ran from a dirty tree.
-        attempts = t.get("trained_by") or [t["provenance"]]
-        rows.append({
-            "model": key[0], "dataset": key[1], "seed": key[2],
-            "status": run_status(t["status"], assessment),
-            "trained_status": t["status"],
-            "collapsed_first_epoch": collapse_epoch(assessment, "first_epoch"),
-            "collapsed_from_epoch": collapse_epoch(assessment),
-            "collapse_assessed": bool(assessment.get("assessed")),
-            "diverged_at_step": (t.get("diverged") or {}).get("step"),
-            "test_mean_ll": record.get("test_mean_ll"),
-            "test_se": record.get("test_se"),
-            "sigma": record.get("sigma"),
-            "n_centres": record.get("n_centres"),
-            "n_test": record.get("n_test"),
-            "epochs": t["epochs_completed"],
-            "train_images": t["train_images"],
-            "run_config_hash": record["run_config_hash"],
-            "git_commit": attempts[0]["git_commit"],
-            "git_dirty": any(a["git_dirty"] is not False for a in attempts),
-            "eval_git_commit": prov["git_commit"],
-            "eval_git_dirty": prov["git_dirty"],
-            "device": t["provenance"]["device"],
-            "torch": t["provenance"]["packages"].get("torch"),
-            "packages": json.dumps(t["provenance"]["packages"], sort_keys=True),
-            "train_wall_s": t["wall_time_s"],
-            "parzen_wall_s": record["wall_time_s"],
-            "started": t["provenance"]["started"],
-            "finished": prov["finished"],
-        })
+        rows.append(_run_row(key, t, record))
     missing = sorted(set(trains) - {(r["model"], r["dataset"], r["seed"]) for r in rows})
     if missing:
         raise GanStudyError(f"no parzen.json for {', '.join('/'.join(map(str, k)) for k in missing)}; pass every "
                             "run's Parzen result (a run left out would vanish from the counts)")
     return pd.DataFrame(rows).sort_values(["model", "dataset", "seed"]).reset_index(drop=True)
+
+
+def _run_row(key, t, record):
+    """The runs table's row of one run: its training summary `t` and its Parzen `record`."""
+    assessment, prov = t["_assessment"], record["provenance"]
+    # The code that trained the run: its first attempt's commit; dirty if any attempt ran from a dirty tree.
+    attempts = t.get("trained_by") or [t["provenance"]]
+    return {
+        "model": key[0], "dataset": key[1], "seed": key[2],
+        "status": run_status(t["status"], assessment),
+        "trained_status": t["status"],
+        "collapsed_first_epoch": collapse_epoch(assessment, "first_epoch"),
+        "collapsed_from_epoch": collapse_epoch(assessment),
+        "collapse_assessed": bool(assessment.get("assessed")),
+        "diverged_at_step": (t.get("diverged") or {}).get("step"),
+        "test_mean_ll": record.get("test_mean_ll"),
+        "test_se": record.get("test_se"),
+        "sigma": record.get("sigma"),
+        "n_centres": record.get("n_centres"),
+        "n_test": record.get("n_test"),
+        "epochs": t["epochs_completed"],
+        "train_images": t["train_images"],
+        "run_config_hash": record["run_config_hash"],
+        "git_commit": attempts[0]["git_commit"],
+        "git_dirty": any(a["git_dirty"] is not False for a in attempts),
+        "eval_git_commit": prov["git_commit"],
+        "eval_git_dirty": prov["git_dirty"],
+        "device": t["provenance"]["device"],
+        "torch": t["provenance"]["packages"].get("torch"),
+        "packages": json.dumps(t["provenance"]["packages"], sort_keys=True),
+        "train_wall_s": t["wall_time_s"],
+        "parzen_wall_s": record["wall_time_s"],
+        "started": t["provenance"]["started"],
+        "finished": prov["finished"],
+    }
 
 
 def collect_parzen_curves(files):

@@ -57,6 +57,17 @@ def test_the_docs_training_time_is_the_committed_one():
         assert f"{round(next(iter(wall)))} s" in (REPO / "docs" / doc).read_text(), doc
 
 
+def test_the_docs_cpu_training_times_are_the_committed_ones():
+    import json
+
+    running = (REPO / "docs" / "running.md").read_text()
+    for study in ("cpu", "cpu-long"):
+        minutes = sorted(round(json.loads(p.read_text())["wall_time_s"] / 60)
+                         for p in (REPO / "results" / study).glob("runs/*/*/*/train.json"))
+        row = next(line for line in running.splitlines() if line.startswith(f"| {study} |"))
+        assert f"training {minutes[0]}–{minutes[-1]} min per seed in `results/{study}`" in row, (study, minutes)
+
+
 def test_committed_results_carry_provenance():
     import pandas as pd
 

@@ -215,3 +215,20 @@ def test_every_model_gives_a_seed_bitwise_alone_and_last_of_a_stack(model, tiny_
     config["models"][model].update(epochs=3, train_limit=3200, log_every=10)
     alone, stacked = long_run(config, model, [0, 5, 13], 2, tmp_path)
     assert len(alone[1]) >= 6 and same_run(alone, stacked)
+
+
+def test_every_member_of_a_ten_seed_stack_is_its_lone_run(tiny_config, tmp_path):
+    """More seeds per stack is how a GPU gets busy; on the CPU each of 10 stacked seeds stays bitwise its lone run."""
+    config = small(tiny_config, "mlp_gan")
+    config["models"]["mlp_gan"].update(train_limit=400)
+    config["snapshots"]["every_n_epochs"] = None
+    stack = list(range(10, 20))
+    train_seeds(config, "mlp_gan", "mnist", stack, tmp_path / "stacked", outputs(tmp_path / "stacked", stack))
+    for position in (0, 9):
+        seed, d = stack[position], tmp_path / "alone" / f"seed{stack[position]}"
+        train(config, "mlp_gan", "mnist", seed, d, d / "final.pt", d / "log.csv", d / "train.json")
+        load = lambda path: torch.load(path, weights_only=True)  # noqa: E731
+        alone = (load(d / "final.pt"), pd.read_csv(d / "log.csv"))
+        stacked = (load(tmp_path / "stacked" / f"seed{seed}" / "final.pt"),
+                   pd.read_csv(tmp_path / "stacked" / f"seed{seed}" / "log.csv"))
+        assert same_run(alone, stacked), f"seed {seed} at position {position} of the stack"

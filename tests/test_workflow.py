@@ -152,7 +152,8 @@ def test_documented_recovery_after_killing_the_workflow_mid_job(repo_copy):
     import time
 
     target = "results/smoke/runs/mlp_gan/mnist/seed0/train.json"
-    (repo_copy / "longer.yaml").write_text("models: {mlp_gan: {epochs: 40}}\n")  # long enough to be killed mid-job
+    # Long enough to be killed mid-job, small epochs so that the resumed job finishes soon.
+    (repo_copy / "longer.yaml").write_text("models: {mlp_gan: {epochs: 30, train_limit: 1000}}\n")
     args = ["--profile", "workflows/profiles/smoke", "--configfile", "workflows/studies/smoke.yaml",
             "longer.yaml", "--", target]
     env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir())}

@@ -102,7 +102,7 @@ def test_a_whole_remote_run_stops_at_its_deadline_and_the_next_call_finishes(rep
     shared = data_dir()
     weights = shared / "inception" / "weights-inception-2015-12-05-fid2048-nofc.pth"
     core.prepare(shared, weights, repo_copy / ".dev", wheels=False)
-    (repo_copy / "longer.yaml").write_text("models: {mlp_gan: {epochs: 50}}\n")
+    (repo_copy / "longer.yaml").write_text("models: {mlp_gan: {epochs: 60, train_limit: 1000}}\n")
     target = "results/smoke/runs/mlp_gan/mnist/seed0/train.json"
 
     def call(deadline, out):

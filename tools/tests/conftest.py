@@ -1,0 +1,5 @@
+"""The package tests' fixtures, shared with the tooling's tests."""
+
+from tests.conftest import repo_copy
+
+__all__ = ["repo_copy"]
