@@ -191,9 +191,9 @@ def study_file(study=None, profile=None):
             raise GanStudyError(f"profile {profile} names no study (no configfile in its config.yaml); give --study "
                                 f"with a name under {STUDIES_DIR}/")
         study = named if isinstance(named, str) else named[0]
-    path = Path(study)
-    if not path.suffix:
-        path = STUDIES_DIR / f"{study}.yaml"
+    path = Path(study) if Path(study).suffix else STUDIES_DIR / f"{study}.yaml"
+    if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
+        path = REPO_ROOT / path  # relative to the checkout, as Snakemake run from its root reads it
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in STUDIES_DIR.glob("*.yaml")))
         raise GanStudyError(f"no study file {path}; name one of {STUDIES_DIR}/ ({known}) or give a YAML file")

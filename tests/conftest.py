@@ -47,3 +47,13 @@ def repo_copy(tmp_path):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, target, follow_symlinks=False)
     return dest
+
+
+def finish_runs(results, model, dataset, seeds=range(5), names=("train.json", "parzen.json", "fid.json"),
+                study="paper"):
+    """Per-run result files (empty records) of a study's cell, as a finished run leaves them."""
+    for seed in seeds:
+        folder = results / study / "runs" / model / dataset / f"seed{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (folder / name).write_text("{}")

@@ -5,14 +5,7 @@ import subprocess
 import sys
 
 from gan_study.reaggregate import finished_cells, unfinished_runs
-
-
-def _finish(results, model, dataset, seeds=range(5), names=("train.json", "parzen.json", "fid.json")):
-    for seed in seeds:
-        folder = results / "paper" / "runs" / model / dataset / f"seed{seed}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            (folder / name).write_text("{}")
+from tests.conftest import finish_runs
 
 
 def test_a_cell_is_finished_when_every_seed_has_every_per_run_file(tmp_path):
@@ -24,9 +17,9 @@ def test_a_cell_is_finished_when_every_seed_has_every_per_run_file(tmp_path):
                                             {"model": "cgan", "datasets": ["mnist"]}]}))
     config = load_config("workflows/studies/paper.yaml", overlay)
     assert {"train.json", "parzen.json", "fid.json"} <= set(per_run_files(config))
-    _finish(tmp_path, "mlp_gan", "mnist", names=per_run_files(config))
-    _finish(tmp_path, "cgan", "mnist", seeds=range(4), names=per_run_files(config))  # a seed short
-    _finish(tmp_path, "mlp_gan", "fashion_mnist", names=("train.json", "parzen.json"))  # no FID yet
+    finish_runs(tmp_path, "mlp_gan", "mnist", names=per_run_files(config))
+    finish_runs(tmp_path, "cgan", "mnist", seeds=range(4), names=per_run_files(config))  # a seed short
+    finish_runs(tmp_path, "mlp_gan", "fashion_mnist", names=("train.json", "parzen.json"))  # no FID yet
     assert finished_cells(config, tmp_path) == [("mlp_gan", "mnist")]
     assert unfinished_runs(config, tmp_path) == [{"model": "mlp_gan", "datasets": ["fashion_mnist"]},
                                                   {"model": "cgan", "datasets": ["mnist"]}]

@@ -13,7 +13,7 @@ import pytest
 
 from tools.remote_gpu import core
 from gan_study.errors import GanStudyError
-from tests.conftest import REPO, data_dir
+from tests.conftest import REPO, data_dir, finish_runs
 from tools.remote_gpu.rule_times import snakemake_job_times
 
 
@@ -383,14 +383,6 @@ def test_a_stage_cut_off_leaves_methods_that_describe_the_tables(tmp_path, monke
     assert f"config hash \\texttt{{{config_hash(config)}}}" in (study / "methods.tex").read_text()
 
 
-def _finish(results, model, dataset, seeds=range(5), names=("train.json", "parzen.json", "fid.json")):
-    for seed in seeds:
-        folder = results / "paper" / "runs" / model / dataset / f"seed{seed}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            (folder / name).write_text("{}")
-
-
 def test_a_plan_stage_trains_only_the_cells_not_finished_yet(tmp_path, monkeypatch):
     """A new machine has no checkpoints: a plan stage whose cells are committed must not train them again (the
     H200 run's Table 1 took 7.3 of its minutes); a later stage trains only what it adds."""
@@ -398,9 +390,9 @@ def test_a_plan_stage_trains_only_the_cells_not_finished_yet(tmp_path, monkeypat
     monkeypatch.setattr(core, "STATE", tmp_path / "remote-gpu")
     monkeypatch.setattr(core.subprocess, "run", lambda *a, **k: None)
     results = tmp_path / "results"
-    _finish(results, "mlp_gan", "mnist")
-    _finish(results, "cgan", "mnist", seeds=range(4))  # a seed short: not finished
-    _finish(results, "mlp_gan", "fashion_mnist", names=("train.json", "parzen.json"))  # no FID yet: not finished
+    finish_runs(results, "mlp_gan", "mnist")
+    finish_runs(results, "cgan", "mnist", seeds=range(4))  # a seed short: not finished
+    finish_runs(results, "mlp_gan", "fashion_mnist", names=("train.json", "parzen.json"))  # no FID yet: not finished
     monkeypatch.setattr(core, "RESULTS_ROOT", results)
     stages = core.plan_stages("tools/remote_gpu/plan-paper.yaml", overlay_dir=tmp_path)
     assert stages[0].command({}) is None  # Table 1: all five seeds finished
