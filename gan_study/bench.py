@@ -220,7 +220,7 @@ def checkpoint_cost(config, model, seeds, images_per_s, repeats=3):
 
     from . import checkpoint
 
-    trainer = _trainer(config, model, seeds, vectorized=len(seeds) > 1 and trainer_is_vmapped(config))
+    trainer = _trainer(config, model, seeds)  # vmapped or seed by seed as train_seeds would on this device
     next_batch = trainer.steps_through_epochs()
     trainer.step(*next_batch(0))  # optimiser state exists, as in a real checkpoint
     times = []
@@ -236,11 +236,6 @@ def checkpoint_cost(config, model, seeds, images_per_s, repeats=3):
     every = config["models"][model]["checkpoint_every"]
     return {"bytes": size, "save_s": round(save_s, 4), "epoch_training_s": round(epoch_s, 3),
             "checkpoint_every": every, "share_of_training": round(save_s / (every * epoch_s + save_s), 4)}
-
-
-def trainer_is_vmapped(config):
-    """train_seeds' default: vmapped on GPUs, seed by seed on CPUs."""
-    return resolve_device(config["device"]).type != "cpu"
 
 
 def _rounded(value):

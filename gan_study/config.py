@@ -195,7 +195,7 @@ def study_file(study=None, profile=None):
     if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
         path = REPO_ROOT / path  # relative to the checkout, as Snakemake run from its root reads it
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in STUDIES_DIR.glob("*.yaml")))
+        known = ", ".join(sorted(p.stem for p in (REPO_ROOT / STUDIES_DIR).glob("*.yaml")))
         raise GanStudyError(f"no study file {path}; name one of {STUDIES_DIR}/ ({known}) or give a YAML file")
     return path
 

@@ -44,11 +44,11 @@ def dataset_present(config, dataset):
 
 def left_out_note(config):
     """One line per dataset the study's runs ask for but that is left out (its files absent), else None."""
-    wanted = dict.fromkeys(d for entry in config["runs"] for d in entry["datasets"])
-    notes = [f"gan-study: {get_dataset(d).title} is left out of this study: "
-             f"{resolve_data_dir(config['data_dir']) / get_dataset(d).folders[0]} does not hold its files "
-             f"({', '.join(get_dataset(d).files)}); put them there, or set download: true when online, to include it"
-             for d in wanted if not dataset_present(config, d)]
+    root = resolve_data_dir(config["data_dir"])
+    wanted = [get_dataset(d) for d in dict.fromkeys(d for entry in config["runs"] for d in entry["datasets"])]
+    notes = [f"gan-study: {spec.title} is left out of this study: {root / spec.folders[0]} does not hold its files "
+             f"({', '.join(spec.files)}); put them there, or set download: true when online, to include it"
+             for spec in wanted if not dataset_present(config, spec.name)]
     return "\n".join(notes) or None
 
 

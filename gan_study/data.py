@@ -44,8 +44,6 @@ class Splits:
         return tuple(self.train_x.shape[1:])
 
 
-
-
 def _resources(spec):
     import torchvision.datasets as tvd
 

@@ -12,17 +12,12 @@ from pathlib import Path
 import torch
 
 from .atomic import write_json
+from .bench import _trainer  # the study's own Trainer, with no checkpoints or outputs
 from .commands import arg, command
 from .errors import GanStudyError
 from .graphs import CudaGraphs, EagerReplay
 from .provenance import device_name, git_state, now, package_versions
 from .runtime import resolve_device
-from .train import Trainer
-
-
-def _trainer(config, model, seeds, vectorized=None, graph_backend=None):
-    """The study's own Trainer (nets, optimisers, RNG streams, schedule), with no checkpoints or outputs."""
-    return Trainer(config, model, "mnist", seeds, vectorized=vectorized, graph_backend=graph_backend)
 
 
 GRAPH_CHECK_TOLERANCE = {"rtol": 1e-3, "atol": 1e-5}
