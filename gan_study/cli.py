@@ -12,19 +12,20 @@ import sys
 
 from .commands import registered
 from .errors import GanStudyError
+from .metrics import metrics
 
 COMMANDS = {  # command: (module that registers it, one-line help)
     "check-config": ("config", "validate the merged config and print it as JSON"),
     "train": ("train", "train one run (resumes from WORK_DIR/checkpoint.pt)"),
     "train-seeds": ("train", "train all given seeds of one (model, dataset) as one batched model"),
     "sample": ("sample", "draw the evaluation samples and a sample grid"),
-    "parzen": ("evaluate", "Parzen-window log-likelihood of the test set (paper protocol)"),
+}
+# Then each registered metric's command (gan_study/metrics; the registry is torch-free), then the rest.
+COMMANDS.update({m.command: (m.module, m.help) for m in metrics()})
+COMMANDS.update({
     "parzen-baselines": ("baselines", "Theis et al. (2016) baselines: real data and k-means centres"),
     "parzen-tfd": ("tfd", "TFD Parzen protocol (σ per fold, s.e. over folds) for 48×48 samples"),
     "fid-reference": ("evaluate", "cache the test set's Inception features for FID/KID/PR"),
-    "fid": ("evaluate", "FID, KID and precision/recall of a run's samples (torch-fidelity)"),
-    "fid-curve": ("evaluate", "FID/KID/PR of every generator snapshot of a run (snapshots.every_n_epochs)"),
-    "parzen-curve": ("evaluate", "Parzen of every generator snapshot of a run; the checkpoint chosen on validation"),
     "aggregate": ("aggregate", "per-seed and per-cell tables, LaTeX tables and macros"),
     "figures": ("figures", "figures for the report"),
     "figure1": ("toy1d", "the paper's Figure 1 from a real 1-D GAN run"),
@@ -37,7 +38,7 @@ COMMANDS = {  # command: (module that registers it, one-line help)
     "rescore": ("publish", "resample and re-score a study's published generators (no training)"),
     "reaggregate": ("reaggregate", "tables, figures, methods, report of a study's finished cells (trains nothing)"),
     "report": ("report", "build the PDF from a results dir with latexmk"),
-}
+})
 
 
 def build_parser(command=None, probe=False):

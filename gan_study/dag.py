@@ -1,6 +1,6 @@
 """The DAG's bookkeeping, importable without torch: what the Snakefile needs to lay out a study.
 
-The study's paths, the data dir, which datasets are present, the run grid, the per-checkpoint runs, the config
+The study's paths, the data dir, which datasets are present, the run grid, the runs each metric scores, the config
 digests that make Snakemake re-run a job when its config section changes, and the resolved config the commands
 read. `workflows/rules/common.smk` only calls these; parsing the workflow (`snakemake -n`, `--lint`) writes nothing.
 """
@@ -65,12 +65,20 @@ def runs(config):
     return [dict(model=m, dataset=d, seed=s) for m, d, s in grid(config) if dataset_present(config, d)]
 
 
-def snapshot_runs(config, evaluator):
-    """The runs scored at every generator snapshot by `evaluator` ("parzen" or "fid")."""
-    section = config[evaluator]
-    if not section["per_snapshot"] or not section.get("enabled", True):
+def metric_runs(config, metric):
+    """The runs a registered `metric` scores: none when the study turns it off; for a per-checkpoint metric, the runs
+    that keep generator snapshots."""
+    if not metric.enabled(config):
         return []
-    return [run for run in runs(config) if snapshot_epochs(config, run["model"])]
+    return [run for run in runs(config) if not metric.per_checkpoint or snapshot_epochs(config, run["model"])]
+
+
+def metric_outputs(config, metric, results):
+    """The files `metric`'s aggregation writes into the study's results dir."""
+    from .metrics import REGISTRY
+
+    return [f"{results}/{path}" for path, needs in metric.outputs.items()
+            if needs is None or metric_runs(config, REGISTRY[needs])]
 
 
 def config_digest(config, *keys):

@@ -4,6 +4,7 @@ from . import latex
 from .atomic import write_text
 from .config import sigma_grid
 from .datasets import REGISTRY as DATASETS
+from .metrics import enabled_metrics, resolve
 from .models import get_variant, variant_class
 from .outcome import describe_rule
 from .provenance import config_hash
@@ -21,8 +22,7 @@ def methods_text(config):
         parts.append(rf"\paragraph{{{latex.escape(variant.title)}.}} " + variant.describe())
     parts.append(_outcome_paragraph(config))
     parts.append(_parzen_paragraph(config))
-    if config["fid"]["enabled"]:
-        parts.append(_fid_paragraph(config))
+    parts += [resolve(m.methods)(config) for m in enabled_metrics(config) if m.methods]
     return "\n\n".join(parts) + "\n"
 
 
@@ -99,26 +99,6 @@ def _parzen_paragraph(config):
            r"This is the stopping rule of \citet{mirza2014cgan} (``best estimate of log-likelihood on the validation "
            r"set''); the conditional GAN's row in Table~1 uses it, the other rows show both numbers."
            if p["per_snapshot"] and config["snapshots"]["every_n_epochs"] else "")
-    )
-
-
-def _fid_paragraph(config):
-    f = config["fid"]
-    return (
-            r"\paragraph{FID, KID, precision and recall.} Computed by torch-fidelity's \texttt{calculate\_metrics} "
-            rf"on {f['n_samples']:,} generated images against the first {f['n_real']:,} test images, as uint8 RGB "
-            rf"(grayscale copied to three channels), with Inception pool features (batch size {f['batch_size']}); "
-            rf"KID with {f['kid_subsets']} subsets of {f['kid_subset_size']:,}; precision and recall "
-            + ("on the same Inception features (3 nearest neighbours)." if f["prc"] else "not computed.")
-            + " Generators with a tanh output are mapped back to $[0,1]$ before any metric."
-            r" Differences from the TensorFlow pipeline of \citet{lucic2018gans}: features come from torch-fidelity's "
-            r"PyTorch port of the same 2015 Inception graph (it reproduces TensorFlow~1's bilinear resize to "
-            r"$299\times299$), images are quantised to 8 bits before the network, and the models and their "
-            r"hyper-parameters are ours, not the result of their large-scale search."
-            + (rf" FID per checkpoint: a generator snapshot is kept every {config['snapshots']['every_n_epochs']} epoch(s) and scored "
-               r"exactly like the final weights; the table's best-over-checkpoints FID is each run's minimum over "
-               r"them and its final weights (selected on the test set, hence optimistic)."
-               if f["per_snapshot"] and config["snapshots"]["every_n_epochs"] else "")
     )
 
 

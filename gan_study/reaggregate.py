@@ -11,19 +11,9 @@ from pathlib import Path
 
 from .commands import arg, command
 from .errors import GanStudyError
+from .metrics import per_run_files
 
 RESULTS_ROOT = Path("results")
-
-
-def per_run_files(config):
-    """The per-run result files a finished run of `config` has: training summary, Parzen, FID and the curves the
-    config asks for."""
-    names = ["train.json", "parzen.json"]
-    snapshots = config["snapshots"]["every_n_epochs"]
-    names += ["fid.json"] * config["fid"]["enabled"]
-    names += ["parzen_curve.json"] * bool(snapshots and config["parzen"]["per_snapshot"])
-    names += ["fid_curve.json"] * bool(snapshots and config["fid"]["enabled"] and config["fid"]["per_snapshot"])
-    return names
 
 
 def finished_cells(config, results_root=None):

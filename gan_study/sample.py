@@ -1,7 +1,6 @@
 """Draw samples from a trained generator, mapped to [0, 1] whatever the model's output range."""
 
 import torch
-from torchvision.utils import make_grid, save_image
 
 from . import checkpoint
 from .atomic import atomic_path, save_torch
@@ -51,6 +50,9 @@ def generate(variant, gen, n, seed, device, labels=None, batch_size=1000):
 
 
 def write_grid(images, path, rows, cols):
+    # Imported here: torchvision costs seconds to import, and the metric jobs that read samples never draw a grid.
+    from torchvision.utils import make_grid, save_image
+
     grid = make_grid(images[: rows * cols], nrow=cols, padding=2, pad_value=1.0)
     with atomic_path(path) as tmp:
         save_image(grid, tmp)

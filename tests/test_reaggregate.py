@@ -10,7 +10,7 @@ from tests.conftest import finish_runs
 
 def test_a_cell_is_finished_when_every_seed_has_every_per_run_file(tmp_path):
     from gan_study.config import load_config
-    from gan_study.reaggregate import per_run_files
+    from gan_study.metrics import per_run_files
 
     overlay = tmp_path / "runs.yaml"
     overlay.write_text(json.dumps({"runs": [{"model": "mlp_gan", "datasets": ["mnist", "fashion_mnist"]},

@@ -3,6 +3,7 @@ import shlex
 import sys
 
 from gan_study import dag
+from gan_study.metrics import metrics
 
 PATHS = dag.study_paths(config)
 RESULTS = PATHS["results"]
@@ -16,9 +17,12 @@ if LEFT_OUT_NOTE:
     print(LEFT_OUT_NOTE, file=sys.stderr)
 RUNS = dag.runs(config)
 SEEDS = config["seeds"]
-# Scores per checkpoint: for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).
-CURVE_RUNS = dag.snapshot_runs(config, "fid")
-PARZEN_CURVE_RUNS = dag.snapshot_runs(config, "parzen")
+# The registered metrics (gan_study/metrics) and the runs each scores: none when the study turns it off; a score per
+# checkpoint only for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).
+METRICS = metrics()
+METRIC_RUNS = {metric.name: dag.metric_runs(config, metric) for metric in METRICS}
+CURVE_RUNS = METRIC_RUNS["fid_curve"]
+PARZEN_CURVE_RUNS = METRIC_RUNS["parzen_curve"]
 PARZEN_CURVES_CSV = [f"{RESULTS}/parzen_curves.csv"] if PARZEN_CURVE_RUNS else []
 BASELINES_CSV = [f"{RESULTS}/parzen_baselines.csv"] if config["parzen_baselines"]["enabled"] else []
 FID_CSVS = [f"{RESULTS}/fid_runs.csv", f"{RESULTS}/fid_summary.csv"] if config["fid"]["enabled"] else []
@@ -58,6 +62,15 @@ def config_digest(*keys):
 def data_files(wildcards):
     """The dataset files a job reads (declared when present; see gan_study.dag.data_files)."""
     return dag.data_files(config, wildcards.dataset)
+
+
+def metric_outputs(metric):
+    """The files `metric`'s aggregation writes; those it gives a caption are shown in Snakemake's report."""
+    outputs = []
+    for path in dag.metric_outputs(config, metric, RESULTS):
+        caption = metric.report_outputs.get(os.path.relpath(path, RESULTS))
+        outputs.append(report(path, caption=f"../report/{caption}", category="Tables") if caption else path)
+    return outputs
 
 
 def run_files(pattern, runs=RUNS):

@@ -1,4 +1,4 @@
-# Sample each trained generator and score it with the paper's Parzen-window protocol.
+# Sample each trained generator, and score it with every registered metric (gan_study/metrics: one rule each).
 
 
 rule sample:
@@ -29,53 +29,6 @@ rule sample:
         "OMP_NUM_THREADS={threads} {params.cli} sample --model {wildcards.model} --dataset {wildcards.dataset} "
         "--seed {wildcards.seed} --final {input.final} --samples {output.samples} --grid {output.grid} "
         "--nearest {output.nearest} --interpolation {output.interpolation} > {log} 2>&1"
-
-
-rule parzen:
-    input:
-        data=data_files,
-        samples=f"{WORK}/runs/{RUN}/samples.pt",
-    output:
-        f"{RESULTS}/runs/{RUN}/parzen.json",
-    log:
-        f"{LOGS}/parzen/{RUN}.log",
-    conda:
-        "../envs/gan_study.yaml"
-    threads: 2
-    resources:
-        gpu=USES_GPU,
-        mem_mb=MEM_MB["evaluate"],
-        runtime=RUNTIME_MIN["evaluate"],
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("parzen"),
-    shell:
-        "OMP_NUM_THREADS={threads} {params.cli} parzen --model {wildcards.model} --dataset {wildcards.dataset} "
-        "--seed {wildcards.seed} --samples {input.samples} --out {output} > {log} 2>&1"
-
-
-rule parzen_curve:
-    input:
-        data=data_files,
-        train=f"{RESULTS}/runs/{RUN}/train.json",
-        parzen=f"{RESULTS}/runs/{RUN}/parzen.json",
-    output:
-        f"{RESULTS}/runs/{RUN}/parzen_curve.json",
-    log:
-        f"{LOGS}/parzen_curve/{RUN}.log",
-    conda:
-        "../envs/gan_study.yaml"
-    threads: 2
-    resources:
-        gpu=USES_GPU,
-        mem_mb=MEM_MB["evaluate"],
-        runtime=RUNTIME_MIN["evaluate"],
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("parzen"),
-    shell:
-        "OMP_NUM_THREADS={threads} {params.cli} parzen-curve --model {wildcards.model} --dataset {wildcards.dataset} "
-        "--seed {wildcards.seed} --train {input.train} --parzen {input.parzen} --out {output} > {log} 2>&1"
 
 
 rule parzen_baselines:
@@ -122,51 +75,32 @@ rule fid_reference:
         "--cache-dir {params.cache_dir} --out {output} > {log} 2>&1"
 
 
-rule fid:
-    input:
-        data=data_files,
-        samples=f"{WORK}/runs/{RUN}/samples.pt",
-        reference=f"{RESULTS}/fid_reference/{{dataset}}.json",
-    output:
-        f"{RESULTS}/runs/{RUN}/fid.json",
-    log:
-        f"{LOGS}/fid/{RUN}.log",
-    conda:
-        "../envs/gan_study.yaml"
-    threads: 2
-    resources:
-        gpu=USES_GPU,
-        mem_mb=MEM_MB["fid"],
-        runtime=RUNTIME_MIN["fid"],
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("fid"),
-    shell:
-        "OMP_NUM_THREADS={threads} {params.cli} fid --model {wildcards.model} --dataset {wildcards.dataset} "
-        "--seed {wildcards.seed} --samples {input.samples} --reference {input.reference} --out {output} > {log} 2>&1"
+# One rule per registered metric: its per-run file from the files it declares, by its command. The shell line names
+# no loop variable: Snakemake evaluates it again when the job runs, when `metric` is the last one of the loop.
+for metric in METRICS:
 
-
-rule fid_curve:
-    input:
-        data=data_files,
-        train=f"{RESULTS}/runs/{RUN}/train.json",
-        fid=f"{RESULTS}/runs/{RUN}/fid.json",
-        reference=f"{RESULTS}/fid_reference/{{dataset}}.json",
-    output:
-        f"{RESULTS}/runs/{RUN}/fid_curve.json",
-    log:
-        f"{LOGS}/fid_curve/{RUN}.log",
-    conda:
-        "../envs/gan_study.yaml"
-    threads: 2
-    resources:
-        gpu=USES_GPU,
-        mem_mb=MEM_MB["fid"],
-        runtime=RUNTIME_MIN["fid"],
-    params:
-        cli=GAN_STUDY,
-        settings=lambda w: config_digest("fid"),
-    shell:
-        "OMP_NUM_THREADS={threads} {params.cli} fid-curve --model {wildcards.model} --dataset {wildcards.dataset} "
-        "--seed {wildcards.seed} --train {input.train} --fid {input.fid} --reference {input.reference} "
-        "--out {output} > {log} 2>&1"
+    rule:
+        name:
+            metric.name
+        input:
+            **metric.rule_inputs(RESULTS, WORK, RUN),
+            data=data_files,
+        output:
+            f"{RESULTS}/runs/{RUN}/{metric.file}",
+        log:
+            f"{LOGS}/{metric.name}/{RUN}.log",
+        conda:
+            "../envs/gan_study.yaml"
+        threads: metric.threads
+        resources:
+            gpu=USES_GPU,
+            mem_mb=MEM_MB[metric.resources],
+            runtime=RUNTIME_MIN[metric.resources],
+        params:
+            cli=GAN_STUDY,
+            command=metric.command,
+            options=metric.options,
+            settings=config_digest(*(metric.settings or (metric.section,))),
+        shell:
+            "OMP_NUM_THREADS={threads} {params.cli} {params.command} --model {wildcards.model} --dataset {wildcards.dataset} "
+            "--seed {wildcards.seed} {params.options} --out {output} > {log} 2>&1"
