@@ -155,10 +155,14 @@ def step_flops(config, model):
     return counter.get_total_flops()
 
 
+# Operators that launch no kernel: a reshape that copies nothing, an allocation, the optimiser's profiler markers.
+NO_KERNEL = ("aten._unsafe_view.default", "aten.empty.memory_format", "aten.empty_strided.default")
+
+
 class KernelCounter(TorchDispatchMode):
-    """Records the aten operators (views excluded) dispatched while active. On a GPU each is about one kernel launch,
-    and the paper's nets are so small that launches, not arithmetic, bound a training step: this is the launch count
-    a CPU can measure."""
+    """Records the operators (views excluded) dispatched while active. On a GPU each aten operator is about one kernel
+    launch, and the paper's nets are so small that launches, not arithmetic, bound a training step: this is the launch
+    count a CPU can measure. `kernels` leaves out what launches none (NO_KERNEL, and operators outside aten)."""
 
     def __init__(self):
         super().__init__()
@@ -169,16 +173,25 @@ class KernelCounter(TorchDispatchMode):
             self.ops.append(str(func))
         return func(*args, **(kwargs or {}))
 
+    @property
+    def aten_ops(self):
+        return [op for op in self.ops if op.startswith("aten.")]
+
+    @property
+    def kernels(self):
+        return [op for op in self.aten_ops if op not in NO_KERNEL]
+
 
 def step_ops(config, model, seeds, vectorized=None):
-    """aten operators in one training step of `seeds` (after one untimed step, so optimiser state exists)."""
+    """The operators of one training step of `seeds` (after one untimed step, so optimiser state exists): every one
+    dispatched (as counted before `kernels`), and those that launch a kernel."""
     trainer = _trainer(config, model, seeds, vectorized)
     x = trainer.train_x[: trainer.batch].expand(len(seeds), *trainer.train_x[: trainer.batch].shape)
     y = _labels(trainer, trainer.batch, len(seeds))
     trainer.step(x, y)
     with KernelCounter() as counter:
         trainer.step(x, y)
-    return len(counter.ops)
+    return {"ops": len(counter.ops), "kernels": len(counter.kernels)}
 
 
 def bench_training(config, model, n_seeds, steps, warmup, device):
@@ -194,8 +207,9 @@ def bench_training(config, model, n_seeds, steps, warmup, device):
         t_graph_single = _resident(config, model, steps, warmup, [0], True, CudaGraphs())
         t_graph = _resident(config, model, steps, warmup, seeds, True, CudaGraphs())
     flops = step_flops(config, model)
-    ops = {"one_seed": step_ops(config, model, [0]), "vmap_all_seeds": step_ops(config, model, seeds, True),
-           "seed_by_seed_all_seeds": step_ops(config, model, seeds, False)}
+    counts = {"one_seed": step_ops(config, model, [0]), "vmap_all_seeds": step_ops(config, model, seeds, True),
+              "seed_by_seed_all_seeds": step_ops(config, model, seeds, False)}
+    ops = {kind: {key: count[kind] for key, count in counts.items()} for kind in ("ops", "kernels")}
     naive, single = steps * batch / t_naive, steps * batch / t_single
     vmap_total, loop_total = (steps * batch * n_seeds / t for t in (t_vmap, t_loop))
     graph_single, graph_total = (None if t is None else steps * batch * k / t for t, k in ((t_graph_single, 1),
@@ -255,8 +269,10 @@ def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed
         "warmup_steps": warmup, "update_order": cfg["update_order"],
         "batched_mode": default_mode,
         "flops_per_image": flops / batch,
-        # aten operators per training step (≈ kernel launches on a GPU): one seed, and all seeds both ways.
-        "aten_ops_per_step": speed["ops"],
+        # Operators per training step: one seed, and all seeds both ways. Every one dispatched (views excluded), and
+        # those that launch a kernel (≈ launches on a GPU; allocations, copy-free reshapes and markers left out).
+        "aten_ops_per_step": speed["ops"]["ops"],
+        "kernels_per_step": speed["ops"]["kernels"],
         # Images/s summed over seeds: with S seeds batched, the time to train S seeds is S/this per image.
         "images_per_s": {"naive": round(naive, 1), "resident_one_seed": round(single, 1),
                          "batched_all_seeds": round(batched_total, 1), "batched_vmap_all_seeds": round(vmap_total, 1),
@@ -276,13 +292,13 @@ def _training_record(config, model, n_seeds, steps, warmup, device, flops, speed
 
 
 def _describe(r, n_seeds):
-    ips, ops = r["images_per_s"], r["aten_ops_per_step"]
+    ips, ops = r["images_per_s"], r["kernels_per_step"]
     graphed = ips["batched_vmap_cuda_graphs_all_seeds"]
     return (f"{r['model']}: naive {ips['naive']:.0f} img/s | resident, 1 seed {ips['resident_one_seed']:.0f} img/s | "
             f"{n_seeds} seeds batched {ips['batched_all_seeds']:.0f} seed-img/s ({r['batched_mode']}; vmap "
             f"{ips['batched_vmap_all_seeds']:.0f}, seed by seed {ips['batched_seed_by_seed_all_seeds']:.0f}"
             + ("" if graphed is None else f", vmap + CUDA graphs {graphed:.0f}")
-            + f") → {r['ratio_batched_vs_naive']}× naive; kernels (aten ops) per step: 1 seed {ops['one_seed']}, "
+            + f") → {r['ratio_batched_vs_naive']}× naive; kernels per step: 1 seed {ops['one_seed']}, "
             f"{n_seeds} seeds {ops['vmap_all_seeds']} vmapped / {ops['seed_by_seed_all_seeds']} seed by seed; "
             f"{r['achieved_tflops']:.3f} TFLOP/s"
             + (f"; checkpoint {r['checkpoint']['bytes'] / 2**20:.0f} MiB in {r['checkpoint']['save_s']} s, "

@@ -23,6 +23,8 @@ tests/test_seeds.py checks both).
 """
 
 import copy
+import math
+import types
 
 import torch
 from torch.func import functional_call, stack_module_state, vmap
@@ -37,15 +39,59 @@ def _stack(values):
     return first.unsqueeze(0) if len(values) == 1 else torch.stack(values)  # one seed: a view, not a copy
 
 
+class UniformDraw:
+    """A draw declared as U[0, 1) tensors of `shapes` (drawn in that order from one generator) and an elementwise
+    `transform` of them, e.g. dropout masks `(u < keep) * scale`: `draw(generator)` is what a lone run draws.
+
+    A `SeedStreams` draws every seed's uniforms into one buffer per shape (each seed from its own generator, in the
+    order a lone run would) and transforms all seeds at once: one kernel per shape instead of one per seed. That is
+    bitwise each seed's own draw only because `transform` is made of exactly rounded elementwise operations
+    (comparisons, +, −, × of floats), which give the same bits however a kernel splits its work.
+    """
+
+    def __init__(self, shapes, transform, device):
+        self.shapes, self.transform, self.device = [tuple(s) for s in shapes], transform, device
+
+    def __call__(self, generator):
+        return self.transform(*(torch.rand(s, generator=generator, device=self.device) for s in self.shapes))
+
+    def stacked(self, generators):
+        _, buffers = self.layout(len(generators), range(len(self.shapes)))
+        return self.transform(*self.fill(generators, buffers))
+
+    def layout(self, n, order):
+        """One allocation holding an (n, *shape) buffer per shape, placed in memory in `order` (so that buffers a
+        transform treats alike can lie side by side): (the allocation, the buffers in the order of `shapes`)."""
+        sizes = [n * math.prod(shape) for shape in self.shapes]
+        flat = torch.empty(sum(sizes), device=self.device)
+        buffers, start = [None] * len(self.shapes), 0
+        for k in order:
+            buffers[k] = flat[start : start + sizes[k]].view(n, *self.shapes[k])
+            start += sizes[k]
+        return flat, buffers
+
+    @staticmethod
+    def fill(generators, buffers):
+        """Seed i's uniforms into row i of each buffer, from its own generator, in the order of the buffers."""
+        for i, generator in enumerate(generators):
+            for buffer in buffers:
+                buffer[i].uniform_(0, 1, generator=generator)  # torch.rand's own kernel, without a resize
+        return buffers
+
+
 class SeedStreams:
     """One torch.Generator per seed. `draw(fn)` returns fn(generator) of each seed, stacked along a new leading
-    axis (of size one for a lone seed)."""
+    axis (of size one for a lone seed); a `UniformDraw` is drawn into stacked buffers directly; None draws nothing."""
 
     def __init__(self, seeds, device):
         self.seeds = list(seeds)
         self.generators = [torch.Generator(device=device).manual_seed(seed) for seed in self.seeds]
 
     def draw(self, fn):
+        if fn is None:
+            return None
+        if isinstance(fn, UniformDraw):
+            return fn.stacked(self.generators)
         return _stack([fn(g) for g in self.generators])
 
     def get_state(self):
@@ -72,6 +118,18 @@ def _seed_slice(arg, index):
     return arg[index]
 
 
+def _matmul_linear(self, x):
+    y = torch.mm(x, self.weight.T) if x.dim() == 2 else x @ self.weight.T  # mm: no reshapes around the batched matmul
+    return y if self.bias is None else y + self.bias
+
+
+def _with_matmul_linears(module):
+    for layer in module.modules():
+        if type(layer) is torch.nn.Linear:
+            layer.forward = types.MethodType(_matmul_linear, layer)
+    return module
+
+
 class SeedStack:
     """S independent copies of one nn.Module, called as one: inputs and outputs carry a leading seed axis.
 
@@ -86,14 +144,20 @@ class SeedStack:
         # The template holds no data: functional_call supplies each seed's parameters and buffers.
         self.template = copy.deepcopy(modules[0]).to("meta")
         self.size = len(modules)
+        # Vmapped, a Linear layer computes x @ Wᵀ + b: what vmap makes of F.linear anyway (a batched matmul and an
+        # add), without the `b * 1` and reshape kernels its batching rule adds in the forward and backward passes.
+        self.vmapped_template = _with_matmul_linears(copy.deepcopy(self.template))
 
     def _one(self, params, buffers, *args):
         return functional_call(self.template, (params, buffers), args)
 
+    def _one_vmapped(self, params, buffers, *args):
+        return functional_call(self.vmapped_template, (params, buffers), args)
+
     def __call__(self, *args):
         if self.vectorized:
             in_dims = (0, 0, *(None if arg is None else 0 for arg in args))  # None: an absent input (labels, masks)
-            return vmap(self._one, in_dims=in_dims)(self.params, self.buffers, *args)
+            return vmap(self._one_vmapped, in_dims=in_dims)(self.params, self.buffers, *args)
         if self.size == 1:
             return self._alone(*args)
         # Views of the stacked tensors: gradients and buffer updates land in the stack. One unbind per tensor (not
@@ -130,7 +194,7 @@ class SeedStack:
 
     def __getattr__(self, name):
         # Methods that draw no randomness from the data (e.g. `dropout_masks`) are the template's.
-        if name in ("params", "buffers", "template", "size", "vectorized", "seedwise"):
+        if name in ("params", "buffers", "template", "vmapped_template", "size", "vectorized", "seedwise"):
             raise AttributeError(name)
         return getattr(self.template, name)
 

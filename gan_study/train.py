@@ -84,30 +84,33 @@ def train_step(variant, gen, disc, opt_g, opt_d, x, y, streams, update_generator
     """
     device, batch = x.device, x.shape[-4]
 
-    def masks():
-        return streams.draw(lambda g: disc.dropout_masks(batch, g, device))
+    def masks(net, passes=1):
+        """The net's dropout masks for `passes` passes drawn together (no other draw comes between them)."""
+        drawn = streams.draw(net.dropout_draw(batch, device, passes))
+        return [None] * passes if drawn is None else drawn
 
     def generated():
-        z = streams.draw(lambda g: variant.sample_noise(batch, g, device))
-        return gen(z, y, streams.draw(lambda g: gen.dropout_masks(batch, g, device)))
+        z = streams.draw(variant.noise_draw(batch, device))
+        return gen(z, y, masks(gen)[0])
 
     fake = generated()
-    d_real = disc(x, y, masks())
+    real_masks, fake_masks = masks(disc, 2)
+    d_real = disc(x, y, real_masks)
     g_loss = None
     # Losses and diagnostics are computed seed by seed where the nets are (`SeedStack.seedwise`): bitwise a lone run's.
     if simultaneous:
-        d_fake = disc(fake, y, masks())
+        d_fake = disc(fake, y, fake_masks)
         d_loss = disc.seedwise(variant.discriminator_loss, d_real, d_fake)
         g_loss = disc.seedwise(variant.generator_loss, d_fake)
         _simultaneous_update(variant, gen, disc, opt_g, opt_d, d_loss, g_loss)
     else:
-        d_fake = disc(fake.detach(), y, masks())
+        d_fake = disc(fake.detach(), y, fake_masks)
         d_loss = disc.seedwise(variant.discriminator_loss, d_real, d_fake)
         penalty = variant.discriminator_penalty(disc, x, fake.detach(), y, streams)
         _minimise(opt_d, d_loss if penalty is None else d_loss + penalty)
         variant.after_discriminator_step(disc)  # e.g. WGAN's clipping, before the generator sees the critic
         if update_generator:
-            g_loss = disc.seedwise(variant.generator_loss, disc(generated(), y, masks()))
+            g_loss = disc.seedwise(variant.generator_loss, disc(generated(), y, masks(disc)[0]))
             _minimise(opt_g, g_loss)
     variant.after_step(disc)
     values = {"d_loss": d_loss.detach(), "g_loss": None if g_loss is None else g_loss.detach()}

@@ -6,6 +6,9 @@ import torch
 class NoDropout:
     """Mixin for nets without dropout: they draw no masks, so they consume no random numbers for them."""
 
+    def dropout_draw(self, batch, device, passes=1):
+        return None
+
     def dropout_masks(self, batch, generator, device):
         return None
 
@@ -48,6 +51,11 @@ class GanVariant:
 
     def sample_noise(self, n, generator, device):
         raise NotImplementedError
+
+    def noise_draw(self, n, device):
+        """Training's noise draw for `SeedStreams.draw`: a function of one seed's generator, or a `UniformDraw` when
+        the noise is an exactly rounded transform of uniforms (drawn for all seeds at once)."""
+        return lambda generator: self.sample_noise(n, generator, device)
 
     def sample_labels(self, n, device):
         """Labels for `n` evaluation samples of a conditional model: n/10 per class, in blocks; None otherwise."""

@@ -14,7 +14,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import register
-from .mlp_gan import D_IRANGE, G_IRANGE, HIDDEN_DROPOUT, Maxout, MlpGan, dropout_mask, logit_of_pixel_means
+from ..seeds import UniformDraw
+from .mlp_gan import D_IRANGE, G_IRANGE, HIDDEN_DROPOUT, MaskDraw, Maxout, MlpGan, logit_of_pixel_means
 
 N_CLASSES = 10
 NOISE_DIM = 100
@@ -36,10 +37,13 @@ class ConditionalGenerator(nn.Module):
         self.joint = nn.Linear(1200, 1200)
         self.output_layer = nn.Linear(1200, int(torch.tensor(image_shape).prod()))
 
-    def dropout_masks(self, batch, generator, device):
+    def dropout_draw(self, batch, device, passes=1):
         """Masks on the inputs of the joint layer and the output layer, drawn in that order."""
-        return (dropout_mask((batch, self.joint.in_features), *HIDDEN_DROPOUT, generator, device),
-                dropout_mask((batch, self.output_layer.in_features), *HIDDEN_DROPOUT, generator, device))
+        return MaskDraw([((batch, self.joint.in_features), *HIDDEN_DROPOUT),
+                         ((batch, self.output_layer.in_features), *HIDDEN_DROPOUT)], device, passes)
+
+    def dropout_masks(self, batch, generator, device):
+        return self.dropout_draw(batch, device)(generator)[0]
 
     def forward(self, z, labels, masks=None):
         m0, m1 = (1.0, 1.0) if masks is None else masks
@@ -57,10 +61,13 @@ class ConditionalMaxoutDiscriminator(nn.Module):
         self.joint = Maxout(290, 240, 4)
         self.y = nn.Linear(240, 1)
 
-    def dropout_masks(self, batch, generator, device):
+    def dropout_draw(self, batch, device, passes=1):
         """Masks on the inputs of the joint layer and the output layer, drawn in that order."""
-        return (dropout_mask((batch, self.joint.linear.in_features), *HIDDEN_DROPOUT, generator, device),
-                dropout_mask((batch, self.y.in_features), *HIDDEN_DROPOUT, generator, device))
+        return MaskDraw([((batch, self.joint.linear.in_features), *HIDDEN_DROPOUT),
+                         ((batch, self.y.in_features), *HIDDEN_DROPOUT)], device, passes)
+
+    def dropout_masks(self, batch, generator, device):
+        return self.dropout_draw(batch, device)(generator)[0]
 
     def forward(self, x, labels, masks=None):
         m0, m1 = (1.0, 1.0) if masks is None else masks
@@ -87,8 +94,8 @@ class ConditionalGan(MlpGan):
                 gen.output_layer.bias.copy_(logit_of_pixel_means(train_x))
         return gen, disc
 
-    def sample_noise(self, n, generator, device):
-        return torch.rand(n, NOISE_DIM, generator=generator, device=device)
+    def noise_draw(self, n, device):  # U[0, 1)^100 (sample_noise, inherited, draws it alone)
+        return UniformDraw([(n, NOISE_DIM)], lambda u: u, device)
 
     def describe(self):
         return (

@@ -16,6 +16,7 @@ from torch import nn
 
 from .. import losses
 from ..optim import exponential_decay_lr, linear_momentum
+from ..seeds import UniformDraw
 from . import register
 from .base import GanVariant, NoDropout
 
@@ -40,6 +41,9 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, units * pieces)
 
     def forward(self, x):
+        # amax, not max(dim): the same values, but where pieces tie amax shares the gradient among them and max gives
+        # it all to one. Ties are rare but happen (a vmapped cGAN run met one within 24 steps), so the cheaper max
+        # would change recorded numbers.
         return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
 
 
@@ -50,6 +54,39 @@ def dropout_mask(shape, keep, scale, generator, device):
     several seeds can share one batched (vmapped) forward pass, each with its own masks.
     """
     return (torch.rand(shape, generator=generator, device=device) < keep) * scale
+
+
+class MaskDraw(UniformDraw):
+    """The dropout masks of `layers` ((shape, keep, scale) each, in drawing order) for `passes` passes drawn one after
+    another: a list of one tuple of masks per pass. Stacked, the layers that share (keep, scale) lie side by side in
+    one buffer, so each such group costs one comparison and one product for all seeds, layers and passes (exact
+    operations: each seed's masks are bitwise its `dropout_mask`s)."""
+
+    def __init__(self, layers, device, passes=1):
+        self.layers, self.passes = list(layers) * passes, passes
+        super().__init__([shape for shape, _, _ in self.layers], self._per_pass, device)
+
+    def _per_pass(self, *uniforms):
+        return self._split([(u < keep) * scale for u, (_, keep, scale) in zip(uniforms, self.layers)])
+
+    def _split(self, masks):
+        per_pass = len(masks) // self.passes
+        return [tuple(masks[i * per_pass : (i + 1) * per_pass]) for i in range(self.passes)]
+
+    def stacked(self, generators):
+        keys = list(dict.fromkeys((keep, scale) for _, keep, scale in self.layers))
+        groups = [[k for k, (_, keep, scale) in enumerate(self.layers) if (keep, scale) == key] for key in keys]
+        flat, buffers = self.layout(len(generators), [k for group in groups for k in group])
+        self.fill(generators, buffers)
+        masks, start = [None] * len(self.layers), 0
+        for (keep, scale), group in zip(keys, groups):
+            size = sum(buffers[k].numel() for k in group)
+            region = (flat[start : start + size] < keep) * scale
+            for k in group:
+                masks[k] = region[: buffers[k].numel()].view(buffers[k].shape)
+                region = region[buffers[k].numel() :]
+            start += size
+        return self._split(masks)
 
 
 class MlpGenerator(NoDropout, nn.Module):
@@ -81,11 +118,15 @@ class MaxoutDiscriminator(nn.Module):
         self.h1 = Maxout(units, units, pieces)
         self.y = nn.Linear(units, 1)
 
+    def dropout_draw(self, batch, device, passes=1):
+        """The masks on the inputs of h0, h1 and y of `passes` training passes, drawn in that order."""
+        return MaskDraw([((batch, self.h0.linear.in_features), *PIXEL_DROPOUT),
+                         ((batch, self.h1.linear.in_features), *HIDDEN_DROPOUT),
+                         ((batch, self.y.in_features), *HIDDEN_DROPOUT)], device, passes)
+
     def dropout_masks(self, batch, generator, device):
-        """One training pass's masks on the inputs of h0, h1 and y, drawn in that order."""
-        return (dropout_mask((batch, self.h0.linear.in_features), *PIXEL_DROPOUT, generator, device),
-                dropout_mask((batch, self.h1.linear.in_features), *HIDDEN_DROPOUT, generator, device),
-                dropout_mask((batch, self.y.in_features), *HIDDEN_DROPOUT, generator, device))
+        """One pass's masks, drawn alone."""
+        return self.dropout_draw(batch, device)(generator)[0]
 
     def forward(self, x, labels=None, masks=None):
         m0, m1, m2 = (1.0, 1.0, 1.0) if masks is None else masks
@@ -118,8 +159,11 @@ class MlpGan(GanVariant):
         return gen, disc
 
     def sample_noise(self, n, generator, device):
-        u = torch.rand(n, NOISE_DIM, generator=generator, device=device)
-        return (2 * u - 1) * self.noise_bound
+        return self.noise_draw(n, device)(generator)
+
+    def noise_draw(self, n, device):
+        # 2u − 1 and its product by √3 are exactly rounded: a stack's noise is each seed's bitwise.
+        return UniformDraw([(n, NOISE_DIM)], lambda u: (2 * u - 1) * self.noise_bound, device)
 
     def schedule(self, step, epoch):
         cfg = self.cfg

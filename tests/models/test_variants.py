@@ -175,6 +175,33 @@ def test_nets_without_dropout_draw_no_masks():
         assert gen.dropout_masks(4, rng, "cpu") is None and torch.equal(rng.get_state(), state)
 
 
+VARIANTS = (("mlp_gan", {}), ("cgan", {}), ("dcgan", CONV_CFG), ("dcgan", {**CONV_CFG, "noise": "normal"}),
+            ("wgan", {**CONV_CFG, "noise": "normal"}))
+
+
+@pytest.mark.parametrize("name, cfg", VARIANTS)
+def test_a_stack_draws_each_seed_s_noise_and_masks_as_a_lone_run_would(name, cfg):
+    """Training draws through `SeedStreams.draw` (declared uniforms transformed for all seeds at once, where a variant
+    says so); each seed's share must be bitwise what `sample_noise` and `dropout_masks` draw from its generator."""
+    from gan_study.seeds import SeedStreams
+
+    variant = get_variant(name, cfg)
+    gen, disc = variant.build(MNIST, None)
+    seeds = [4, 7, 9]
+    streams = SeedStreams(seeds, "cpu")
+    # The noise, the generator's masks, then two discriminator passes' masks drawn together (as a training step does).
+    noise, gen_masks, disc_masks = (streams.draw(variant.noise_draw(6, "cpu")), streams.draw(gen.dropout_draw(6, "cpu")),
+                                    streams.draw(disc.dropout_draw(6, "cpu", passes=2)))
+    for i, seed in enumerate(seeds):
+        g = torch.Generator().manual_seed(seed)
+        assert torch.equal(noise[i], variant.sample_noise(6, g, "cpu"))
+        alone = [gen.dropout_masks(6, g, "cpu"), disc.dropout_masks(6, g, "cpu"), disc.dropout_masks(6, g, "cpu")]
+        drawn = [None if gen_masks is None else gen_masks[0], *(disc_masks or [None, None])]
+        for stacked, lone in zip(drawn, alone):
+            assert (stacked is None) == (lone is None)
+            assert lone is None or (len(stacked) == len(lone) and all(torch.equal(s[i], m) for s, m in zip(stacked, lone)))
+
+
 def _critic_weights_seen_by_generator(clip_order, monkeypatch):
     """Max |weight| of the critic when each generator step evaluates it, in a real WGAN training step."""
     from gan_study import train as train_module
