@@ -14,7 +14,7 @@ from .identity import read_record
 from .models import get_variant, variant_class
 from .metrics import enabled_metrics, metrics, resolve
 from .reference import parzen_table1
-from .outcome import assess_collapse, collapse_epoch, describe_rule, read_log, run_status
+from .outcome import assess_collapse, collapse_epoch, describe_rule, failure_rate, read_log, run_status
 from .status import SCORED, Status
 from .commands import arg, command
 
@@ -207,8 +207,9 @@ def summarise(runs, allow_mixed=False):
         done = cell[cell["status"] == Status.COMPLETED]
         scored = cell[cell["status"].isin(SCORED)]
         trained = seed_stats(done["test_mean_ll"], "parzen_")
+        counts = outcome_counts(cell)
         out.append({
-            "model": model, "dataset": dataset, **outcome_counts(cell), "failures": failure_note(cell),
+            "model": model, "dataset": dataset, **counts, **failure_rate(counts), "failures": failure_note(cell),
             **trained, "parzen_mean_se": done["test_se"].astype(float).mean() if len(done) else math.nan,
             **{k.replace("parzen_", "parzen_all_"): v for k, v in seed_stats(scored["test_mean_ll"], "parzen_").items()},
             "parzen_all_se": scored["test_se"].astype(float).mean() if len(scored) else math.nan,
@@ -318,7 +319,9 @@ def replication_verdict(summary, curves, budgets, config, runs):
             continue
         mean, se = ref
         title = f"{variant_class(cell.model).title} on {DATASETS[cell.dataset].title}"
-        seeds = f"{cell.trained} of {cell.runs} seeds trained" + (f" ({cell.failures})" if cell.failures else "")
+        seeds = (f"{cell.trained} of {cell.runs} seeds trained" + (f" ({cell.failures})" if cell.failures else "")
+                 + f", a failure rate of {cell.failure_rate:.0%} (95% Wilson interval {cell.failure_low:.0%} to "
+                 f"{cell.failure_high:.0%})")
         if cell.trained == 0:
             sentences[(cell.model, cell.dataset)] = f"{title}: {seeds}; no trained seed to compare with the paper."
             continue
@@ -385,6 +388,8 @@ def _cell_macros(c):
         "SelectedEpochs": latex.escape(c.selected_epochs.replace(" ", ", ")), "Epochs": c.epochs,
         "Mean": latex.fmt(c.parzen_mean), "SE": latex.fmt(c.parzen_mean_se), "SeedStd": latex.fmt(c.parzen_seed_std),
         "Trained": c.trained, "Collapsed": c.collapsed, "Diverged": c.diverged, "Runs": c.runs,
+        "FailureRate": latex.escape(f"{c.failure_rate:.0%}"), "FailureLow": latex.escape(f"{c.failure_low:.0%}"),
+        "FailureHigh": latex.escape(f"{c.failure_high:.0%}"),
         "AllMean": latex.fmt(c.parzen_all_mean), "AllSE": latex.fmt(c.parzen_all_se),
         "AllSeedStd": latex.fmt(c.parzen_all_seed_std), "AllMedian": latex.fmt(c.parzen_all_median),
         "AllMin": latex.fmt(c.parzen_all_min), "AllMax": latex.fmt(c.parzen_all_max),

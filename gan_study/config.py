@@ -135,6 +135,18 @@ OLDER_BEHAVIOUR = {
 }
 
 
+# Model keys added after studies were committed, at the value that reproduces those studies: a run config holding
+# that value hashes as if the key were absent, so the committed runs keep their hashes (and resume, re-score and
+# aggregate as theirs). Any other value enters the hash.
+HASH_NEUTRAL = {"mlp_gan": {"noise": "uniform"}}
+
+
+def hashed_model_config(model, cfg):
+    """The model section `cfg` as run hashes see it (HASH_NEUTRAL keys at their neutral value left out)."""
+    neutral = HASH_NEUTRAL.get(model, {})
+    return {key: value for key, value in cfg.items() if key not in neutral or neutral[key] != value}
+
+
 def migrate(config, defaults=None):
     """An older study's resolved config brought to `CONFIG_VERSION`: missing keys filled (the older behaviour where it
     is known, else today's default), sections of models the study never ran replaced by today's defaults, and every

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from .atomic import write_text
-from .config import REPO_ROOT, grid, run_id, snapshot_epochs
+from .config import REPO_ROOT, grid, hashed_model_config, run_id, snapshot_epochs
 from .datasets import get_dataset
 
 # A run's place under a study's results and work dirs (runs/<RUN>), as Snakemake wildcards: config.run_dir's layout.
@@ -86,6 +86,8 @@ def config_digest(config, *keys):
     section = config
     for key in keys:
         section = section[key]
+    if len(keys) == 2 and keys[0] == "models":  # a model's section as its runs hash it
+        section = hashed_model_config(keys[1], section)
     return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()[:12]
 
 

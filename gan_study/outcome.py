@@ -84,3 +84,23 @@ def read_log(path):
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+def wilson_interval(failures, runs, z=1.959964):
+    """The Wilson score interval (95% by default) of a failure rate of `failures` in `runs` seeds: well behaved at 0
+    and at all, where the normal approximation gives an interval of width zero."""
+    if runs == 0:
+        return math.nan, math.nan
+    p, n = failures / runs, runs
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def failure_rate(cell_counts):
+    """{failure_rate, failure_low, failure_high}: the share of a cell's seeds that failed (collapsed or diverged) and
+    its 95% Wilson interval."""
+    failed, runs = cell_counts["runs"] - cell_counts["trained"], cell_counts["runs"]
+    low, high = wilson_interval(failed, runs)
+    return {"failure_rate": failed / runs if runs else math.nan, "failure_low": low, "failure_high": high}
+

@@ -53,3 +53,19 @@ def test_bad_config_is_one_clear_error(overlay, message):
 
 def test_deep_merge_replaces_lists_and_merges_mappings():
     assert deep_merge({"a": {"b": 1, "c": 2}, "l": [1, 2]}, {"a": {"b": 3}, "l": [9]}) == {"a": {"b": 3, "c": 2}, "l": [9]}
+
+
+def test_a_model_key_added_later_keeps_the_committed_runs_hashes_at_its_old_value():
+    """mlp_gan's `noise` came after studies were committed: at `uniform` (what they ran) a run hashes as before, so
+    the committed runs stay this config's runs; `gaussian` is another run."""
+    import json
+
+    from gan_study.provenance import config_hash
+    from gan_study.train import run_config
+
+    config = load_config(REPO / "workflows" / "studies" / "paper.yaml")
+    assert config["models"]["mlp_gan"]["noise"] == "uniform"
+    committed = json.loads((REPO / "results" / "paper" / "runs" / "mlp_gan" / "mnist" / "seed0" / "train.json").read_text())
+    assert config_hash(run_config(config, "mlp_gan", "mnist")) == committed["run_config_hash"]
+    config["models"]["mlp_gan"]["noise"] = "gaussian"
+    assert config_hash(run_config(config, "mlp_gan", "mnist")) != committed["run_config_hash"]

@@ -72,3 +72,15 @@ def test_training_records_a_collapse_and_the_collapsed_run_is_still_scored(tmp_p
     assert payload["status"] == "collapsed" and "images" in payload
     record = parzen(tiny_config, "mlp_gan", "mnist", 0, d / "samples.pt", d / "parzen.json")
     assert record["status"] == "collapsed" and record["test_mean_ll"] == record["test_mean_ll"]  # scored, finite
+
+
+def test_the_failure_rate_interval_is_wilson_s():
+    from gan_study.outcome import failure_rate, wilson_interval
+
+    # The 95% Wilson score interval, to four places.
+    assert wilson_interval(1, 5) == pytest.approx((0.0362, 0.6245), abs=1e-4)
+    assert wilson_interval(3, 20) == pytest.approx((0.0524, 0.3604), abs=1e-4)
+    low, high = wilson_interval(0, 5)
+    assert low == 0 and high == pytest.approx(0.4345, abs=1e-4)  # no failure seen is not a rate of zero
+    rate = failure_rate({"runs": 5, "trained": 4})
+    assert rate["failure_rate"] == 0.2 and rate["failure_low"] < 0.2 < rate["failure_high"]

@@ -175,7 +175,7 @@ def test_nets_without_dropout_draw_no_masks():
         assert gen.dropout_masks(4, rng, "cpu") is None and torch.equal(rng.get_state(), state)
 
 
-VARIANTS = (("mlp_gan", {}), ("cgan", {}), ("dcgan", CONV_CFG), ("dcgan", {**CONV_CFG, "noise": "normal"}),
+VARIANTS = (("mlp_gan", {}), ("mlp_gan", {"noise": "gaussian"}), ("cgan", {}), ("dcgan", CONV_CFG), ("dcgan", {**CONV_CFG, "noise": "normal"}),
             ("wgan", {**CONV_CFG, "noise": "normal"}))
 
 

@@ -322,6 +322,7 @@ class Stage:
     configfiles: list = field(default_factory=list)
     targets: list = field(default_factory=list)
     skip_finished: bool = False  # train only the cells whose results are not there yet (committed, or made earlier)
+    study: str | None = None  # a study file run with the profile's execution settings (None: the profile's study)
 
     def config(self):
         from gan_study.config import load_config
@@ -331,7 +332,7 @@ class Stage:
     def study_file(self):
         from gan_study.config import study_file
 
-        return study_file(profile=self.profile)
+        return study_file(self.study) if self.study else study_file(profile=self.profile)
 
     def command(self, env, gpu_jobs=None):
         """The Snakemake command, made when the stage's turn comes (after earlier calls' results are back); None
@@ -347,7 +348,7 @@ class Stage:
             overlays.append(str(overlay))
         # A --configfile on the command line replaces the profile's: name the profile's study file again before ours.
         smk = [sys.executable, "-m", "snakemake", "--profile", self.profile,
-               *(["--configfile", str(self.study_file()), *overlays] if overlays else [])]
+               *(["--configfile", str(self.study_file()), *overlays] if overlays or self.study else [])]
         subprocess.run([*smk, "--unlock"], env=env, capture_output=True)  # a deadline-stopped call leaves the lock
         # Snakemake reads `--config key=True` as a boolean; "true" would stay a string.
         return [*smk, "--rerun-incomplete", "--omit-from", "report",
@@ -357,7 +358,8 @@ class Stage:
 
 
 def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
-    """The stages of a remote-run plan (YAML: `stages:` of {name, profile, config}); each stage's `config` is written
+    """The stages of a remote-run plan (YAML: `stages:` of {name, profile, and optionally study, config}); a stage's
+    `study` file replaces the one its profile names; each stage's `config` is written
     as an overlay file under `overlay_dir`. A stage trains only its cells not finished yet (the committed ones, and
     those an earlier call made): its tables then hold those cells alone, and `reaggregate` (Snakemake with
     --allowed-rules) re-aggregates the whole study afterwards (README)."""
@@ -368,7 +370,7 @@ def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
         if not (Path(entry["profile"]) / "config.yaml").is_file():
             raise GanStudyError(f"{plan}: stage {i + 1} names profile {entry['profile']}, which has no config.yaml; "
                                 "fix the plan's profile path")
-        stage = Stage(entry["name"], entry["profile"], skip_finished=True)
+        stage = Stage(entry["name"], entry["profile"], skip_finished=True, study=entry.get("study"))
         if entry.get("config"):
             overlay = Path(overlay_dir) / f"{Path(plan).stem}-stage{i + 1}.yaml"
             overlay.parent.mkdir(parents=True, exist_ok=True)

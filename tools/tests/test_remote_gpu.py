@@ -157,8 +157,8 @@ def test_the_graph_verdict_needs_real_cuda_graphs_that_passed(tmp_path):
 
 def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch):
     """Issue 13's order, with the longer budget after the cells that fit one call: Table 1 (MLP GAN, MNIST, 5 seeds,
-    250 epochs) first, then cGAN on MNIST, then Fashion-MNIST, then 2,000 epochs, then the whole paper profile; every
-    stage's config is valid."""
+    250 epochs) first, then cGAN on MNIST, then Fashion-MNIST, Gaussian noise, 20 seeds for the failure rate, then
+    2,000 epochs, then the whole paper profile; every stage's config is valid."""
     monkeypatch.chdir(REPO)
     stages = core.plan_stages("tools/remote_gpu/plan-paper.yaml", overlay_dir=tmp_path)
     configs = [stage.config() for stage in stages]
@@ -167,8 +167,12 @@ def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch)
     assert configs[0]["models"]["mlp_gan"]["epochs"] == 250 and configs[0]["seeds"] == [0, 1, 2, 3, 4]
     assert cells[1] == [("cgan", "mnist"), ("mlp_gan", "mnist")]
     assert ("mlp_gan", "fashion_mnist") in cells[2] and ("cgan", "fashion_mnist") in cells[2]
-    assert configs[3]["study"] == "paper-long" and cells[3] == [("mlp_gan", "mnist")]
-    assert configs[3]["models"]["mlp_gan"]["epochs"] == 2000 and configs[3]["snapshots"]["every_n_epochs"] == 50
+    noise, failures = configs[3], configs[4]  # the noise the paper's model may have used; the failure rate
+    assert noise["study"] == "paper-noise" and noise["models"]["mlp_gan"]["noise"] == "gaussian"
+    assert noise["models"]["mlp_gan"]["epochs"] == 250 and cells[3] == [("mlp_gan", "mnist")]
+    assert failures["study"] == "paper-failures" and len(failures["seeds"]) >= 20 and cells[4] == [("mlp_gan", "mnist")]
+    assert configs[5]["study"] == "paper-long" and cells[5] == [("mlp_gan", "mnist")]
+    assert configs[5]["models"]["mlp_gan"]["epochs"] == 2000 and configs[5]["snapshots"]["every_n_epochs"] == 50
     assert stages[-1].configfiles == [] and stages[-1].profile == "workflows/profiles/paper"  # the whole profile
     paper = [c for c, config in zip(cells, configs) if config["study"] == "paper"]
     assert all(set(a) < set(b) for a, b in zip(paper, paper[1:]))  # each stage adds cells, none drops a finished one
@@ -205,7 +209,8 @@ def test_a_remote_run_goes_through_its_stages_in_order_and_stops_at_the_deadline
     assert not any("cuda_graphs" in arg for arg in table1)  # no passing GPU check on this machine
     assert table1[table1.index("--resources"):][:2] == ["--resources", "gpu=4"]  # the profile's gpu=1, raised
     assert [s["step"] for s in record["steps"]] == ["bench", "graph-check", stages[0].name] and not record["complete"]
-    assert packed == ["results/paper", "results/paper-long", "results/bench", "logs/paper", "logs/paper-long"]
+    studies = ["paper", "paper-noise", "paper-failures", "paper-long"]
+    assert packed == [f"results/{s}" for s in studies] + ["results/bench"] + [f"logs/{s}" for s in studies]
 
 
 def test_a_plan_naming_a_missing_profile_is_refused(tmp_path):
