@@ -16,10 +16,11 @@ rounding only, which GAN training amplifies: a seed's outcome there may depend o
 
 Randomness never happens inside the vmapped call. Every draw a training step makes (noise, permutations,
 dropout masks, gradient-penalty interpolation weights) goes through `SeedStreams.draw`, which calls the
-same drawing function once per seed with that seed's own torch.Generator. Each seed therefore consumes
-its own stream in exactly the order it would when trained alone, and a batched run gives the per-seed
-numbers of S separate runs (bitwise seed by seed; up to the rounding of batched kernels when vmapped;
-tests/test_seeds.py checks both).
+same drawing function once per seed with that seed's own torch.Generator — or, for a `UniformDraw` (noise and
+masks that are exact transforms of uniforms), fills each seed's row of stacked buffers from its own generator and
+transforms all rows at once. Each seed therefore consumes its own stream in exactly the order it would when
+trained alone, and a batched run gives the per-seed numbers of S separate runs (bitwise seed by seed; up to the
+rounding of batched kernels when vmapped; tests/test_seeds.py checks both).
 """
 
 import copy
@@ -119,7 +120,7 @@ def _seed_slice(arg, index):
 
 
 def _matmul_linear(self, x):
-    y = torch.mm(x, self.weight.T) if x.dim() == 2 else x @ self.weight.T  # mm: no reshapes around the batched matmul
+    y = torch.mm(x, self.weight.T) if x.dim() == 2 else x @ self.weight.T  # vmap makes either one batched matmul
     return y if self.bias is None else y + self.bias
 
 
