@@ -147,6 +147,11 @@ def hashed_model_config(model, cfg):
     return {key: value for key, value in cfg.items() if key not in neutral or neutral[key] != value}
 
 
+def model_run_config(model, dataset, cfg):
+    """The run config of (model, dataset) trained with model section `cfg`: what a run's hash is taken of."""
+    return {"model": model, "dataset": dataset, "model_config": hashed_model_config(model, cfg)}
+
+
 def migrate(config, defaults=None):
     """An older study's resolved config brought to `CONFIG_VERSION`: missing keys filled (the older behaviour where it
     is known, else today's default), sections of models the study never ran replaced by today's defaults, and every

@@ -18,9 +18,9 @@ SAMPLES_FORMAT = "gan_study.samples/1"
 
 def run_hash(model, dataset, cfg):
     """The hash of the run config that trains (model, dataset) with model section `cfg` (as train.run_config)."""
-    from .config import hashed_model_config
+    from .config import model_run_config
 
-    return config_hash({"model": model, "dataset": dataset, "model_config": hashed_model_config(model, cfg)})
+    return config_hash(model_run_config(model, dataset, cfg))
 
 
 def load_generator(final_path, model, dataset, seed, cfg, device):

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from . import worklock
-from .config import hashed_model_config, run_id
+from .config import model_run_config, run_id
 from .data import load_splits
 from .errors import GanStudyError
 from .graphs import GraphCaptureError, GraphedStep
@@ -50,7 +50,7 @@ def graphs_wanted(config, model):
 
 def run_config(config, model, dataset):
     """The part of the config that determines one run's training: its hash keys resumption and results."""
-    return {"model": model, "dataset": dataset, "model_config": hashed_model_config(model, config["models"][model])}
+    return model_run_config(model, dataset, config["models"][model])
 
 
 def _grads_to(params, grads):

@@ -53,7 +53,11 @@ def dropout_mask(shape, keep, scale, generator, device):
     Masks are drawn outside the forward pass, from the run's own generator, so that a seed fixes them and
     several seeds can share one batched (vmapped) forward pass, each with its own masks.
     """
-    return (torch.rand(shape, generator=generator, device=device) < keep) * scale
+    return _mask(torch.rand(shape, generator=generator, device=device), keep, scale)
+
+
+def _mask(uniforms, keep, scale):
+    return (uniforms < keep) * scale
 
 
 class MaskDraw(UniformDraw):
@@ -67,7 +71,7 @@ class MaskDraw(UniformDraw):
         super().__init__([shape for shape, _, _ in self.layers], self._per_pass, device)
 
     def _per_pass(self, *uniforms):
-        return self._split([(u < keep) * scale for u, (_, keep, scale) in zip(uniforms, self.layers)])
+        return self._split([_mask(u, keep, scale) for u, (_, keep, scale) in zip(uniforms, self.layers)])
 
     def _split(self, masks):
         per_pass = len(masks) // self.passes
@@ -81,7 +85,7 @@ class MaskDraw(UniformDraw):
         masks, start = [None] * len(self.layers), 0
         for (keep, scale), group in zip(keys, groups):
             size = sum(buffers[k].numel() for k in group)
-            region = (flat[start : start + size] < keep) * scale
+            region = _mask(flat[start : start + size], keep, scale)
             for k in group:
                 masks[k] = region[: buffers[k].numel()].view(buffers[k].shape)
                 region = region[buffers[k].numel() :]

@@ -3,7 +3,7 @@ import shlex
 import sys
 
 from gan_study import dag
-from gan_study.metrics import metrics
+from gan_study.metrics import REGISTRY, metrics
 
 PATHS = dag.study_paths(config)
 RESULTS = PATHS["results"]
@@ -21,13 +21,14 @@ SEEDS = config["seeds"]
 # checkpoint only for the runs whose model keeps snapshots (snapshots.every_n_epochs < epochs).
 METRICS = metrics()
 METRIC_RUNS = {metric.name: dag.metric_runs(config, metric) for metric in METRICS}
-CURVE_RUNS = METRIC_RUNS["fid_curve"]
 PARZEN_CURVE_RUNS = METRIC_RUNS["parzen_curve"]
 PARZEN_CURVES_CSV = [f"{RESULTS}/parzen_curves.csv"] if PARZEN_CURVE_RUNS else []
 BASELINES_CSV = [f"{RESULTS}/parzen_baselines.csv"] if config["parzen_baselines"]["enabled"] else []
-FID_CSVS = [f"{RESULTS}/fid_runs.csv", f"{RESULTS}/fid_summary.csv"] if config["fid"]["enabled"] else []
-FID_CURVES_CSV = [f"{RESULTS}/fid_curves.csv"] if CURVE_RUNS else []
-FID_CURVES = bool(CURVE_RUNS)
+# The FID CSVs the figures read: those FID's registry entry says aggregate writes for this study.
+FID_OUTPUTS = dag.metric_outputs(config, REGISTRY["fid"], RESULTS)
+FID_CSVS = [p for p in FID_OUTPUTS if os.path.basename(p) in ("fid_runs.csv", "fid_summary.csv")]
+FID_CURVES_CSV = [p for p in FID_OUTPUTS if os.path.basename(p) == "fid_curves.csv"]
+FID_CURVES = bool(FID_CURVES_CSV)
 DATASETS = sorted({run["dataset"] for run in RUNS})
 # Other committed studies whose Parzen curves the report shows (report.curves_from), and the files read of each.
 CURVES_FROM = config["report"]["curves_from"]
