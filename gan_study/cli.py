@@ -32,6 +32,7 @@ COMMANDS.update({
     "methods": ("methods", "the methods section, generated from the resolved config"),
     "readme": ("readme", "regenerate the README's results table from a committed results dir"),
     "bench": ("bench", "benchmark: naive vs device-resident vs seed-batched training, and Parzen"),
+    "bench-stack": ("bench_stack", "benchmark: training speed by models per stack, with a profiler trace"),
     "bench-parzen": ("bench", "benchmark: Parzen distances-once vs per-σ recomputation"),
     "graph-check": ("graph_check", "check: training steps replayed from CUDA graphs agree with eager ones (on a GPU)"),
     "publish-weights": ("publish", "copy a study's final and selected generators into results/<study>/weights"),

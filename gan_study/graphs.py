@@ -7,8 +7,9 @@ backward, both optimiser updates, every seed's random draws) once, and replays i
 What makes a step replayable:
 - static inputs: each minibatch is copied into the buffers the graph reads; the losses it returns are static too;
 - hyper-parameters that change between steps (the MLP GAN's learning rate and momentum) are 0-dim device tensors
-  that the optimiser reads, refilled before every replay; Adam and RMSprop are captured `capturable` (their step
-  count lives on the GPU);
+  that the optimiser reads, refilled before every replay; Adam and RMSprop are `capturable` (their step count
+  lives on the GPU), in eager training on a GPU as well (`optim.capturable_where_supported`): the capturable bias
+  correction rounds otherwise than the eager one, and both paths must do the same arithmetic;
 - random draws: every seed's CUDA generator is registered with the graph, so a replay advances each seed's stream
   as the eager step would (torch's graph-safe Philox offsets) and checkpointed streams stay exact;
 - state created lazily on first use (optimiser buffers, library workspaces) must exist before capture: one warm-up

@@ -46,7 +46,8 @@ def _setup_paragraphs(config):
         + (" On the GPU each training step" + _graphed_models(config) + " was captured once as a CUDA graph and "
            "replayed (the same kernels and random streams; the scheduled learning rate enters unfused, so numbers "
            r"equal eager training up to float rounding); each run's \texttt{train.json} records whether its capture "
-           "succeeded (else it trained eagerly)." if config["cuda_graphs"] else ""),
+           "succeeded (else it trained eagerly)." if config["cuda_graphs"] else "")
+        + _compile_sentence(config),
     ]
 
 
@@ -57,6 +58,18 @@ def _data_sentence(datasets):
         spec = DATASETS[name]
         splits.setdefault(f"{spec.split_source}, {spec.split_sentence()}", []).append(spec.title)
     return "; ".join(f"{', '.join(titles)}: {split}" for split, titles in splits.items()) + r"; pixels scaled to $[0,1]$."
+
+
+def _compile_sentence(config):
+    backend = config.get("torch_compile", False)
+    if not backend:
+        return ""
+    eager = [variant_class(m) for m in dict.fromkeys(entry["model"] for entry in config["runs"])
+             if variant_class(m).not_compilable]
+    return (r" The nets' forward and backward passes were compiled with \texttt{torch.compile}"
+            + ("" if backend is True else rf" (backend \texttt{{{latex.escape(backend)}}})")
+            + "; compiled kernels round otherwise than eager ones, so numbers equal eager training up to float rounding."
+            + "".join(f" {v.title} trained eagerly: {v.not_compilable}." for v in eager))
 
 
 def _graphed_models(config):

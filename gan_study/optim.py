@@ -65,6 +65,28 @@ def linear_momentum(epoch, initial, final, start, saturate):
     return initial * (1.0 - alpha) + final * alpha
 
 
+# Devices on which torch's Adam and RMSprop can keep their step count on the device (`capturable`), as a step
+# replayed from a CUDA graph must.
+CAPTURABLE_DEVICES = ("cuda",)
+
+
+def capturable_where_supported(optimizer):
+    """Adam and RMSprop `capturable` wherever their parameters' device allows it, eager or graphed: a capturable
+    step computes its bias correction with device-tensor operations, which round differently from the eager
+    formula, so eager and graphed training do the same arithmetic only if both use it. Elsewhere (CPUs) the flag
+    is off. Called after building an optimiser and after loading a checkpoint, which carries the flag (and puts
+    the step count) of the machine that wrote it: a checkpoint moves between a GPU and a CPU either way."""
+    for group in optimizer.param_groups:
+        if "capturable" not in group:
+            continue  # an optimiser without the option (pylearn2's SGD has no step-dependent term)
+        group["capturable"] = capturable = all(p.device.type in CAPTURABLE_DEVICES for p in group["params"])
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if torch.is_tensor(state.get("step")):
+                state["step"] = state["step"].to(device=p.device if capturable else "cpu", dtype=torch.float32)
+    return optimizer
+
+
 def set_hyperparameters(optimizer, values):
     for group in optimizer.param_groups:
         group.update(values)

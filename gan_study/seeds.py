@@ -131,6 +131,22 @@ def _with_matmul_linears(module):
     return module
 
 
+def _compiled(fn, backend):
+    """`fn` compiled by torch.compile with `backend` (True: torch's default). Each net of a run compiles its own
+    graphs for each kind of call (with or without labels and masks, inputs that need gradients or not): more than
+    torch's default recompilation limit, past which it would fall back to eager calls without a word."""
+    import torch._dynamo
+
+    limit = "recompile_limit" if hasattr(torch._dynamo.config, "recompile_limit") else "cache_size_limit"
+    setattr(torch._dynamo.config, limit, max(getattr(torch._dynamo.config, limit), 64))
+    # The 2014 update differentiates the discriminator's loss with the graph retained for the generator's loss:
+    # a compiled backward pass must not reuse ("donate") its saved buffers.
+    import torch._functorch.config
+
+    torch._functorch.config.donated_buffer = False
+    return torch.compile(fn, **({} if backend is True else {"backend": backend}))
+
+
 class SeedStack:
     """S independent copies of one nn.Module, called as one: inputs and outputs carry a leading seed axis.
 
@@ -139,7 +155,7 @@ class SeedStack:
     call (GPUs), or seed by seed on views of the stacked tensors (CPUs); the results are the same.
     """
 
-    def __init__(self, modules, vectorized=True):
+    def __init__(self, modules, vectorized=True, compile_backend=None):
         self.vectorized = vectorized
         self.params, self.buffers = stack_module_state(list(modules))
         # The template holds no data: functional_call supplies each seed's parameters and buffers.
@@ -148,6 +164,10 @@ class SeedStack:
         # Vmapped, a Linear layer computes x @ Wᵀ + b: what vmap makes of F.linear anyway (a batched matmul and an
         # add), without the `b * 1` and reshape kernels its batching rule adds in the forward and backward passes.
         self.vmapped_template = _with_matmul_linears(copy.deepcopy(self.template))
+        # torch.compile (config `torch_compile`): the nets' forward pass (and through it their backward pass) as
+        # compiled graphs. Every random draw stays outside (masks and noise come in as inputs), so the seeds' streams
+        # are untouched; compiled kernels round otherwise than eager ones, so numbers agree within float rounding.
+        self.forward = self._forward if compile_backend is None else _compiled(self._forward, compile_backend)
 
     def _one(self, params, buffers, *args):
         return functional_call(self.template, (params, buffers), args)
@@ -156,26 +176,29 @@ class SeedStack:
         return functional_call(self.vmapped_template, (params, buffers), args)
 
     def __call__(self, *args):
+        return self.forward(self.params, self.buffers, *args)
+
+    def _forward(self, params, buffers, *args):
         if self.vectorized:
             in_dims = (0, 0, *(None if arg is None else 0 for arg in args))  # None: an absent input (labels, masks)
-            return vmap(self._one_vmapped, in_dims=in_dims)(self.params, self.buffers, *args)
+            return vmap(self._one_vmapped, in_dims=in_dims)(params, buffers, *args)
         if self.size == 1:
-            return self._alone(*args)
+            return self._alone(params, buffers, *args)
         # Views of the stacked tensors: gradients and buffer updates land in the stack. One unbind per tensor (not
         # an index per seed), so the backward pass assembles each stacked gradient once.
-        params = {name: p.unbind(0) for name, p in self.params.items()}
-        buffers = {name: b.unbind(0) for name, b in self.buffers.items()}
+        params = {name: p.unbind(0) for name, p in params.items()}
+        buffers = {name: b.unbind(0) for name, b in buffers.items()}
         outputs = []
         for i in range(self.size):
             outputs.append(self._one({n: p[i] for n, p in params.items()}, {n: b[i] for n, b in buffers.items()},
                                      *(_seed_slice(arg, i) for arg in args)))
         return torch.stack(outputs)
 
-    def _alone(self, *args):
+    def _alone(self, params, buffers, *args):
         """A stack of one: reshaping views in and out (their gradients are views too), so a lone seed runs exactly the
         kernels of a plain module, no more: no copies to split or join a stack."""
-        params = {name: p.view(p.shape[1:]) for name, p in self.params.items()}
-        buffers = {name: b.view(b.shape[1:]) for name, b in self.buffers.items()}
+        params = {name: p.view(p.shape[1:]) for name, p in params.items()}
+        buffers = {name: b.view(b.shape[1:]) for name, b in buffers.items()}
         return self._one(params, buffers, *(_drop_seed_axis(arg) for arg in args)).unsqueeze(0)
 
     def seedwise(self, fn, *tensors):
@@ -195,7 +218,7 @@ class SeedStack:
 
     def __getattr__(self, name):
         # Methods that draw no randomness from the data (e.g. `dropout_masks`) are the template's.
-        if name in ("params", "buffers", "template", "vmapped_template", "size", "vectorized", "seedwise"):
+        if name in ("params", "buffers", "template", "vmapped_template", "size", "vectorized", "seedwise", "forward"):
             raise AttributeError(name)
         return getattr(self.template, name)
 

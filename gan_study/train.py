@@ -9,7 +9,9 @@ Rooms, in the order a minibatch meets them:
   checks, and each completed epoch handed to the run's files; `Trainer.state_dict`: the checkpoint's layout.
 - `TrainingLog`: the log rows, progress line and live log files of one `fit`.
 - `SeedRun`: one seed's bookkeeping (log rows, status, divergence). One seed is a stack of one: every run trains
-  its seeds as one `SeedStack`, so a lone seed and a batched one take the same code path.
+  its seeds as one `SeedStack`, so a lone seed and a batched one take the same code path. A stack may also hold
+  the cells of one model on several datasets whose epochs agree (MNIST and Fashion-MNIST: 50,000 training images of
+  28×28 each): each seed then draws its minibatches from its own dataset and writes its own cell's files.
 - `train_seeds` / `train`: a run as a command — owns the work dir, resumes, writes each seed's outputs.
 Schedules count minibatches (`step`) and completed epochs (`epoch`). What a run writes (checkpoint, snapshots,
 final outputs) and when is `run_files.RunFiles`'s.
@@ -28,7 +30,7 @@ from .data import load_splits
 from .errors import GanStudyError
 from .graphs import GraphCaptureError, GraphedStep
 from .models import get_variant
-from .optim import set_hyperparameters
+from .optim import capturable_where_supported, set_hyperparameters
 from .progress import Progress
 from .provenance import config_hash, git_state, now
 from .run_files import RunFiles, RunOutputs  # noqa: F401  (RunOutputs: where a seed's results go, for callers)
@@ -227,15 +229,18 @@ def check_stack_memory(variant, image_shape, n_seeds, device, free=None):
             f"has {free / 2**30:.1f} GiB free: train fewer seeds per job (config seeds, or batch_seeds: false)")
 
 
-def build_nets(variant, image_shape, train_x, seeds, device, vectorized=None):
+def build_nets(variant, image_shape, train_x, seeds, device, vectorized=None, compile_backend=None):
     """(generator, discriminator) SeedStacks for `seeds`, vmapped (`vectorized`; by default on GPUs when there are
-    several seeds) or called seed by seed. Each seed's initialisation comes from the global RNG seeded with it."""
+    several seeds) or called seed by seed, their forward passes compiled with `compile_backend` (config
+    `torch_compile`; None: eager). Each seed's initialisation comes from the global RNG seeded with it and from
+    `train_x` (its training images, for a data-dependent initialisation: one tensor, or a list with one per seed)."""
     nets = []
-    for seed in seeds:
+    for i, seed in enumerate(seeds):
         make_deterministic(seed, device)
-        nets.append([net.to(device) for net in variant.build(image_shape, train_x)])
+        images = train_x[i] if isinstance(train_x, list) else train_x
+        nets.append([net.to(device) for net in variant.build(image_shape, images)])
     vectorized = (device.type != "cpu" and len(seeds) > 1) if vectorized is None else vectorized
-    return SeedStack([g for g, _ in nets], vectorized), SeedStack([d for _, d in nets], vectorized)
+    return tuple(SeedStack([pair[k] for pair in nets], vectorized, compile_backend) for k in (0, 1))
 
 
 class Trainer:
@@ -246,31 +251,44 @@ class Trainer:
     STATE_VERSION = STATE_VERSION
 
     def __init__(self, config, model, dataset, seeds, vectorized=None, graph_backend=None):
-        self.config, self.model, self.dataset = config, model, dataset
+        # `dataset`: every seed's, or a list with each seed's (a stack of several cells of one model: `cell_stack`).
+        self.datasets = [dataset] * len(seeds) if isinstance(dataset, str) else list(dataset)
+        self.config, self.model, self.dataset = config, model, "+".join(dict.fromkeys(self.datasets))
         self.cfg = cfg = config["models"][model]
         self.variant = get_variant(model, cfg)
         self.device = resolve_device(config["device"])
         set_tf32(config["allow_tf32"])
-        self.train_x, self.train_y, unit_x, image_shape = self._load_training_set()
+        self.train_x, self.train_y, unit_x, image_shape, self.offsets = self._load_training_sets(len(seeds))
         if len(seeds) > 1:
             check_stack_memory(self.variant, image_shape, len(seeds), self.device)
-        self.gen, self.disc = build_nets(self.variant, image_shape, unit_x, seeds, self.device, vectorized)
-        self.opt_g, self.opt_d = self.variant.make_optimizers(self.gen, self.disc)
+        self.compiled = self._compile_backend(config.get("torch_compile", False))  # None: eager
+        self.gen, self.disc = build_nets(self.variant, image_shape, unit_x, seeds, self.device, vectorized,
+                                         self.compiled)
+        self.opt_g, self.opt_d = map(capturable_where_supported, self.variant.make_optimizers(self.gen, self.disc))
         self.streams = SeedStreams(seeds, self.device)
         self.runs = [SeedRun(seed) for seed in seeds]
         self.epoch = self.steps = self.g_updates = self.d_done = 0
         self.hyper = {}  # the schedule's values at the current step (logged with each row)
         self.simultaneous = cfg["update_order"] == "simultaneous"
-        self.batch, self.n_batches = cfg["batch_size"], self.train_x.shape[0] // cfg["batch_size"]
+        self.batch, self.n_batches = cfg["batch_size"], self.n_images // cfg["batch_size"]
         if self.n_batches == 0:
-            raise GanStudyError(f"models.{model}.batch_size ({self.batch}) exceeds the {self.train_x.shape[0]} "
+            raise GanStudyError(f"models.{model}.batch_size ({self.batch}) exceeds the {self.n_images} "
                                 f"training images; lower batch_size or raise models.{model}.train_limit")
-        self.run_hash = config_hash(run_config(config, model, dataset))
-        self.label = (run_id(model, dataset, seeds[0]) if len(seeds) == 1
-                      else f"{model}/{dataset}/seeds{','.join(map(str, seeds))}")
+        self.run_hashes = [config_hash(run_config(config, model, name)) for name in self.datasets]  # per seed
+        # The checkpoint's: a run's own hash, or for a stack of cells the hash of its members' hashes.
+        self.run_hash = self.run_hashes[0] if self.offsets is None else config_hash(self.run_hashes)
+        self.label = (run_id(model, self.dataset, seeds[0]) if len(seeds) == 1
+                      else f"{model}/{self.dataset}/seeds{','.join(map(str, seeds))}")
         self.trained_by, self.wall_before, self.t0 = [{"started": now(), **git_state()}], 0.0, time.time()
         self.graph_error = None  # why a wanted graph capture failed
         self.graphed = self._graphed_step(graphs_wanted(config, model) or graph_backend is not None, graph_backend)
+
+    def _compile_backend(self, wanted):
+        """Config `torch_compile`'s backend (True: torch's default), or None: off, or a model it cannot compile."""
+        if wanted and self.variant.not_compilable:
+            print(f"[gan-study] torch_compile: {self.model} trains eagerly: {self.variant.not_compilable}")
+            return None
+        return wanted or None
 
     def _graphed_step(self, wanted, backend):
         if not wanted:
@@ -281,13 +299,32 @@ class Trainer:
             return None
         return GraphedStep(self._eager_step, (self.gen, self.disc), (self.opt_g, self.opt_d), self.streams, backend)
 
-    def _load_training_set(self):
-        splits = load_splits(self.dataset, self.config["data_dir"], self.config["download"])
+    def _load_training_sets(self, n_seeds):
+        """The training images of every dataset of the stack, one after another on the device; each seed's unit-range
+        images (for initialisation); their shape; and per seed the offset of its dataset's images (None when the
+        stack has one dataset). Cells stack only when their epochs agree: the same image shape and count."""
+        if len(self.datasets) != n_seeds:
+            raise GanStudyError(f"a stack of {n_seeds} seeds needs one dataset or {n_seeds}, not {len(self.datasets)}")
+        names = list(dict.fromkeys(self.datasets))
+        xs, ys, units, shapes = zip(*(self._load_training_set(name) for name in names))
+        self.n_images = xs[0].shape[0]
+        if len({(x.shape[0], shape) for x, shape in zip(xs, shapes)}) > 1:
+            sizes = ", ".join(f"{name} {x.shape[0]:,} images of {tuple(s)}" for name, x, s in zip(names, xs, shapes))
+            raise GanStudyError(f"{self.model}: cells stack only when their training sets have one image shape and one "
+                                f"size (epochs of the same minibatches): {sizes}; train them in separate stacks")
+        unit_per_seed = [units[names.index(name)] for name in self.datasets]
+        if len(names) == 1:
+            return xs[0], ys[0], unit_per_seed[0], shapes[0], None
+        offsets = torch.tensor([names.index(name) * self.n_images for name in self.datasets], device=self.device)
+        return torch.cat(xs), torch.cat(ys), unit_per_seed, shapes[0], offsets[:, None]
+
+    def _load_training_set(self, dataset):
+        splits = load_splits(dataset, self.config["data_dir"], self.config["download"])
         n_train = splits.train_x.shape[0]
         limit = self.cfg["train_limit"] or n_train
         if limit > n_train:
             raise GanStudyError(f"models.{self.model}.train_limit ({limit}) exceeds the {n_train:,} training images "
-                                f"of {self.dataset}; lower it, or set it to null to use them all")
+                                f"of {dataset}; lower it, or set it to null to use them all")
         # The whole training set lives on the device, in the generator's output range; minibatches are index gathers.
         train_x = self.variant.from_unit_range(splits.train_x[:limit]).to(self.device)
         return train_x, splits.train_y[:limit].to(self.device), splits.train_x[:limit], splits.image_shape
@@ -331,8 +368,9 @@ class Trainer:
                           update_generator, self.simultaneous)
 
     def epoch_order(self):
-        """Each seed's permutation of the training set for one epoch, drawn from its own stream."""
-        return self.streams.draw(lambda g: torch.randperm(self.train_x.shape[0], generator=g, device=self.device))
+        """Each seed's permutation of its training set for one epoch, drawn from its own stream."""
+        order = self.streams.draw(lambda g: torch.randperm(self.n_images, generator=g, device=self.device))
+        return order if self.offsets is None else order + self.offsets  # each seed's indices into its own dataset
 
     def minibatch(self, order, b):
         """Minibatch `b` of an epoch's `order`: (x, y) index-gathered on the device, with a leading seed axis."""
@@ -355,7 +393,7 @@ class Trainer:
         """Train to the budget, or stop after epoch `until_epoch`; `files` (a RunFiles) gets each completed epoch
         (snapshots, checkpoint). Returns True when the run has ended: budget reached, or every seed diverged."""
         last = self.cfg["epochs"] if until_epoch is None else min(until_epoch, self.cfg["epochs"])
-        log = TrainingLog(self, files.live_logs(self.runs) if files else None)
+        log = TrainingLog(self, files.live_logs(self) if files else None)
         while self.running() and self.epoch < last:
             self.train_epoch(log)
             self.freeze_nonfinite_seeds()
@@ -413,6 +451,8 @@ class Trainer:
         self.disc.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_generator"])
         self.opt_d.load_state_dict(state["opt_discriminator"])
+        capturable_where_supported(self.opt_g)
+        capturable_where_supported(self.opt_d)
         self.streams.set_state(state["rng"])
         self.epoch, self.steps, self.g_updates, self.d_done = (state[k] for k in ("epoch", "step", "g_updates",
                                                                                   "d_done"))
@@ -431,6 +471,8 @@ def train(config, model, dataset, seed, work_dir, final_path, log_csv, summary_j
 def train_seeds(config, model, dataset, seeds, work_dir, outputs, until_epoch=None, vectorized=None):
     """Train the seeds of one (model, dataset) in one process as one seed stack, vmapped (`vectorized`, by default
     on GPUs) or seed by seed (by default on CPUs); returns their summaries, or None when stopped at `until_epoch`.
+    `dataset` may list each seed's dataset: several cells of one model whose training sets have the same size and
+    image shape (MNIST and Fashion-MNIST) then train as one stack, each seed as in its own cell.
 
     Each seed gets the outputs a single-seed run writes (final weights, log, summary), so everything
     downstream is the same whichever way the seeds were trained. A seed that diverges is recorded as such
@@ -442,9 +484,12 @@ def train_seeds(config, model, dataset, seeds, work_dir, outputs, until_epoch=No
         files.remove_leftovers()
         trainer = Trainer(config, model, dataset, seeds, vectorized)
         files.resume(trainer)
-        if not trainer.fit(until_epoch, files):
-            return None
-        return files.write_outputs(trainer)
+        try:
+            if not trainer.fit(until_epoch, files):
+                return None
+            return files.write_outputs(trainer)
+        finally:
+            files.checkpoint_writer.wait()  # the last checkpoint complete on disk, whatever ended the run
 
 
 RUN_FILES = [arg("--work-dir", required=True, help="the resumable checkpoint lives here")]
@@ -458,11 +503,18 @@ def train_command(config, args):
 
 
 @command("train-seeds", [
-    arg("--model", required=True), arg("--dataset", required=True), arg("--seeds", required=True, type=int, nargs="+"),
+    arg("--model", required=True),
+    arg("--dataset", required=True, nargs="+",
+        help="the seeds' dataset, or one per seed in --seeds order (cells of one model with equal training sets)"),
+    arg("--seeds", required=True, type=int, nargs="+"),
     *RUN_FILES, arg("--final", required=True, nargs="+", help="one per seed, in --seeds order"),
     arg("--log-csv", required=True, nargs="+"), arg("--summary", required=True, nargs="+")])
 def train_seeds_command(config, args):
     if not len(args.seeds) == len(args.final) == len(args.log_csv) == len(args.summary):
         raise GanStudyError("train-seeds needs one --final, --log-csv and --summary path per seed")
+    if len(args.dataset) not in (1, len(args.seeds)):
+        raise GanStudyError(f"train-seeds: give one --dataset for all seeds or one per seed ({len(args.seeds)}), not "
+                            f"{len(args.dataset)}")
     outputs = [RunOutputs(*paths) for paths in zip(args.final, args.log_csv, args.summary)]
-    train_seeds(config, args.model, args.dataset, args.seeds, args.work_dir, outputs)
+    dataset = args.dataset[0] if len(args.dataset) == 1 else args.dataset
+    train_seeds(config, args.model, dataset, args.seeds, args.work_dir, outputs)

@@ -44,7 +44,10 @@ def test_bench_command_measures_naive_resident_and_batched_paths(tmp_path, mnist
         assert m["ratio_batched_vs_naive"] == pytest.approx(rates["batched_all_seeds"] / rates["naive"], rel=0.02)
         assert m["fraction_of_peak"] is None and "no peak" in m["peak_source"]  # CPUs have no peak entry
         cost = m["checkpoint"]  # what the resumable checkpoint costs: measured, not assumed
-        assert cost["bytes"] > 0 and cost["save_s"] > 0 and 0 < cost["share_of_training"] < 1
+        assert cost["bytes"] > 0 and cost["save_s"] > 0 and 0 < cost["share_of_training_written_in_line"] < 1
+        # Written in a thread, training waits for the copy to the host (and any write the next epoch cannot hide).
+        assert 0 < cost["host_copy_s"] <= cost["stall_s"] <= cost["save_s"]
+        assert cost["share_of_training"] <= cost["share_of_training_written_in_line"]
     for m in result["models"]:  # launches: vmap runs every seed in each kernel; seed by seed launches per seed
         ops = m["aten_ops_per_step"]
         assert ops["one_seed"] < ops["vmap_all_seeds"] < ops["seed_by_seed_all_seeds"] < 5 * ops["one_seed"] + 50
@@ -67,3 +70,26 @@ def test_device_peaks_come_from_the_cited_file():
     h100 = device_peak("NVIDIA H100 80GB HBM3")
     assert h100["fp32_tflops"] == 67.0 and "datasheet" in h100["citation"]
     assert device_peak("cpu (x86_64, 2 threads)") is None
+
+
+def test_bench_stack_times_each_stack_size_beside_the_naive_loop_and_writes_a_trace(tmp_path, tiny_config):
+    """Speeds by models per stack, their ratios to the naive loop measured in the same run, and a readable profiler
+    trace with the operators that took the most time (plumbing, not speed)."""
+    import gzip
+    import json
+
+    from gan_study.bench_stack import bench_stack
+
+    result = bench_stack(tiny_config, "mlp_gan", sizes=(1, 2), steps=2, warmup=1, trace_models=2, trace_steps=2,
+                         out_dir=tmp_path, compile_backend="aot_eager")
+    assert json.loads((tmp_path / "stack-cpu.json").read_text()) == json.loads(json.dumps(result))
+    assert [row["models"] for row in result["stacks"]] == [1, 2] and not result["vmapped"]
+    assert result["compiled"]["backend"] == "aot_eager" and result["compiled"]["models"] == 2
+    for row in [*result["stacks"], result["compiled"]]:
+        assert row["images_per_s"] > 0
+        assert row["ratio_vs_naive"] == pytest.approx(row["images_per_s"] / result["naive_images_per_s"], abs=0.01)
+    trace = json.loads(gzip.decompress((tmp_path / result["trace"]["file"]).read_bytes()))
+    assert any(event.get("name") == "aten::mm" for event in trace["traceEvents"])
+    top = result["trace"]["top_operators"]
+    assert top and {"aten::mm", "aten::addmm"} & {op["name"] for op in top}
+    assert [op["self_time_us"] for op in top] == sorted((op["self_time_us"] for op in top), reverse=True)

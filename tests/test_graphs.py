@@ -155,3 +155,45 @@ def test_cuda_graphs_can_name_the_models_that_passed_their_check(tiny_config):
     assert "\t" not in methods_text(config)  # a LaTeX \texttt once lost its backslash to a tab
     with pytest.raises(GanStudyError, match="cuda_graphs"):
         validate(dict(config, cuda_graphs=["mlp_gan", "resnet"]))
+
+
+class CapturableReplay(EagerReplay):
+    """Replay emulated as on a GPU: Adam and RMSprop `capturable` under the capture's conditions."""
+
+    capturable_optimizers = True
+
+
+@pytest.fixture
+def cpu_as_capturable(monkeypatch):
+    """torch's Adam and RMSprop accept `capturable` on the CPU (they refuse it there), and the study treats the CPU as
+    a device where eager optimisers are capturable: the conditions of a GPU, for the optimiser arithmetic alone."""
+    import importlib
+
+    from gan_study import optim
+
+    modules = [importlib.import_module(f"torch.optim.{name}") for name in ("optimizer", "adam", "rmsprop")]
+    supported = modules[0]._get_capturable_supported_devices
+
+    def with_cpu(supports_xla=True):
+        return [*supported(supports_xla), "cpu"]
+
+    for module in modules:
+        monkeypatch.setattr(module, "_get_capturable_supported_devices", with_cpu)
+    monkeypatch.setattr(optim, "CAPTURABLE_DEVICES", ("cuda", "cpu"))
+    return monkeypatch
+
+
+@pytest.mark.parametrize("model", ("dcgan", "wgan_gp"))
+def test_graphed_and_eager_adam_do_the_same_arithmetic(model, tiny_config, cpu_as_capturable):
+    """A graph captures Adam `capturable` (its bias correction in device-tensor operations, rounded otherwise than
+    the eager formula, which Adam magnifies on biases before batch norm): eager training on such a device uses the
+    capturable form too, so the two are bitwise equal. With eager Adam left uncapturable, they are not."""
+    from gan_study import optim
+
+    config = small(tiny_config, model)
+    replayed = trained(config, model, graph_backend=CapturableReplay())
+    assert all(g["capturable"] for opt in (replayed.opt_g, replayed.opt_d) for g in opt.param_groups)
+    assert_same_training(trained(config, model), replayed, exact=True)
+    cpu_as_capturable.setattr(optim, "CAPTURABLE_DEVICES", ())  # eager Adam as before: the graphs' arithmetic differs
+    uncapturable = trained(config, model)
+    assert not any(torch.equal(a, b) for a, b in zip(uncapturable.gen.params.values(), replayed.gen.params.values()))

@@ -54,3 +54,28 @@ def test_pylearn2_momentum_update_by_hand():
         group.update(lr=0.01, momentum=0.0)
     opt.step()  # inc = −0.02
     assert p.item() == pytest.approx(0.48)
+
+
+def test_adam_is_capturable_only_where_the_device_allows_and_checkpoints_move_either_way(tiny_config):
+    """On a CPU the flag is off; a checkpoint written on a GPU (flag on, step counts on the device) loads on a CPU
+    and trains, its step counts back on the host."""
+    from gan_study.optim import capturable_where_supported
+    from gan_study.train import Trainer
+
+    config = tiny_config
+    config["models"]["dcgan"].update(train_limit=256, width=8)
+    trainer = Trainer(config, "dcgan", "mnist", [0])
+    trainer.step(*trainer.steps_through_epochs()(0))
+    assert not any(g["capturable"] for g in trainer.opt_d.param_groups)
+    state = trainer.state_dict()
+    for opt in ("opt_generator", "opt_discriminator"):  # as a GPU run would have written it
+        for group in state[opt]["param_groups"]:
+            group["capturable"] = True
+    resumed = Trainer(config, "dcgan", "mnist", [0])
+    resumed.load_state_dict(state)
+    assert not any(g["capturable"] for g in resumed.opt_d.param_groups)
+    assert all(s["step"].device.type == "cpu" and float(s["step"]) == 1 for s in resumed.opt_d.state.values())
+    resumed.step(*resumed.steps_through_epochs()(0))
+    assert all(float(s["step"]) == 2 for s in resumed.opt_d.state.values())
+    sgd = PylearnMomentumSGD([torch.nn.Parameter(torch.zeros(2))], 0.1, 0.5)
+    assert "capturable" not in capturable_where_supported(sgd).param_groups[0]

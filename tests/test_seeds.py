@@ -232,3 +232,102 @@ def test_every_member_of_a_ten_seed_stack_is_its_lone_run(tiny_config, tmp_path)
         stacked = (load(tmp_path / "stacked" / f"seed{seed}" / "final.pt"),
                    pd.read_csv(tmp_path / "stacked" / f"seed{seed}" / "log.csv"))
         assert same_run(alone, stacked), f"seed {seed} at position {position} of the stack"
+
+
+@pytest.mark.parametrize("model", ["mlp_gan", "cgan"])
+def test_cells_of_two_datasets_train_as_one_stack_each_member_its_lone_run(model, tiny_config, tmp_path):
+    """MNIST and Fashion-MNIST cells of one model (equal training sets, one schedule) stacked: each member bitwise its
+    lone run in its own cell (CPU, seed by seed), with its own dataset, run hash, outputs and live log."""
+    import json
+
+    from gan_study.train import Trainer
+
+    config = small(tiny_config, model)
+    config["models"][model].update(train_limit=400)
+    config["snapshots"]["every_n_epochs"] = None
+    members = [("mnist", 0), ("fashion_mnist", 0), ("fashion_mnist", 7)]
+    root = tmp_path / "stacked"
+    outs = [RunOutputs(*(root / d / f"seed{s}" / name for name in ("final.pt", "log.csv", "train.json")))
+            for d, s in members]
+    train_seeds(config, model, [d for d, _ in members], [s for _, s in members], root, outs)
+    assert sorted(p.name for p in root.glob("train_log.*.csv")) == [
+        "train_log.fashion_mnist.seed0.csv", "train_log.fashion_mnist.seed7.csv", "train_log.mnist.seed0.csv"]
+    load = lambda path: torch.load(path, weights_only=True)  # noqa: E731
+    for (dataset, seed), out in zip(members, outs):
+        d = tmp_path / "alone" / dataset / f"seed{seed}"
+        train(config, model, dataset, seed, d, d / "final.pt", d / "log.csv", d / "train.json")
+        alone, stacked = json.loads((d / "train.json").read_text()), json.loads(out.summary.read_text())
+        assert (stacked["dataset"], stacked["run_config_hash"]) == (dataset, alone["run_config_hash"])
+        assert stacked["stacked_datasets"] == [d for d, _ in members]
+        assert load(out.final)["dataset"] == dataset
+        assert same_run((load(d / "final.pt"), pd.read_csv(d / "log.csv")),
+                        (load(out.final), pd.read_csv(out.log_csv))), f"{dataset} seed {seed}"
+    mnist_runs = Trainer(config, model, "mnist", [0]).run_hashes
+    assert mnist_runs != Trainer(config, model, "fashion_mnist", [0]).run_hashes
+
+
+def test_cells_whose_epochs_differ_do_not_stack(tiny_config, monkeypatch):
+    """Members must see epochs of the same minibatches: training sets of one size and image shape (CIFAR-10's 45,000
+    colour images do not stack with MNIST's 50,000); and one dataset for all seeds or one per seed."""
+    from gan_study.errors import GanStudyError
+    from gan_study.train import Trainer
+
+    config = small(tiny_config, "mlp_gan")
+    with pytest.raises(GanStudyError, match="a stack of 2 seeds needs one dataset or 2, not 3"):
+        Trainer(config, "mlp_gan", ["mnist", "fashion_mnist", "mnist"], [0, 1])
+    load = Trainer._load_training_set
+
+    def fewer_fashion_images(self, dataset):
+        x, y, unit, shape = load(self, dataset)
+        return (x[:320], y[:320], unit[:320], shape) if dataset == "fashion_mnist" else (x, y, unit, shape)
+
+    monkeypatch.setattr(Trainer, "_load_training_set", fewer_fashion_images)
+    with pytest.raises(GanStudyError, match=r"cells stack only when .* mnist 640 images of \(1, 28, 28\), "
+                                            r"fashion_mnist 320 images"):
+        Trainer(config, "mlp_gan", ["mnist", "fashion_mnist"], [0, 1])
+
+
+def compiled_and_eager(config, model, backend, **kwargs):
+    from gan_study.train import Trainer
+
+    runs = {}
+    for name, compile_backend in (("eager", False), ("compiled", backend)):
+        config["torch_compile"] = compile_backend
+        runs[name] = Trainer(config, model, "mnist", [0, 3], vectorized=True, **kwargs)
+        runs[name].fit()
+    return runs["eager"], runs["compiled"]
+
+
+@pytest.mark.parametrize("model", ["mlp_gan", "cgan", "dcgan", "wgan"])
+def test_compiled_nets_train_as_eager_ones_within_rounding(model, tiny_config):
+    """config `torch_compile` (here torch's backend that traces and differentiates as inductor does, without
+    generating C++): the vmapped forward and backward passes compile whole (no graph break), and the weights and
+    losses of a few steps agree with eager training."""
+    from torch._dynamo.utils import counters
+
+    from tests.test_graphs import assert_same_training, small
+
+    counters.clear()
+    eager, compiled = compiled_and_eager(small(tiny_config, model), model, "aot_eager")
+    assert compiled.compiled == "aot_eager" and counters["stats"]["unique_graphs"] >= 2
+    assert not counters["graph_break"], dict(counters["graph_break"])
+    assert_same_training(eager, compiled, exact=False)
+
+
+def test_compiled_nets_replay_from_graphs_and_wgan_gp_trains_eagerly(tiny_config, capsys):
+    """A compiled step captured as a graph (compiled during the warm-up step, replayed after it) is the compiled
+    eager step; WGAN-GP's double backward cannot be compiled, so it trains eagerly and says so."""
+    from gan_study.graphs import EagerReplay
+    from tests.test_graphs import assert_same_training, small
+
+    config = small(tiny_config, "dcgan")
+    config["torch_compile"] = "aot_eager"
+    _, compiled = compiled_and_eager(config, "dcgan", "aot_eager")
+    _, replayed = compiled_and_eager(config, "dcgan", "aot_eager", graph_backend=EagerReplay())
+    assert replayed.graphed.replays and replayed.compiled == "aot_eager"
+    assert_same_training(compiled, replayed, exact=True)
+    eager, uncompiled = compiled_and_eager(small(config, "wgan_gp"), "wgan_gp", "aot_eager")
+    assert uncompiled.compiled is None and uncompiled.gen.forward == uncompiled.gen._forward
+    assert "torch_compile: wgan_gp trains eagerly: its gradient penalty differentiates the critic twice" in \
+        capsys.readouterr().out
+    assert_same_training(eager, uncompiled, exact=True)

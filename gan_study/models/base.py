@@ -37,6 +37,8 @@ class GanVariant:
     output_range = (0.0, 1.0)
     # The optimiser family of both nets, by name in `optim.OPTIMIZERS` (shared by variants, never re-implemented).
     optimizer = None
+    # Why config `torch_compile` cannot compile its nets (the run then trains eagerly and says so), or None.
+    not_compilable = None
 
     def __init__(self, cfg):
         self.cfg = cfg

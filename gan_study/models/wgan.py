@@ -77,6 +77,7 @@ class WganGp(Wgan):
                        "(theirs: 5x5 kernels, no batch norm in the generator, sigmoid output, 128-d noise, batch 50).")
     critic_batchnorm = False  # the penalty is per example; batch norm would couple examples
     optimizer = "adam"
+    not_compilable = "its gradient penalty differentiates the critic twice, which torch.compile does not support"
 
     def describe(self):
         cfg = self.cfg

@@ -266,7 +266,8 @@ def _install_wheels(wheels, site):
 GRAPH_CHECK = Path("results/bench/graph-check-cuda.json")
 # Steps run once per machine, and the file each writes. Their markers live in work/remote-gpu/ (ignored by git, kept while
 # the machine stays warm), so a committed result from another machine is never taken for this one's.
-ONCE_PER_MACHINE = {"bench": Path("results/bench/bench-cuda.json"), "graph-check": GRAPH_CHECK}
+ONCE_PER_MACHINE = {"bench": Path("results/bench/bench-cuda.json"),
+                    "bench-stack": Path("results/bench/stack-cuda.json"), "graph-check": GRAPH_CHECK}
 STATE = Path("work/remote-gpu")
 RESULTS_ROOT = Path("results")
 
@@ -381,14 +382,18 @@ def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
 
 
 def _steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
-    """(name, make_command) in order: bench and graph-check (each once per machine; the graph check covers every
-    model any stage trains), then the stages (none with `checks_only`). Commands are made when their turn comes.
+    """(name, make_command) in order: bench, bench-stack and graph-check (each once per machine; the graph check
+    covers every model any stage trains), then the stages (none with `checks_only`). Commands are made when their turn comes.
     `bench`: its timed steps per path (True: 200, enough to time a GPU's millisecond steps)."""
     steps = []
     if bench and not _done("bench").is_file():
         timed = 200 if bench is True else int(bench)
         steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench", "--steps", str(timed),
                                             "--warmup", str(max(2, timed // 10))]))
+    if bench and not _done("bench-stack").is_file():  # 1, 5, 10, 20 models per stack, and a profiler trace
+        timed = 200 if bench is True else int(bench)
+        steps.append(("bench-stack", lambda env: [sys.executable, "-m", "gan_study", "bench-stack", "--steps",
+                                                  str(timed), "--warmup", str(max(2, timed // 10)), "--compile"]))
     if graph_check and not _done("graph-check").is_file():
         first = [arg for path in (str(stages[0].study_file()), *stages[0].configfiles) for arg in ("--config", path)]
         models = list(dict.fromkeys(run["model"] for stage in stages for run in stage.config()["runs"]))
