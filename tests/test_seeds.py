@@ -234,10 +234,11 @@ def test_every_member_of_a_ten_seed_stack_is_its_lone_run(tiny_config, tmp_path)
         assert same_run(alone, stacked), f"seed {seed} at position {position} of the stack"
 
 
-@pytest.mark.parametrize("model", ["mlp_gan", "cgan"])
-def test_cells_of_two_datasets_train_as_one_stack_each_member_its_lone_run(model, tiny_config, tmp_path):
+def test_cells_of_two_datasets_train_as_one_stack_each_member_its_lone_run(tiny_config, tmp_path):
     """MNIST and Fashion-MNIST cells of one model (equal training sets, one schedule) stacked: each member bitwise its
-    lone run in its own cell (CPU, seed by seed), with its own dataset, run hash, outputs and live log."""
+    lone run in its own cell (CPU, seed by seed), with its own dataset, run hash, outputs and live log. The cGAN: its
+    minibatches carry labels, and its generator's output bias starts from its own dataset's pixel means."""
+    model = "cgan"
     import json
 
     from gan_study.train import Trainer
@@ -298,7 +299,7 @@ def compiled_and_eager(config, model, backend, **kwargs):
     return runs["eager"], runs["compiled"]
 
 
-@pytest.mark.parametrize("model", ["mlp_gan", "cgan", "dcgan", "wgan"])
+@pytest.mark.parametrize("model", ["mlp_gan", "dcgan"])  # the two families of nets: maxout with dropout; conv with BN
 def test_compiled_nets_train_as_eager_ones_within_rounding(model, tiny_config):
     """config `torch_compile` (here torch's backend that traces and differentiates as inductor does, without
     generating C++): the vmapped forward and backward passes compile whole (no graph break), and the weights and

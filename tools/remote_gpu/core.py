@@ -382,23 +382,23 @@ def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
 
 
 def _steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
-    """(name, make_command) in order: bench, bench-stack and graph-check (each once per machine; the graph check
-    covers every model any stage trains), then the stages (none with `checks_only`). Commands are made when their turn comes.
+    """(name, make_command) in order: bench, graph-check and bench-stack (each once per machine; the graph check
+    covers every model any stage trains, and comes before bench-stack's compilations: the study needs its verdict),
+    then the stages (none with `checks_only`). Commands are made when their turn comes.
     `bench`: its timed steps per path (True: 200, enough to time a GPU's millisecond steps)."""
     steps = []
+    timed = 200 if bench is True else int(bench)
     if bench and not _done("bench").is_file():
-        timed = 200 if bench is True else int(bench)
         steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench", "--steps", str(timed),
                                             "--warmup", str(max(2, timed // 10))]))
-    if bench and not _done("bench-stack").is_file():  # 1, 5, 10, 20 models per stack, and a profiler trace
-        timed = 200 if bench is True else int(bench)
-        steps.append(("bench-stack", lambda env: [sys.executable, "-m", "gan_study", "bench-stack", "--steps",
-                                                  str(timed), "--warmup", str(max(2, timed // 10)), "--compile"]))
     if graph_check and not _done("graph-check").is_file():
         first = [arg for path in (str(stages[0].study_file()), *stages[0].configfiles) for arg in ("--config", path)]
         models = list(dict.fromkeys(run["model"] for stage in stages for run in stage.config()["runs"]))
         steps.append(("graph-check", lambda env: [sys.executable, "-m", "gan_study", *first, "graph-check", "--models",
                                                   *models]))
+    if bench and not _done("bench-stack").is_file():  # 1, 5, 10, 20 models per stack, compiled, a profiler trace
+        steps.append(("bench-stack", lambda env: [sys.executable, "-m", "gan_study", "bench-stack", "--steps",
+                                                  str(timed), "--warmup", str(max(2, timed // 10)), "--compile"]))
     if checks_only:
         return steps
     return steps + [(stage.name, lambda env, stage=stage: stage.command(env, gpu_jobs)) for stage in stages]

@@ -201,7 +201,7 @@ def test_a_remote_run_goes_through_its_stages_in_order_and_stops_at_the_deadline
     monkeypatch.setattr(core, "pack", fake_pack)
     record = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True,
                              gpu_jobs=4)
-    bench, stack, check, table1, packed = ran
+    bench, check, stack, table1, packed = ran
     assert bench[bench.index("gan_study") + 1:] == ["bench", "--steps", "200", "--warmup", "20"]
     assert stack[stack.index("gan_study") + 1:] == ["bench-stack", "--steps", "200", "--warmup", "20", "--compile"]
     assert check[check.index("graph-check"):] == ["graph-check", "--models", "mlp_gan", "cgan", "dcgan", "wgan",
@@ -209,7 +209,7 @@ def test_a_remote_run_goes_through_its_stages_in_order_and_stops_at_the_deadline
     assert "workflows/profiles/paper" in table1 and str(tmp_path / "plan-paper-stage1.yaml") in table1
     assert not any("cuda_graphs" in arg for arg in table1)  # no passing GPU check on this machine
     assert table1[table1.index("--resources"):][:2] == ["--resources", "gpu=4"]  # the profile's gpu=1, raised
-    assert [s["step"] for s in record["steps"]] == ["bench", "bench-stack", "graph-check", stages[0].name]
+    assert [s["step"] for s in record["steps"]] == ["bench", "graph-check", "bench-stack", stages[0].name]
     assert not record["complete"]
     studies = ["paper", "paper-noise", "paper-failures", "paper-long"]
     assert packed == [f"results/{s}" for s in studies] + ["results/bench"] + [f"logs/{s}" for s in studies]
@@ -244,7 +244,7 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
     monkeypatch.setattr(core, "pack", lambda paths, out: out.mkdir(parents=True, exist_ok=True) or [])
     first = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True)
     # The graph check "ran" but wrote nothing: the committed verdict is not this machine's, so no graphs.
-    assert ran == ["bench", "bench-stack", "graph-check", "study"] and not first["cuda_graphs"]
+    assert ran == ["bench", "graph-check", "bench-stack", "study"] and not first["cuda_graphs"]
     ran.clear()
     core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True)
     assert ran == ["graph-check", "study"]  # the benchmarks done here already; the graph check, which wrote nothing, again
@@ -272,7 +272,7 @@ def test_the_checks_can_run_before_the_weights_arrive(tmp_path, monkeypatch):
     stages = [core.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
     core.remote_run(tmp_path / "dev", tmp_path / "out", 100, stages, bench=True, graph_check=True, checks_only=True,
                     site=tmp_path / "site")
-    assert len(ran) == 3 and "bench" in ran[0] and "bench-stack" in ran[1] and "graph-check" in ran[2]  # no Snakemake
+    assert len(ran) == 3 and "bench" in ran[0] and "graph-check" in ran[1] and "bench-stack" in ran[2]  # no Snakemake
     assert packed == ["results/bench"]
 
 
