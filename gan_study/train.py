@@ -251,7 +251,8 @@ class Trainer:
     STATE_VERSION = STATE_VERSION
 
     def __init__(self, config, model, dataset, seeds, vectorized=None, graph_backend=None):
-        # `dataset`: every seed's, or a list with each seed's (a stack of several cells of one model: `cell_stack`).
+        # `dataset`: every seed's, or a list with each seed's (a stack of several cells of one model; `self.dataset`
+        # then names them all, e.g. "mnist+fashion_mnist", and `self.datasets` holds each seed's).
         self.datasets = [dataset] * len(seeds) if isinstance(dataset, str) else list(dataset)
         self.config, self.model, self.dataset = config, model, "+".join(dict.fromkeys(self.datasets))
         self.cfg = cfg = config["models"][model]
@@ -302,7 +303,8 @@ class Trainer:
     def _load_training_sets(self, n_seeds):
         """The training images of every dataset of the stack, one after another on the device; each seed's unit-range
         images (for initialisation); their shape; and per seed the offset of its dataset's images (None when the
-        stack has one dataset). Cells stack only when their epochs agree: the same image shape and count."""
+        stack has one dataset); `n_images` is each dataset's count. Cells stack only when their epochs agree: the same
+        image shape and count."""
         if len(self.datasets) != n_seeds:
             raise GanStudyError(f"a stack of {n_seeds} seeds needs one dataset or {n_seeds}, not {len(self.datasets)}")
         names = list(dict.fromkeys(self.datasets))
