@@ -97,6 +97,10 @@ def test_readme_benchmark_numbers_match_the_committed_bench_file():
             assert f"{ops['one_seed']}" in quoted and f"{ops['vmap_all_seeds']}" in quoted, m["model"]
             assert f"{ops['seed_by_seed_all_seeds']}" in quoted, m["model"]
     assert f"{bench['parzen']['speedup']:.0f}×" in quoted
+    cost = bench["models"][0]["checkpoint"]  # the 5-seed MLP GAN's, written in a thread
+    assert f"{cost['save_s']:.2f} s" in quoted and f"{cost['host_copy_s']:.2f} s" in quoted
+    for share in (cost["share_of_training"], cost["share_of_training_written_in_line"]):
+        assert f"{100 * share:.2f}%" in quoted
 
 
 def readme_snakemake_commands():
