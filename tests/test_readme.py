@@ -103,6 +103,21 @@ def test_readme_benchmark_numbers_match_the_committed_bench_file():
         assert f"{100 * share:.2f}%" in quoted
 
 
+def test_the_stack_benchmark_numbers_match_the_committed_file():
+    """docs/benchmarks.md quotes results/bench/stack-cpu.json by hand: a rerun must update both."""
+    import json
+
+    stack = json.loads((REPO / "results" / "bench" / "stack-cpu.json").read_text())
+    docs = " ".join((REPO / "docs" / "benchmarks.md").read_text().split())
+    quoted = docs[docs.index("Committed CPU run (`results/bench/stack-cpu.json`"):]
+    quoted = quoted[: quoted.index("more models per stack buy it")]
+    assert f"naive {stack['naive_images_per_s']:,.0f} img/s" in quoted
+    assert " / ".join(f"{row['images_per_s']:,.0f}" for row in stack["stacks"]) in quoted
+    assert " / ".join(f"{row['ratio_vs_naive']:.2f}×" for row in stack["stacks"]) in quoted
+    compiled = stack["compiled"]
+    assert f"{compiled['images_per_s']:,.0f} ({compiled['ratio_vs_naive']:.2f}×)" in quoted
+
+
 def readme_snakemake_commands():
     """Every `snakemake …` line of the README's and docs' code blocks, comments removed, `<name>` read as the smoke
     profile."""
