@@ -19,6 +19,15 @@ TMP_MARK = ".tmp"  # temporary files are named .<target name>.<random>.tmp<suffi
 
 
 def _umask():
+    """The process's umask, read where Linux shows it: reading it through os.umask sets it for a moment, and a file
+    another thread creates meanwhile (the checkpoint is written by one while training goes on) would get the wrong
+    permissions."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -147,3 +147,16 @@ def test_outputs_honour_the_umask(tmp_path):
         os.umask(old)
     assert (tmp_path / "group.txt").stat().st_mode & 0o777 == 0o664
     assert (tmp_path / "private.txt").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_umask_is_read_without_being_set(monkeypatch):
+    """The checkpoint is written by a thread while training writes other files: reading the umask through os.umask
+    would set it to 0 for a moment, long enough for another thread's new file to come out world-writable."""
+    expected = os.umask(0o027)
+    os.umask(0o027)
+    try:
+        monkeypatch.setattr(atomic.os, "umask", lambda mask: pytest.fail("the umask was set to read it"))
+        assert atomic._umask() == 0o027
+    finally:
+        monkeypatch.undo()
+        os.umask(expected)
