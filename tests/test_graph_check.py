@@ -67,3 +67,39 @@ def test_graph_check_keeps_a_copy_of_every_replayed_step(tiny_config):
     losses = _step_losses(trainer, 10)
     assert losses["d_loss"].shape == (10, 2) and not torch.equal(losses["d_loss"][0], losses["d_loss"][-1])
     assert losses["g_loss"].shape == (2, 2)  # steps 5 and 10 of the 13: every fifth step updates the generator
+
+
+def test_a_long_check_reports_per_seed_where_the_runs_part_and_how_they_end(tmp_path, tiny_config, monkeypatch):
+    """`--report-only --tag`: the comparison a GPU runs over 10 epochs of Table 1's cell (where correct runs drift
+    apart eventually): per seed the first step the graphed run leaves the eager one, and how each run ends — written
+    beside the verdict, never in its place, and no failure exit."""
+    import json
+
+    from gan_study import graph_check
+    from gan_study.graphs import EagerReplay
+
+    class Args:
+        models, seeds, steps, out_dir, tag, report_only = ["mlp_gan"], 2, 6, str(tmp_path), "long", True
+
+    graph_check.graph_check_command(tiny_config, Args())
+    agreeing = json.loads((tmp_path / "graph-check-cpu-long.json").read_text())["models"][0]["seeds"]
+    assert [s["seed"] for s in agreeing] == [0, 1]
+    assert all(s["first_step_apart"] is None and s["eager_repeat_first_step_apart"] is None for s in agreeing)
+    assert agreeing[0]["last_steps_mean"]["eager"]["d_real"] == agreeing[0]["last_steps_mean"]["graphed"]["d_real"]
+
+    class PartsAtStepThree(EagerReplay):
+        @staticmethod
+        def capture(step, generators):
+            count = {"steps": 0}
+
+            def replay():
+                outputs, count["steps"] = step(), count["steps"] + 1
+                late = count["steps"] > 3
+                return {k: None if v is None else v + (1e-2 if late else 0.0) for k, v in outputs.items()}
+            return replay
+
+    monkeypatch.setattr(graph_check, "EagerReplay", PartsAtStepThree)
+    graph_check.graph_check_command(tiny_config, Args())  # report only: no error although the runs part
+    result = json.loads((tmp_path / "graph-check-cpu-long.json").read_text())
+    assert not result["passed"] and not (tmp_path / "graph-check-cpu.json").exists()
+    assert [s["first_step_apart"] for s in result["models"][0]["seeds"]] == [3, 3]

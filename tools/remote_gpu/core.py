@@ -266,8 +266,12 @@ def _install_wheels(wheels, site):
 GRAPH_CHECK = Path("results/bench/graph-check-cuda.json")
 # Steps run once per machine, and the file each writes. Their markers live in work/remote-gpu/ (ignored by git, kept while
 # the machine stays warm), so a committed result from another machine is never taken for this one's.
+# Table 1's cell eagerly and from CUDA graphs over its first epochs, seed by seed: does a graphed seed leave its eager
+# run early (a wrong graph), and does seed 1 collapse eagerly too?
+LONG_CHECK_TAG, LONG_CHECK_EPOCHS = "table1-10-epochs", 10
 ONCE_PER_MACHINE = {"bench": Path("results/bench/bench-cuda.json"),
-                    "bench-stack": Path("results/bench/stack-cuda.json"), "graph-check": GRAPH_CHECK}
+                    "bench-stack": Path("results/bench/stack-cuda.json"), "graph-check": GRAPH_CHECK,
+                    "graph-check-long": Path(f"results/bench/graph-check-cuda-{LONG_CHECK_TAG}.json")}
 STATE = Path("work/remote-gpu")
 RESULTS_ROOT = Path("results")
 
@@ -381,24 +385,37 @@ def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
     return stages
 
 
+def _long_check_steps(stages):
+    """The minibatches of LONG_CHECK_EPOCHS epochs of the first stage's MLP GAN on MNIST."""
+    from gan_study.datasets import get_dataset
+
+    cfg = stages[0].config()["models"]["mlp_gan"]
+    return LONG_CHECK_EPOCHS * ((cfg["train_limit"] or get_dataset("mnist").n_train) // cfg["batch_size"])
+
+
 def _steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
-    """(name, make_command) in order: bench, graph-check and bench-stack (each once per machine; the graph check
-    covers every model any stage trains, and comes before bench-stack's compilations: the study needs its verdict),
-    then the stages (none with `checks_only`). Commands are made when their turn comes.
+    """(name, make_command) in order: bench, graph-check, bench-stack and the long graph check of Table 1's cell
+    (each once per machine; the graph check covers every model any stage trains, and comes before the others: the
+    study needs its verdict), then the stages (none with `checks_only`). Commands are made when their turn comes.
     `bench`: its timed steps per path (True: 200, enough to time a GPU's millisecond steps)."""
     steps = []
     timed = 200 if bench is True else int(bench)
     if bench and not _done("bench").is_file():
         steps.append(("bench", lambda env: [sys.executable, "-m", "gan_study", "bench", "--steps", str(timed),
                                             "--warmup", str(max(2, timed // 10))]))
+    first = [arg for path in (str(stages[0].study_file()), *stages[0].configfiles) for arg in ("--config", path)]
     if graph_check and not _done("graph-check").is_file():
-        first = [arg for path in (str(stages[0].study_file()), *stages[0].configfiles) for arg in ("--config", path)]
         models = list(dict.fromkeys(run["model"] for stage in stages for run in stage.config()["runs"]))
         steps.append(("graph-check", lambda env: [sys.executable, "-m", "gan_study", *first, "graph-check", "--models",
                                                   *models]))
     if bench and not _done("bench-stack").is_file():  # 1, 5, 10, 20 models per stack, compiled, a profiler trace
         steps.append(("bench-stack", lambda env: [sys.executable, "-m", "gan_study", "bench-stack", "--steps",
                                                   str(timed), "--warmup", str(max(2, timed // 10)), "--compile"]))
+    if graph_check and not _done("graph-check-long").is_file() and any(
+            run["model"] == "mlp_gan" for run in stages[0].config()["runs"]):
+        steps.append(("graph-check-long", lambda env: [sys.executable, "-m", "gan_study", *first, "graph-check",
+                                                       "--models", "mlp_gan", "--steps", str(_long_check_steps(stages)),
+                                                       "--tag", LONG_CHECK_TAG, "--report-only"]))
     if checks_only:
         return steps
     return steps + [(stage.name, lambda env, stage=stage: stage.command(env, gpu_jobs)) for stage in stages]

@@ -187,7 +187,7 @@ def test_a_remote_run_goes_through_its_stages_in_order_and_stops_at_the_deadline
 
     def fake_run_until(cmd, deadline_s, env=None):
         ran.append(cmd)
-        return ("deadline", -2, deadline_s) if len(ran) == 4 else ("finished", 0, 1.0)
+        return ("deadline", -2, deadline_s) if len(ran) == 5 else ("finished", 0, 1.0)
 
     monkeypatch.setattr(core, "restore", lambda bundles, dest, weights=True: (tmp_path, tmp_path / "w.pth", []))
     monkeypatch.setattr(core, "run_until", fake_run_until)
@@ -201,15 +201,19 @@ def test_a_remote_run_goes_through_its_stages_in_order_and_stops_at_the_deadline
     monkeypatch.setattr(core, "pack", fake_pack)
     record = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True,
                              gpu_jobs=4)
-    bench, check, stack, table1, packed = ran
+    bench, check, stack, long_check, table1, packed = ran
     assert bench[bench.index("gan_study") + 1:] == ["bench", "--steps", "200", "--warmup", "20"]
     assert stack[stack.index("gan_study") + 1:] == ["bench-stack", "--steps", "200", "--warmup", "20", "--compile"]
     assert check[check.index("graph-check"):] == ["graph-check", "--models", "mlp_gan", "cgan", "dcgan", "wgan",
                                                  "wgan_gp"]
+    # Table 1's cell over its first 10 epochs (500 minibatches each), per seed: where graphed and eager part.
+    assert long_check[long_check.index("graph-check"):] == ["graph-check", "--models", "mlp_gan", "--steps", "5000",
+                                                           "--tag", "table1-10-epochs", "--report-only"]
     assert "workflows/profiles/paper" in table1 and str(tmp_path / "plan-paper-stage1.yaml") in table1
     assert not any("cuda_graphs" in arg for arg in table1)  # no passing GPU check on this machine
     assert table1[table1.index("--resources"):][:2] == ["--resources", "gpu=4"]  # the profile's gpu=1, raised
-    assert [s["step"] for s in record["steps"]] == ["bench", "graph-check", "bench-stack", stages[0].name]
+    assert [s["step"] for s in record["steps"]] == ["bench", "graph-check", "bench-stack", "graph-check-long",
+                                                    stages[0].name]
     assert not record["complete"]
     studies = ["paper", "paper-noise", "paper-failures", "paper-long"]
     assert packed == [f"results/{s}" for s in studies] + ["results/bench"] + [f"logs/{s}" for s in studies]
@@ -233,8 +237,9 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
     ran = []
 
     def fake_run_until(cmd, deadline_s, env=None):
-        ran.append(next((name for name in ("bench", "bench-stack", "graph-check") if name in cmd), "study"))
-        if ran[-1] in ("bench", "bench-stack"):
+        ran.append("graph-check-long" if "--report-only" in cmd else
+                   next((name for name in ("bench", "bench-stack", "graph-check") if name in cmd), "study"))
+        if ran[-1] in ("bench", "bench-stack", "graph-check-long"):
             core.ONCE_PER_MACHINE[ran[-1]].write_text("{}")
         return "finished", 0, 1.0
 
@@ -244,7 +249,7 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
     monkeypatch.setattr(core, "pack", lambda paths, out: out.mkdir(parents=True, exist_ok=True) or [])
     first = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True)
     # The graph check "ran" but wrote nothing: the committed verdict is not this machine's, so no graphs.
-    assert ran == ["bench", "graph-check", "bench-stack", "study"] and not first["cuda_graphs"]
+    assert ran == ["bench", "graph-check", "bench-stack", "graph-check-long", "study"] and not first["cuda_graphs"]
     ran.clear()
     core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True)
     assert ran == ["graph-check", "study"]  # the benchmarks done here already; the graph check, which wrote nothing, again
@@ -272,7 +277,8 @@ def test_the_checks_can_run_before_the_weights_arrive(tmp_path, monkeypatch):
     stages = [core.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
     core.remote_run(tmp_path / "dev", tmp_path / "out", 100, stages, bench=True, graph_check=True, checks_only=True,
                     site=tmp_path / "site")
-    assert len(ran) == 3 and "bench" in ran[0] and "graph-check" in ran[1] and "bench-stack" in ran[2]  # no Snakemake
+    assert len(ran) == 4 and "bench" in ran[0] and "graph-check" in ran[1] and "bench-stack" in ran[2]  # no Snakemake
+    assert "--report-only" in ran[3]
     assert packed == ["results/bench"]
 
 
