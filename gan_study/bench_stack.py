@@ -54,14 +54,14 @@ def profile_steps(config, model, size, steps, trace_path, top=15):
     graph replay hides its kernels from the host's view); the Chrome trace is written gzipped to `trace_path` and the
     `top` operators by their own time are returned."""
     trainer = _trainer(config, model, list(range(size)))
-    if trainer.device.type != "cuda":  # the profiler's library reports, as an error, that it found no GPU
+    cuda = trainer.device.type == "cuda"
+    if not cuda:  # the profiler's library reports, as an error, that it found no GPU
         os.environ.setdefault("KINETO_LOG_LEVEL", "5")
     from torch.profiler import ProfilerActivity, profile
 
     next_batch = trainer.steps_through_epochs()
     for done in range(2):
         trainer.step(*next_batch(done))
-    cuda = trainer.device.type == "cuda"
     activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]
     with profile(activities=activities) as prof:
         for done in range(2, 2 + steps):

@@ -39,7 +39,6 @@ class GraphCaptureError(GanStudyError):
 class CudaGraphs:
     """Warm-up on a side stream and capture into a `torch.cuda.CUDAGraph` (the real backend)."""
 
-    capturable_optimizers = True
     reruns_python = False
 
     @staticmethod
@@ -72,7 +71,6 @@ class EagerReplay:
     outputs in the same static tensors every time, as a graph does: a caller that keeps them without copying sees
     every kept row turn into the last one, on the CPU as on a GPU."""
 
-    capturable_optimizers = False
     reruns_python = True
 
     @staticmethod
@@ -152,7 +150,7 @@ class GraphedStep:
 
         saved = None
         try:
-            with self._capturable_optimizers():
+            with self._tensor_hyperparameters():
                 saved = SavedState(self.nets, self.optimizers, self.streams)
                 self.backend.warm_up(step)
                 saved.restore()
@@ -165,33 +163,21 @@ class GraphedStep:
 
     def _under_capture_conditions(self, replay):
         def rerun():
-            with self._capturable_optimizers():
+            with self._tensor_hyperparameters():
                 return replay()
 
         return rerun
 
     @contextlib.contextmanager
-    def _capturable_optimizers(self):
-        """While capturing: hyper-parameters as tensors, Adam/RMSprop `capturable` with their step counts on the
-        device. Afterwards the groups hold numbers again (checkpoints stay loadable anywhere); the graphs keep
-        reading the tensors."""
+    def _tensor_hyperparameters(self):
+        """While capturing: hyper-parameters as tensors (Adam and RMSprop are `capturable` already on a GPU, from the
+        trainer: `optim.capturable_where_supported`). Afterwards the groups hold numbers again (checkpoints stay
+        loadable anywhere); the graphs keep reading the tensors."""
         before = [(group, dict(group)) for opt in self.optimizers for group in opt.param_groups]
         for group, _ in before:
             group.update(self.hyper)
-            if self.backend.capturable_optimizers and "capturable" in group:
-                group["capturable"] = True
-                for p in group["params"]:
-                    state = self._state_of(p)
-                    if state is not None and torch.is_tensor(state.get("step")):
-                        state["step"] = state["step"].to(device=p.device, dtype=torch.float32)
         try:
             yield
         finally:
             for group, values in before:
                 group.update({k: v for k, v in values.items() if k != "params"})
-
-    def _state_of(self, p):
-        for opt in self.optimizers:
-            if p in opt.state:
-                return opt.state[p]
-        return None
