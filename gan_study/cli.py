@@ -37,6 +37,7 @@ COMMANDS.update({
     "graph-check": ("graph_check", "check: training steps replayed from CUDA graphs agree with eager ones (on a GPU)"),
     "publish-weights": ("publish", "copy a study's final and selected generators into results/<study>/weights"),
     "rescore": ("publish", "resample and re-score a study's published generators (no training)"),
+    "reproduce": ("reproduce", "retrain committed runs of a study and compare them with their committed logs"),
     "reaggregate": ("reaggregate", "tables, figures, methods, report of a study's finished cells (trains nothing)"),
     "report": ("report", "build the PDF from a results dir with latexmk"),
 })

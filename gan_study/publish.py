@@ -1,8 +1,10 @@
 """Published generator weights of a committed study, and re-scoring them without retraining.
 
-`publish-weights` copies each completed run's final generator, and the checkpoint chosen on validation when that is
-a snapshot, from work/ into results/<study>/weights/ (generator only: ~10 MB per MLP GAN), with a manifest that
-records each file's sha256, epoch and the Parzen numbers the study reported for it. `rescore` samples every published
+`publish-weights` copies each finished run's final generator (a collapsed seed's too), and the checkpoint chosen on
+validation when that is a snapshot, from work/ into results/<study>/weights/ (generator only: ~10 MB per MLP GAN),
+with a manifest that records each file's sha256, epoch, status and the Parzen numbers the study reported for it.
+When the study's checkpoints are gone, `reproduce` retrains its runs and `publish-weights --reproduced` publishes
+those whose training log came out identical to the committed one. `rescore` samples every published
 generator exactly as the sample step did and scores it with the study's own config, printing the reported and the
 recomputed number side by side: a reader can check a committed number in minutes, with no training.
 """
@@ -37,30 +39,70 @@ def _curve_points(results_dir, run):
     return json.loads(path.read_text())["points"] if path.is_file() else []
 
 
-def publish_weights(results_dir, work_dir):
-    """Write results_dir/weights/*.pt and the manifest; returns the manifest entries."""
+def _reproduced(path):
+    """seed -> its verdict from a `reproduce` report, and the report's (model, dataset)."""
+    report = json.loads(Path(path).read_text())
+    return {run["seed"]: run for run in report["runs"]}, (report["model"], report["dataset"])
+
+
+def _publishable(results_dir, reproduced):
+    """The runs whose training finished (a collapsed seed's generator too: it is a result), and with a `reproduce`
+    report only the cell's seeds retrained identically, each of the others named."""
+    runs = [run for run in _runs(results_dir).itertuples()
+            if getattr(run, "trained_status", run.status) == Status.COMPLETED]
+    if reproduced is None:
+        return [(run, None) for run in runs]
+    verdicts, cell = _reproduced(reproduced)
+    chosen = []
+    for run in (run for run in runs if (run.model, run.dataset) == cell and run.seed in verdicts):
+        if verdicts[run.seed]["identical"]:
+            chosen.append((run, verdicts[run.seed]))
+        else:
+            print(f"{run.model} {run.dataset} seed {run.seed}: not published; retrained apart from its committed log "
+                  f"(step {verdicts[run.seed].get('first_step_apart', '?')}), so its weights are not the study's")
+    if not chosen:
+        raise GanStudyError(f"{reproduced}: no seed of {cell[0]} on {cell[1]} was retrained identically to its "
+                            "committed log; nothing to publish under the study's numbers")
+    return chosen
+
+
+def _sources(results_dir, work_dir, run):
+    """kind -> (file, epoch, reported test LL): the final generator, and the snapshot chosen on validation."""
+    run_work = run_dir(work_dir, run.model, run.dataset, run.seed)
+    sources = {"final": (run_work / "final.pt", int(run.epochs), run.test_mean_ll)}
+    chosen = next((p for p in _curve_points(results_dir, run) if int(p["epoch"]) == int(run.selected_epoch)), None)
+    if chosen is not None and chosen["source"] == "snapshot":  # a curve point's source, not a status
+        sources["selected"] = (run_work / "snapshots" / f"epoch{int(chosen['epoch']):04d}.pt", int(chosen["epoch"]),
+                               chosen["test_mean_ll"])
+    return sources
+
+
+def publish_weights(results_dir, work_dir, reproduced=None):
+    """Write results_dir/weights/*.pt and the manifest (added to what it lists); returns the new entries.
+    `reproduced`: a `reproduce` report; the generators in work_dir are then retrained ones, published for the seeds
+    whose training log came out identical to the committed one."""
     results_dir, work_dir = Path(results_dir), Path(work_dir)
     entries = []
-    for run in _runs(results_dir).itertuples():
-        if run.status != Status.COMPLETED:
-            continue
-        run_work = run_dir(work_dir, run.model, run.dataset, run.seed)
-        sources = {"final": (run_work / "final.pt", int(run.epochs), run.test_mean_ll)}
-        chosen = next((p for p in _curve_points(results_dir, run) if int(p["epoch"]) == int(run.selected_epoch)), None)
-        if chosen is not None and chosen["source"] == "snapshot":  # a curve point's source, not a status
-            sources["selected"] = (run_work / "snapshots" / f"epoch{int(chosen['epoch']):04d}.pt", int(chosen["epoch"]),
-                                   chosen["test_mean_ll"])
-        for kind, (source, epoch, reported) in sources.items():
+    for run, verdict in _publishable(results_dir, reproduced):
+        for kind, (source, epoch, reported) in _sources(results_dir, work_dir, run).items():
             state = checkpoint.load(source, expect={"model": run.model, "dataset": run.dataset, "seed": run.seed})
             name = f"{run.model}-{run.dataset}-seed{run.seed}-{kind}.pt"
             target = results_dir / "weights" / name
             checkpoint.save(target, {"model": run.model, "dataset": run.dataset, "seed": run.seed, "epoch": epoch,
-                                     "status": (Status.SNAPSHOT if kind == "selected" else Status.COMPLETED).value,
+                                     "status": Status.SNAPSHOT.value if kind == "selected" else run.status,
                                      "run_config_hash": run.run_config_hash, "generator": state["generator"]})
             entries.append({"file": f"weights/{name}", "sha256": file_sha256(target), "model": run.model,
                             "dataset": run.dataset, "seed": int(run.seed), "checkpoint": kind, "epoch": epoch,
-                            "reported_test_mean_ll": reported, "trained_by_commit": run.git_commit})
-    write_json(results_dir / "weights" / MANIFEST, {"study": results_dir.name, "weights": entries})
+                            "status": run.status, "reported_test_mean_ll": reported,
+                            "trained_by_commit": run.git_commit,
+                            **({"retrained_by_commit": verdict["retrained"]["git_commit"],
+                                "retrained_on": verdict["retrained"]["device"],
+                                "retrained_log": "identical to the committed training log, row for row"}
+                               if verdict else {})})
+    manifest = results_dir / "weights" / MANIFEST
+    kept = [e for e in (json.loads(manifest.read_text())["weights"] if manifest.is_file() else [])
+            if e["file"] not in {n["file"] for n in entries}]
+    write_json(manifest, {"study": results_dir.name, "weights": kept + entries})
     return entries
 
 
@@ -96,9 +138,11 @@ def generator_only(path):
 
 
 @command("publish-weights", [arg("--results-dir", required=True),
-                             arg("--work-dir", required=True, help="the study's work dir (work/<study>)")])
+                             arg("--work-dir", required=True, help="the study's work dir (work/<study>)"),
+                             arg("--reproduced", help="a `reproduce` report: publish the generators it retrained "
+                                                      "identically (from --work-dir)")])
 def publish_weights_command(config, args):
-    entries = publish_weights(args.results_dir, args.work_dir)
+    entries = publish_weights(args.results_dir, args.work_dir, args.reproduced)
     print(f"published {len(entries)} generator file(s) under {args.results_dir}/weights/")
 
 

@@ -65,6 +65,25 @@ def restate_commit_command(args):
     print(f"{len(changed)} files of {args.results_dir} now name {args.sent[:10]}")
 
 
+def set_aside_command(args):
+    from .aside import set_aside
+
+    moved = set_aside(".", args.to, int(args.min_mib * 2**20))
+    print(f"{len(moved)} files set aside (links in their place); the tree that travels is now "
+          f"{core.travelling_tree_bytes() / 2**20:.1f} MiB; `python -m tools.remote_gpu put-back` afterwards")
+
+
+def put_back_command(args):
+    from .aside import put_back
+
+    print(f"{len(put_back('.'))} files put back")
+
+
+def unpack_command(args):
+    names = core.unpack(args.parts, ".")
+    print(f"{len(names)} files extracted from {args.parts} into the tree")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m tools.remote_gpu", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +110,15 @@ def build_parser():
                    help="run only --bench/--graph-check (data and wheels sent; the weights may still be on their way)")
     p.add_argument("targets", nargs="*", help="Snakemake targets (default: the whole study but the report)")
     p.set_defaults(fn=run_command)
+    p = sub.add_parser("unpack", help="here: join the parts one call sent back and extract them into the tree")
+    p.add_argument("parts", help="the folder holding results.tar.gz or results.tar.gz.partNN")
+    p.set_defaults(fn=unpack_command)
+    p = sub.add_parser("set-aside", help="here: move committed weights out of the tree that travels (links stay)")
+    p.add_argument("--to", help="a folder outside the checkout (default: beside it, <checkout>-aside)")
+    p.add_argument("--min-mib", type=float, default=1.0, help="only files at least this large")
+    p.set_defaults(fn=set_aside_command)
+    p = sub.add_parser("put-back", help="here: put back what set-aside moved, checked against git")
+    p.set_defaults(fn=put_back_command)
     p = sub.add_parser("rule-times", help="per-job wall times (rule, wildcards, seconds) from a Snakemake log")
     p.add_argument("--log", required=True, help="a Snakemake console log")
     p.add_argument("--out", required=True, help="CSV: one row per job, its rule, wildcards and seconds")

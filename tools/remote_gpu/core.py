@@ -31,8 +31,10 @@ from gan_study.reaggregate import unfinished_runs
 
 BUNDLE_LIMIT = 48 * 2**20
 CALL_LIMIT = 64 * 2**20  # the working tree and the bundle folder of one call, together
-RETURN_LIMIT = 16 * 2**20
-RETURN_FILES = 8
+RETURN_LIMIT = 16 * 2**20  # one file that comes back
+RETURN_FILES = 8  # files that come back, the status file among them
+RETURN_TOTAL = 64 * 2**20  # all of them together
+STATUS_ROOM = 2**20
 MANIFEST = "bundle-manifest.json"
 IMAGE_PACKAGES = Path(__file__).with_name("image_packages.txt")
 DEVICE_PYTHON = {"python_version": "3.12", "python_full_version": "3.12.3", "sys_platform": "linux",
@@ -92,7 +94,8 @@ def travelling_tree_bytes(repo="."):
     """Bytes of the working tree that travels with every call: tracked and untracked-not-ignored files."""
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=repo, capture_output=True,
                             check=True).stdout.decode().split("\0")
-    return sum(path.stat().st_size for path in (Path(repo) / name for name in listed if name) if path.is_file())
+    paths = [Path(repo) / name for name in listed if name]
+    return sum(path.lstat().st_size for path in paths if path.is_symlink() or path.is_file())  # a link travels as one
 
 
 def bundle_limit(tree_bytes):
@@ -100,7 +103,8 @@ def bundle_limit(tree_bytes):
     limit = min(BUNDLE_LIMIT, CALL_LIMIT - tree_bytes - 2**20)
     if limit < 8 * 2**20:
         raise GanStudyError(f"the working tree ({tree_bytes / 2**20:.1f} MiB) leaves under 8 MiB per bundle of a "
-                            f"{CALL_LIMIT // 2**20} MiB call; move large files out of the tree (e.g. published weights)")
+                            f"{CALL_LIMIT // 2**20} MiB call; commit published weights, then "
+                            "`python -m tools.remote_gpu set-aside`")
     return limit
 
 
@@ -235,20 +239,92 @@ def run_until(cmd, deadline_s, grace_s=30, env=None, cwd=None):
         return "deadline", code, round(time.time() - t0, 1)
 
 
-def pack(paths, out, limit=RETURN_LIMIT, max_files=RETURN_FILES):
-    """One gzipped tar of `paths` (files or folders, relative to the cwd), cut into ≤ limit-byte parts in `out`."""
+def _files_under(paths):
+    """The regular files under `paths` (files or folders, relative to the cwd), in the order given; links are
+    skipped (a link that travelled as one points nowhere here)."""
+    files = {}
+    for path in map(Path, paths):
+        found = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
+        files.update((f, None) for f in found if f.is_file() and not f.is_symlink())
+    return list(files)
+
+
+def _signature(file):
+    return [file.stat().st_size, file.stat().st_mtime]
+
+
+def _tar_bytes(size):
+    """What a file costs inside a tar: its header block and its data padded to 512 bytes."""
+    return 512 + -(-size // 512) * 512
+
+
+def signatures(paths):
+    """path -> [size, mtime] of the files under `paths`: what a tree held at some moment."""
+    return {str(f): _signature(f) for f in _files_under(paths)}
+
+
+def pack(paths, out, limit=RETURN_LIMIT, max_parts=RETURN_FILES - 1, total=RETURN_TOTAL - STATUS_ROOM, sent=None,
+         returned=None):
+    """One gzipped tar of the files under `paths`, cut into ≤ `limit`-byte parts in `out`: at most `max_parts` parts
+    and `total` bytes (what a call can send back beside its status file). Files as they were `sent` (signatures of
+    the tree the call received) are skipped; files not as `returned` by an earlier call of this machine go first,
+    smallest first (tables and logs before weights), then the returned ones while room is left (a return may have
+    been lost); a file that would overflow is left out whole (counted uncompressed: weights do not compress).
+    Returns (parts, the relative paths packed, those of new files left out)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    sent, returned = sent or {}, returned or {}
+    files = [f for f in _files_under(paths) if sent.get(str(f)) != _signature(f)]
+    fresh = sorted((f for f in files if returned.get(str(f)) != _signature(f)), key=lambda f: f.stat().st_size)
+    room = min(total, max_parts * limit)
+    budget = room - max(room // 100, 2048)  # the archive's end blocks, gzip's framing and its growth on noise
+    taken, left_out, used = [], [], 0
+    for file in fresh + [f for f in files if f not in fresh]:
+        cost = _tar_bytes(file.stat().st_size)
+        if used + cost <= budget:
+            taken.append(file)
+            used += cost
+        elif file in fresh:
+            left_out.append(str(file))
     archive = out / "results.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        for path in paths:
-            if Path(path).exists():
-                tar.add(path)
+        for file in taken:
+            tar.add(file)
+    if archive.stat().st_size > room:
+        raise GanStudyError(f"{archive} came to {archive.stat().st_size} bytes, over the {room} bytes a call returns")
+    taken = [str(file) for file in taken]
     if archive.stat().st_size <= limit:
-        return [archive]
-    parts = _split(archive, [out] * max_files, limit)
+        return [archive], taken, left_out
+    parts = _split(archive, [out] * max_parts, limit)
     archive.unlink()
-    return parts
+    return parts, taken, left_out
+
+
+def unpack(parts_dir, dest="."):
+    """Here: join the parts of one call's results archive (`results.tar.gz` or its `.partNN` files) in order and
+    extract it under `dest`; returns the relative paths extracted. Links and paths leaving `dest` are refused."""
+    parts_dir = Path(parts_dir)
+    parts = sorted(parts_dir.glob("results.tar.gz.part*")) or sorted(parts_dir.glob("results.tar.gz"))
+    if not parts:
+        raise GanStudyError(f"{parts_dir} holds no results.tar.gz or results.tar.gz.partNN files")
+    numbers = [int(p.name.rpartition("part")[2]) for p in parts if ".part" in p.name]
+    if numbers and numbers != list(range(len(numbers))):
+        raise GanStudyError(f"{parts_dir}: parts {numbers} are not 00…{len(numbers) - 1:02d}; a part did not come "
+                            "back")
+    joined = parts_dir / "results.tar.gz" if not numbers else Path(dest) / "work" / "remote-gpu" / "joined.tar.gz"
+    if numbers:
+        joined.parent.mkdir(parents=True, exist_ok=True)
+        with joined.open("wb") as handle:
+            for part in parts:
+                handle.write(part.read_bytes())
+    with tarfile.open(joined) as tar:
+        members = tar.getmembers()
+        bad = [m.name for m in members if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or
+               ".." in Path(m.name).parts]
+        if bad:
+            raise GanStudyError(f"{joined}: refusing {bad[0]} (a link or a path outside the tree)")
+        tar.extractall(dest, members=members, filter="data")
+    return [m.name for m in members if m.isfile()]
 
 
 def _install_wheels(wheels, site):
@@ -362,16 +438,54 @@ class Stage:
                 "--", *self.targets]
 
 
+@dataclass
+class ReproduceStage:
+    """A committed cell retrained (`gan_study reproduce`), checked against its committed training logs, and its
+    generators published where they came out identical; finished once the study's weights manifest lists them."""
+
+    name: str
+    results_dir: str
+    model: str
+    dataset: str
+    seeds: list
+    configfiles: list = field(default_factory=list)
+
+    def config(self):
+        from gan_study.config import load_config
+
+        return load_config(base=self.study_file())
+
+    def study_file(self):
+        return Path(self.results_dir) / "config.json"
+
+    def published(self):
+        manifest = Path(self.results_dir) / "weights" / "weights.json"
+        listed = json.loads(manifest.read_text())["weights"] if manifest.is_file() else []
+        return {e["seed"] for e in listed if (e["model"], e["dataset"]) == (self.model, self.dataset)}
+
+    def command(self, env, gpu_jobs=None):
+        if Path(self.results_dir, f"reproduced-{self.model}-{self.dataset}.json").is_file() or (
+                set(self.seeds) <= self.published()):
+            return None  # retrained already (published or not: a second try would retrain the same way)
+        study = Path(self.results_dir).name
+        return [sys.executable, "-m", "gan_study", "reproduce", "--results-dir", self.results_dir, "--model",
+                self.model, "--dataset", self.dataset, "--seeds", *map(str, self.seeds), "--work-dir",
+                f"work/{study}-reproduced", "--publish"]
+
+
 def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
-    """The stages of a remote-run plan (YAML: `stages:` of {name, profile, and optionally study, config}); a stage's
-    `study` file replaces the one its profile names; each stage's `config` is written
-    as an overlay file under `overlay_dir`. A stage trains only its cells not finished yet (the committed ones, and
-    those an earlier call made): its tables then hold those cells alone, and `reaggregate` (Snakemake with
-    --allowed-rules) re-aggregates the whole study afterwards (README)."""
+    """The stages of a remote-run plan (YAML: `stages:` of {name, profile, and optionally study, config}, or of
+    {name, reproduce: {results_dir, model, dataset, seeds}}); a stage's `study` file replaces the one its profile
+    names; each stage's `config` is written as an overlay file under `overlay_dir`. A stage trains only its cells not
+    finished yet (the committed ones, and those an earlier call made): its tables then hold those cells alone, and
+    `reaggregate` (Snakemake with --allowed-rules) re-aggregates the whole study afterwards (README)."""
     from gan_study.config import read_mapping
 
     stages = []
     for i, entry in enumerate(read_mapping(plan)["stages"]):
+        if "reproduce" in entry:
+            stages.append(ReproduceStage(entry["name"], **entry["reproduce"]))
+            continue
         if not (Path(entry["profile"]) / "config.yaml").is_file():
             raise GanStudyError(f"{plan}: stage {i + 1} names profile {entry['profile']}, which has no config.yaml; "
                                 "fix the plan's profile path")
@@ -444,6 +558,7 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
     site = (Path(bundle_root) / "site" if site is None else Path(site)).resolve()
     data_dir, weights, wheels = restore(bundle_root, Path(bundle_root) / "restored", weights=not checks_only)
     _install_wheels(wheels, site)
+    sent = signatures(["results", "logs"])  # the tree as it came: what is already on the other side
     bring_back_results()
     env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir), "PATH": _python_on_path(site / "bin-python"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1",
@@ -467,9 +582,19 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
     record["cuda_graphs"] = graph_verdict()
     made = [*(f"results/{s}" for s in studies), "results/bench"]
     keep_results(made)
-    record["files"] = [p.name for p in pack([*made, *(f"logs/{s}" for s in studies)], out)]
+    returned = _state_dir() / "returned.json"
+    before = json.loads(returned.read_text()) if returned.is_file() else {}
+    parts, taken, record["not_returned"] = pack([*made, *(f"logs/{s}" for s in studies)], out, sent=sent,
+                                                returned=before)
+    record["files"] = [p.name for p in parts]
+    returned.parent.mkdir(parents=True, exist_ok=True)
+    returned.write_text(json.dumps({**before, **signatures(taken)}))
+    if record["not_returned"]:
+        print(f"[remote-gpu] {len(record['not_returned'])} files did not fit this call's return (the next call of "
+              "this machine sends them first): " + " ".join(record["not_returned"]), flush=True)
     (Path(out) / "run-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
 
 
 def _remember_once_per_machine(name, started):

@@ -86,16 +86,51 @@ def test_the_deadline_stops_a_command_and_its_children():
     assert core.run_until([sys.executable, "-c", "print()"], 30)[:2] == ("finished", 0)
 
 
-def test_results_are_packed_into_returnable_parts(tmp_path, monkeypatch):
+def _files(root, sizes):
+    for name, size in sizes.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(os.urandom(size))
+
+
+def test_results_are_packed_into_returnable_parts_and_unpacked_here(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "results" / "x").mkdir(parents=True)
-    (tmp_path / "results" / "x" / "blob").write_bytes(os.urandom(40_000))
-    parts = core.pack(["results/x", "missing/is/fine"], tmp_path / "out", limit=10_000)
-    assert 4 <= len(parts) <= 8 and all(p.stat().st_size <= 10_000 for p in parts)
-    whole = tmp_path / "whole.tar.gz"
-    whole.write_bytes(b"".join(p.read_bytes() for p in parts))
-    with tarfile.open(whole) as tar:
-        assert tar.extractfile("results/x/blob").read() == (tmp_path / "results" / "x" / "blob").read_bytes()
+    _files(tmp_path, {"results/x/blob": 40_000, "results/x/table.csv": 300})
+    parts, _, left_out = core.pack(["results/x", "missing/is/fine"], tmp_path / "out", limit=10_000, max_parts=7,
+                                   total=70_000)
+    assert left_out == [] and 4 <= len(parts) <= 7 and all(p.stat().st_size <= 10_000 for p in parts)
+    here = tmp_path / "here"
+    assert sorted(core.unpack(tmp_path / "out", here)) == ["results/x/blob", "results/x/table.csv"]
+    assert (here / "results/x/blob").read_bytes() == (tmp_path / "results/x/blob").read_bytes()
+    parts[1].unlink()  # a part that did not come back is named, not extracted as garbage
+    with pytest.raises(GanStudyError, match="a part did not come back"):
+        core.unpack(tmp_path / "out", tmp_path / "again")
+
+
+def test_what_does_not_fit_a_return_waits_whole_for_the_next_call(tmp_path, monkeypatch):
+    """The return of a call is limited in files (the status file among them) and in bytes: small files first,
+    a file that does not fit is left out whole and goes first next time; files the call received are not sent
+    back; files an earlier call returned fill what room is left."""
+    monkeypatch.chdir(tmp_path)
+    _files(tmp_path, {"results/s/committed.csv": 5_000})
+    sent = core.signatures(["results"])
+    _files(tmp_path, {"results/s/weights/a.pt": 30_000, "results/s/weights/b.pt": 30_000, "results/s/t.csv": 100})
+    parts, taken, left_out = core.pack(["results/s"], tmp_path / "out", limit=20_000, max_parts=3, total=10**6,
+                                       sent=sent)
+    assert left_out == ["results/s/weights/b.pt"] and len(parts) <= 3  # 60,000 bytes of room less the margin
+    assert taken == ["results/s/t.csv", "results/s/weights/a.pt"]  # smallest first
+    returned = core.signatures(taken)
+    assert sorted(core.unpack(tmp_path / "out", tmp_path / "here")) == sorted(taken)
+    shutil.rmtree(tmp_path / "out")
+    _, _, left_out = core.pack(["results/s"], tmp_path / "out", limit=20_000, max_parts=3, total=10**6, sent=sent,
+                               returned=returned)
+    assert left_out == [] and sorted(core.unpack(tmp_path / "out", tmp_path / "here2")) == [
+        "results/s/t.csv", "results/s/weights/b.pt"]  # a.pt no longer fits beside b.pt: it came back already
+
+
+def test_a_remote_call_returns_at_most_eight_files_within_its_limits():
+    assert core.RETURN_FILES == 8 and core.RETURN_LIMIT == 16 * 2**20 and core.RETURN_TOTAL == 64 * 2**20
+    defaults = core.pack.__defaults__
+    assert defaults[:3] == (core.RETURN_LIMIT, core.RETURN_FILES - 1, core.RETURN_TOTAL - core.STATUS_ROOM)
 
 
 def test_a_whole_remote_run_stops_at_its_deadline_and_the_next_call_finishes(repo_copy, tmp_path):
@@ -171,10 +206,17 @@ def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch)
     assert noise["study"] == "paper-noise" and noise["models"]["mlp_gan"]["noise"] == "gaussian"
     assert noise["models"]["mlp_gan"]["epochs"] == 250 and cells[3] == [("mlp_gan", "mnist")]
     assert failures["study"] == "paper-failures" and len(failures["seeds"]) >= 20 and cells[4] == [("mlp_gan", "mnist")]
-    assert configs[5]["study"] == "paper-long" and cells[5] == [("mlp_gan", "mnist")]
-    assert configs[5]["models"]["mlp_gan"]["epochs"] == 2000 and configs[5]["snapshots"]["every_n_epochs"] == 50
+    weights = stages[5]  # Table 1's generators, retrained from the committed config and checked against its logs
+    assert isinstance(weights, core.ReproduceStage) and configs[5]["study"] == "paper"
+    assert weights.seeds == [0, 1, 2, 3, 4]
+    assert weights.command(None)[3:] == ["reproduce", "--results-dir", "results/paper", "--model", "mlp_gan",
+                                         "--dataset", "mnist", "--seeds", "0", "1", "2", "3", "4", "--work-dir",
+                                         "work/paper-reproduced", "--publish"]
+    assert configs[6]["study"] == "paper-long" and cells[6] == [("mlp_gan", "mnist")]
+    assert configs[6]["models"]["mlp_gan"]["epochs"] == 2000 and configs[6]["snapshots"]["every_n_epochs"] == 50
     assert stages[-1].configfiles == [] and stages[-1].profile == "workflows/profiles/paper"  # the whole profile
-    paper = [c for c, config in zip(cells, configs) if config["study"] == "paper"]
+    paper = [c for c, config, stage in zip(cells, configs, stages) if config["study"] == "paper" and
+             isinstance(stage, core.Stage)]
     assert all(set(a) < set(b) for a, b in zip(paper, paper[1:]))  # each stage adds cells, none drops a finished one
 
 
@@ -193,10 +235,10 @@ def test_a_remote_run_goes_through_its_stages_in_order_and_stops_at_the_deadline
     monkeypatch.setattr(core, "run_until", fake_run_until)
     monkeypatch.setattr(core.subprocess, "run", lambda *a, **k: None)  # the --unlock calls
 
-    def fake_pack(paths, out):
+    def fake_pack(paths, out, **kw):
         ran.append(paths)
         out.mkdir(parents=True)
-        return []
+        return [], [], []
 
     monkeypatch.setattr(core, "pack", fake_pack)
     record = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True,
@@ -217,6 +259,21 @@ def test_a_remote_run_goes_through_its_stages_in_order_and_stops_at_the_deadline
     assert not record["complete"]
     studies = ["paper", "paper-noise", "paper-failures", "paper-long"]
     assert packed == [f"results/{s}" for s in studies] + ["results/bench"] + [f"logs/{s}" for s in studies]
+
+
+def test_a_reproduce_stage_is_done_once_its_cell_is_retrained_or_published(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    stage = core.ReproduceStage("weights", "results/paper", "mlp_gan", "mnist", [0, 1])
+    (tmp_path / "results" / "paper" / "weights").mkdir(parents=True)
+    assert stage.command(None)[3] == "reproduce"
+    manifest = tmp_path / "results" / "paper" / "weights" / "weights.json"
+    manifest.write_text(json.dumps({"weights": [{"model": "mlp_gan", "dataset": "mnist", "seed": s} for s in (0,)]}))
+    assert stage.command(None) is not None  # seed 1 not published yet
+    manifest.write_text(json.dumps({"weights": [{"model": "mlp_gan", "dataset": "mnist", "seed": s} for s in (0, 1)]}))
+    assert stage.command(None) is None
+    manifest.unlink()
+    (tmp_path / "results" / "paper" / "reproduced-mlp_gan-mnist.json").write_text("{}")  # retrained, none identical
+    assert stage.command(None) is None
 
 
 def test_a_plan_naming_a_missing_profile_is_refused(tmp_path):
@@ -246,7 +303,7 @@ def test_bench_and_graph_check_run_once_per_machine(tmp_path, monkeypatch):
     monkeypatch.setattr(core, "restore", lambda bundles, dest, weights=True: (tmp_path, tmp_path / "w.pth", []))
     monkeypatch.setattr(core, "run_until", fake_run_until)
     monkeypatch.setattr(core.subprocess, "run", lambda *a, **k: None)
-    monkeypatch.setattr(core, "pack", lambda paths, out: out.mkdir(parents=True, exist_ok=True) or [])
+    monkeypatch.setattr(core, "pack", lambda paths, out, **kw: (out.mkdir(parents=True, exist_ok=True), [], [], [])[1:])
     first = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, bench=True, graph_check=True)
     # The graph check "ran" but wrote nothing: the committed verdict is not this machine's, so no graphs.
     assert ran == ["bench", "graph-check", "bench-stack", "graph-check-long", "study"] and not first["cuda_graphs"]
@@ -273,7 +330,8 @@ def test_the_checks_can_run_before_the_weights_arrive(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ran, packed = [], []
     monkeypatch.setattr(core, "run_until", lambda cmd, deadline_s, env=None: ran.append(cmd) or ("finished", 0, 1.0))
-    monkeypatch.setattr(core, "pack", lambda paths, out: packed.extend(paths) or out.mkdir(parents=True) or [])
+    monkeypatch.setattr(core, "pack",
+                        lambda paths, out, **kw: (packed.extend(paths), out.mkdir(parents=True), [], [], [])[2:])
     stages = [core.Stage("study", str(REPO / "workflows" / "profiles" / "smoke"))]
     core.remote_run(tmp_path / "dev", tmp_path / "out", 100, stages, bench=True, graph_check=True, checks_only=True,
                     site=tmp_path / "site")
@@ -314,7 +372,7 @@ def test_what_a_call_made_outlives_the_next_calls_fresh_tree(tmp_path, monkeypat
     monkeypatch.setattr(core, "restore", lambda bundles, dest, weights=True: (tmp_path, tmp_path / "w.pth", []))
     monkeypatch.setattr(core, "run_until", fake_run_until)
     monkeypatch.setattr(core.subprocess, "run", lambda *a, **k: None)
-    monkeypatch.setattr(core, "pack", lambda paths, out: out.mkdir(parents=True, exist_ok=True) or [])
+    monkeypatch.setattr(core, "pack", lambda paths, out, **kw: (out.mkdir(parents=True, exist_ok=True), [], [], [])[1:])
     core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, graph_check=True)
     made = tmp_path / "results" / "smoke" / "made.csv"
     os.utime(made, (1_000_000, 1_000_000))

@@ -1,0 +1,143 @@
+"""Retraining committed runs of a study and checking them against their committed training logs.
+
+A study commits each run's training log, not its weights (checkpoints are too large to commit). `reproduce` trains
+the runs again from the study's own config.json, seeds trained together trained together again, into a work dir, and
+compares each new log with the committed one row by row: identical logs (every loss and diagnostic at every logged
+step) say the new weights are the committed run's, so `publish-weights --reproduced REPORT` may publish them under
+the study's reported numbers. Where the logs part, the report says at which step and by how much: the retrained
+weights are then another run, not the one the tables report. Bitwise agreement needs the machine kind, torch and the
+arithmetic path of the original run (the report puts both devices side by side).
+"""
+
+import json
+from pathlib import Path
+
+from .atomic import write_json
+from .commands import arg, command
+from .config import load_config, run_dir
+from .errors import GanStudyError
+from .provenance import provenance
+from .runtime import resolve_device
+
+REPORT = "reproduced-{model}-{dataset}.json"
+
+
+def _committed(results_dir, model, dataset, seed):
+    path = run_dir(results_dir, model, dataset, seed) / "train.json"
+    if not path.is_file():
+        raise GanStudyError(f"{path} is missing: reproduce only runs the study committed")
+    return json.loads(path.read_text())
+
+
+def stacks(results_dir, model, dataset, seeds):
+    """The requested seeds grouped as they were trained (a batched run's `batched_seeds`, else one by one);
+    a request that splits a stack is refused (its seeds' arithmetic may depend on being trained together)."""
+    groups = []
+    for seed in seeds:
+        stack = _committed(results_dir, model, dataset, seed).get("batched_seeds") or [seed]
+        if not set(stack) <= set(seeds):
+            raise GanStudyError(f"seed {seed} was trained in a stack of seeds {stack}: reproduce them together "
+                                f"(--seeds {' '.join(map(str, stack))})")
+        if stack not in groups:
+            groups.append(stack)
+    return groups
+
+
+def compare_logs(committed_csv, retrained_csv, prefix=False):
+    """Row by row: identical, or the first step at which they part and the largest difference of any column.
+    `prefix`: the retrained log may be shorter (a run still training): its rows against the committed first ones."""
+    import pandas as pd
+
+    old, new = pd.read_csv(committed_csv), pd.read_csv(retrained_csv)
+    if prefix:
+        old = old.iloc[:len(new)]
+    if list(old.columns) != list(new.columns) or len(old) != len(new):
+        return {"identical": False, "why": f"{len(old)} rows {list(old.columns)} committed, "
+                                          f"{len(new)} rows {list(new.columns)} retrained"}
+    numeric = old.select_dtypes("number").columns
+    apart = (old[numeric] != new[numeric]) & ~(old[numeric].isna() & new[numeric].isna())
+    if not apart.to_numpy().any():
+        return {"identical": True, "rows": len(old)}
+    first = int(apart.any(axis=1).to_numpy().argmax())
+    return {"identical": False, "rows": len(old), "first_step_apart": int(old["step"].iloc[first]),
+            "max_abs_difference": float((old[numeric] - new[numeric]).abs().max().max())}
+
+
+def _same_run_configs(results_dir, config, model, dataset, seeds):
+    """Refuse before training when today's code would train another run config than the committed one."""
+    from .sample import run_hash
+
+    expected = run_hash(model, dataset, config["models"][model])
+    for seed in seeds:
+        committed = _committed(results_dir, model, dataset, seed)["run_config_hash"]
+        if committed != expected:
+            raise GanStudyError(f"seed {seed} was trained under run config {committed}; the study's config.json now "
+                                f"makes {expected}: this code cannot retrain it (check out {results_dir}'s commit)")
+
+
+def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, first_epochs=1):
+    """Retrain (resuming from work_dir's checkpoints), compare and write the report; returns it. A stack whose seeds
+    have all parted from their committed logs after `first_epochs` is not trained further."""
+    from .train import RunOutputs, train_seeds
+
+    results_dir, work_dir = Path(results_dir), Path(work_dir)
+    config = load_config(base=results_dir / "config.json")
+    _same_run_configs(results_dir, config, model, dataset, seeds)
+    report = {"study": results_dir.name, "model": model, "dataset": dataset, "runs": [],
+              "retrained_by": provenance(config, device=resolve_device(config["device"]))}
+    for stack in stacks(results_dir, model, dataset, seeds):
+        outs = [run_dir(work_dir, model, dataset, seed) for seed in stack]
+        folder = run_dir(work_dir, model, dataset, stack[0]).parent / f"reproduce-seeds{'-'.join(map(str, stack))}"
+        outputs = [RunOutputs(o / "final.pt", o / "train_log.csv", o / "train.json") for o in outs]
+        # A first epoch, its live logs against the committed ones: when every seed has parted already, a whole
+        # retraining would only confirm it.
+        if train_seeds(config, model, dataset, stack, folder, outputs, until_epoch=first_epochs) is None:
+            early = [_early_verdict(results_dir, model, dataset, seed, folder) for seed in stack]
+            if not any(run["identical"] for run in early):
+                report["runs"] += early
+                continue
+            train_seeds(config, model, dataset, stack, folder, outputs)
+        for seed, out in zip(stack, outs):
+            report["runs"].append(_verdict(results_dir, model, dataset, seed, out))
+    path = Path(report_path) if report_path else results_dir / REPORT.format(model=model, dataset=dataset)
+    write_json(path, report)
+    return report
+
+
+def _verdict(results_dir, model, dataset, seed, out):
+    committed, retrained = _committed(results_dir, model, dataset, seed), json.loads((out / "train.json").read_text())
+    verdict = compare_logs(run_dir(results_dir, model, dataset, seed) / "train_log.csv", out / "train_log.csv")
+    return {"seed": seed, "run_config_hash": committed["run_config_hash"], **verdict,
+            "committed": {k: committed["provenance"].get(k) for k in ("git_commit", "device", "packages")},
+            "retrained": {k: retrained["provenance"].get(k) for k in ("git_commit", "device", "packages")}}
+
+
+def _early_verdict(results_dir, model, dataset, seed, folder):
+    """A seed's live log (so far) against the committed log's first rows."""
+    live = folder / f"train_log.seed{seed}.csv"
+    verdict = compare_logs(run_dir(results_dir, model, dataset, seed) / "train_log.csv", live, prefix=True)
+    return {"seed": seed, **verdict, "stopped_after_rows": verdict.get("rows")}
+
+
+@command("reproduce", [arg("--results-dir", required=True, help="a committed study (results/<study>)"),
+                       arg("--model", required=True), arg("--dataset", required=True),
+                       arg("--seeds", required=True, type=int, nargs="+"),
+                       arg("--work-dir", required=True, help="where the retrained runs and checkpoints go"),
+                       arg("--out", help=f"the report (default: <results-dir>/{REPORT})"),
+                       arg("--publish", action="store_true",
+                           help="then publish the generators retrained identically (publish-weights --reproduced)")])
+def reproduce_command(config, args):
+    report = reproduce(args.results_dir, args.model, args.dataset, args.seeds, args.work_dir, args.out)
+    for run in report["runs"]:
+        said = ("its committed log, row for row" if run["identical"] else
+                f"apart from its committed log from step {run.get('first_step_apart')}; not trained further"
+                if "stopped_after_rows" in run else
+                f"apart from its committed log from step {run.get('first_step_apart', '?')} "
+                f"(largest difference {run.get('max_abs_difference', float('nan')):.3g}; {run.get('why', '')})")
+        print(f"seed {run['seed']}: {said}")
+    if args.publish:
+        from .publish import publish_weights
+
+        out = args.out or Path(args.results_dir) / REPORT.format(model=args.model, dataset=args.dataset)
+        entries = publish_weights(args.results_dir, args.work_dir, out)
+        print(f"published {len(entries)} generator file(s) under {args.results_dir}/weights/")
