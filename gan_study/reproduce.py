@@ -85,6 +85,7 @@ def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, fi
     _same_run_configs(results_dir, config, model, dataset, seeds)
     report = {"study": results_dir.name, "model": model, "dataset": dataset, "runs": [],
               "retrained_by": provenance(config, device=resolve_device(config["device"]))}
+    _say_devices(results_dir, model, dataset, seeds, report["retrained_by"])
     for stack in stacks(results_dir, model, dataset, seeds):
         outs = [run_dir(work_dir, model, dataset, seed) for seed in stack]
         folder = run_dir(work_dir, model, dataset, stack[0]).parent / f"reproduce-seeds{'-'.join(map(str, stack))}"
@@ -102,6 +103,15 @@ def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, fi
     path = Path(report_path) if report_path else results_dir / REPORT.format(model=model, dataset=dataset)
     write_json(path, report)
     return report
+
+
+def _say_devices(results_dir, model, dataset, seeds, retrained_by):
+    committed = sorted({_committed(results_dir, model, dataset, s)["provenance"]["device"] for s in seeds})
+    packages = sorted({_committed(results_dir, model, dataset, s)["provenance"]["packages"]["torch"] for s in seeds})
+    here = (retrained_by["device"], retrained_by["packages"]["torch"])
+    if (committed, packages) != ([here[0]], [here[1]]):
+        print(f"[gan-study] trained on {', '.join(committed)} with torch {', '.join(packages)}; retraining on "
+              f"{here[0]} with torch {here[1]}: float rounding may differ, and with it every number after it")
 
 
 def _verdict(results_dir, model, dataset, seed, out):
