@@ -85,7 +85,8 @@ def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, fi
     _same_run_configs(results_dir, config, model, dataset, seeds)
     report = {"study": results_dir.name, "model": model, "dataset": dataset, "runs": [],
               "retrained_by": provenance(config, device=resolve_device(config["device"]))}
-    _say_devices(results_dir, model, dataset, seeds, report["retrained_by"])
+    report["committed_by"] = _committed_by(results_dir, model, dataset, seeds)
+    _say_devices(report["committed_by"], report["retrained_by"])
     for stack in stacks(results_dir, model, dataset, seeds):
         outs = [run_dir(work_dir, model, dataset, seed) for seed in stack]
         folder = run_dir(work_dir, model, dataset, stack[0]).parent / f"reproduce-seeds{'-'.join(map(str, stack))}"
@@ -105,13 +106,20 @@ def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, fi
     return report
 
 
-def _say_devices(results_dir, model, dataset, seeds, retrained_by):
-    committed = sorted({_committed(results_dir, model, dataset, s)["provenance"]["device"] for s in seeds})
-    packages = sorted({_committed(results_dir, model, dataset, s)["provenance"]["packages"]["torch"] for s in seeds})
+def _committed_by(results_dir, model, dataset, seeds):
+    """The devices, torch versions and commits that trained the committed runs."""
+    records = [_committed(results_dir, model, dataset, seed)["provenance"] for seed in seeds]
+    return {key: sorted({pick(r) for r in records}) for key, pick in (
+        ("devices", lambda r: r["device"]), ("torch", lambda r: r["packages"]["torch"]),
+        ("git_commits", lambda r: r["git_commit"]))}
+
+
+def _say_devices(committed_by, retrained_by):
     here = (retrained_by["device"], retrained_by["packages"]["torch"])
-    if (committed, packages) != ([here[0]], [here[1]]):
-        print(f"[gan-study] trained on {', '.join(committed)} with torch {', '.join(packages)}; retraining on "
-              f"{here[0]} with torch {here[1]}: float rounding may differ, and with it every number after it")
+    if (committed_by["devices"], committed_by["torch"]) != ([here[0]], [here[1]]):
+        print(f"[gan-study] trained on {', '.join(committed_by['devices'])} with torch "
+              f"{', '.join(committed_by['torch'])}; retraining on {here[0]} with torch {here[1]}: float rounding may "
+              "differ, and with it every number after it")
 
 
 def _verdict(results_dir, model, dataset, seed, out):

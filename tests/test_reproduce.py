@@ -32,6 +32,7 @@ def committed(tiny_config, tmp_path):
 def test_a_retrained_study_matches_its_logs_and_publishes_weights_that_rescore(committed, tmp_path):
     report = reproduce(committed, "mlp_gan", "mnist", [0, 1], tmp_path / "work")
     assert [(r["seed"], r["identical"]) for r in report["runs"]] == [(0, True), (1, True)]
+    assert report["committed_by"]["devices"] == [report["retrained_by"]["device"]]
     assert json.loads((committed / "reproduced-mlp_gan-mnist.json").read_text()) == report
     entries = publish_weights(committed, tmp_path / "work", committed / "reproduced-mlp_gan-mnist.json")
     assert [e["seed"] for e in entries] == [0, 1] and all("retrained_by_commit" in e for e in entries)
