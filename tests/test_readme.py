@@ -118,6 +118,24 @@ def test_the_stack_benchmark_numbers_match_the_committed_file():
     assert f"{compiled['images_per_s']:,.0f} ({compiled['ratio_vs_naive']:.2f}×)" in quoted
 
 
+def test_the_docs_quote_the_committed_reproduction_of_the_cpu_study():
+    """docs/running.md quotes results/cpu/reproduced-mlp_gan-mnist.json: a new reproduction must update both."""
+    import json
+
+    report = json.loads((REPO / "results" / "cpu" / "reproduced-mlp_gan-mnist.json").read_text())
+    docs = " ".join((REPO / "docs" / "running.md").read_text().split())
+    quoted = docs[docs.index("Measured (`results/cpu/reproduced-mlp_gan-mnist.json`)"):]
+    quoted = quoted[: quoted.index("Its numbers stand")]
+    assert f"retrained on an {report['retrained_by']['device'].split(', ')[1]} one" in quoted
+    runs = {run["seed"]: run for run in report["runs"]}
+    assert not any(run["identical"] for run in runs.values())
+    assert f"step {runs[0]['first_step_apart']} (seed 0) and step {runs[1]['first_step_apart']} (seed 1)" in quoted
+    last_step = max(run["rows"] for run in runs.values()) * 100  # the study logs every 100 steps
+    assert f"by step {last_step}, the first epoch's end, a logged value differs by up to " \
+           f"{max(run['max_abs_difference'] for run in runs.values()):.2f}" in quoted
+    assert report["retrained_by"]["git_dirty"] is False
+
+
 def readme_snakemake_commands():
     """Every `snakemake …` line of the README's and docs' code blocks, comments removed, `<name>` read as the smoke
     profile."""
