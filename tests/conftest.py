@@ -57,3 +57,24 @@ def finish_runs(results, model, dataset, seeds=range(5), names=("train.json", "p
         folder.mkdir(parents=True, exist_ok=True)
         for name in names:
             (folder / name).write_text("{}")
+
+
+@pytest.fixture
+def committed(tiny_config, tmp_path):
+    """A tiny study of seeds 0 and 1 trained together, evaluated and aggregated (results/tiny under tmp_path); its
+    work dir then discarded, as a committed study's checkpoints are."""
+    from gan_study.aggregate import aggregate
+    from gan_study.evaluate import parzen
+    from gan_study.sample import sample
+    from gan_study.train import RunOutputs, train_seeds
+
+    work, results = tmp_path / "gone", tmp_path / "results" / "tiny"
+    runs = [(work / "runs" / "mlp_gan" / "mnist" / f"seed{s}", results / "runs" / "mlp_gan" / "mnist" / f"seed{s}")
+            for s in (0, 1)]
+    train_seeds(tiny_config, "mlp_gan", "mnist", [0, 1], work / "stack",
+                [RunOutputs(w / "final.pt", r / "train_log.csv", r / "train.json") for w, r in runs])
+    for seed, (w, r) in enumerate(runs):
+        sample(tiny_config, "mlp_gan", "mnist", seed, w / "final.pt", w / "samples.pt", r / "samples.png")
+        parzen(tiny_config, "mlp_gan", "mnist", seed, w / "samples.pt", r / "parzen.json")
+    aggregate(tiny_config, [r / "parzen.json" for _, r in runs], [r / "train.json" for _, r in runs], results)
+    return results

@@ -5,28 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from gan_study.aggregate import aggregate
 from gan_study.errors import GanStudyError
-from gan_study.evaluate import parzen
 from gan_study.publish import publish_weights, rescore
 from gan_study.reproduce import compare_logs, reproduce
-from gan_study.sample import sample
-from gan_study.train import RunOutputs, train_seeds
-
-
-@pytest.fixture
-def committed(tiny_config, tmp_path):
-    """A tiny study of seeds 0 and 1 trained together, evaluated and aggregated; its work dir then discarded."""
-    work, results = tmp_path / "gone", tmp_path / "results" / "tiny"
-    runs = [(work / "runs" / "mlp_gan" / "mnist" / f"seed{s}", results / "runs" / "mlp_gan" / "mnist" / f"seed{s}")
-            for s in (0, 1)]
-    train_seeds(tiny_config, "mlp_gan", "mnist", [0, 1], work / "stack",
-                [RunOutputs(w / "final.pt", r / "train_log.csv", r / "train.json") for w, r in runs])
-    for seed, (w, r) in enumerate(runs):
-        sample(tiny_config, "mlp_gan", "mnist", seed, w / "final.pt", w / "samples.pt", r / "samples.png")
-        parzen(tiny_config, "mlp_gan", "mnist", seed, w / "samples.pt", r / "parzen.json")
-    aggregate(tiny_config, [r / "parzen.json" for _, r in runs], [r / "train.json" for _, r in runs], results)
-    return results
 
 
 def test_a_retrained_study_matches_its_logs_and_publishes_weights_that_rescore(committed, tmp_path):

@@ -415,6 +415,10 @@ class Stage:
 
         return study_file(self.study) if self.study else study_file(profile=self.profile)
 
+    def study_name(self):
+        """The study whose results folder (results/<name>) this stage writes."""
+        return self.config()["study"]
+
     def command(self, env, gpu_jobs=None):
         """The Snakemake command, made when the stage's turn comes (after earlier calls' results are back); None
         when `skip_finished` finds every cell finished."""
@@ -458,6 +462,9 @@ class ReproduceStage:
     def study_file(self):
         return Path(self.results_dir) / "config.json"
 
+    def study_name(self):
+        return Path(self.results_dir).name
+
     def published(self):
         manifest = Path(self.results_dir) / "weights" / "weights.json"
         listed = json.loads(manifest.read_text())["weights"] if manifest.is_file() else []
@@ -467,10 +474,9 @@ class ReproduceStage:
         if Path(self.results_dir, f"reproduced-{self.model}-{self.dataset}.json").is_file() or (
                 set(self.seeds) <= self.published()):
             return None  # retrained already (published or not: a second try would retrain the same way)
-        study = Path(self.results_dir).name
         return [sys.executable, "-m", "gan_study", "reproduce", "--results-dir", self.results_dir, "--model",
                 self.model, "--dataset", self.dataset, "--seeds", *map(str, self.seeds), "--work-dir",
-                f"work/{study}-reproduced", "--publish"]
+                f"work/{self.study_name()}-reproduced", "--publish"]
 
 
 def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
@@ -573,7 +579,7 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
         print(f"[remote-gpu] step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
         if outcome == "deadline":
             break
-    studies = [] if checks_only else list(dict.fromkeys(stage.config()["study"] for stage in stages))
+    studies = [] if checks_only else list(dict.fromkeys(stage.study_name() for stage in stages))
     _methods_match_tables(studies, env)
     # A failed graph check is a verdict (train eagerly), not a failed run.
     record["complete"] = len(record["steps"]) == len(steps) and all(

@@ -276,6 +276,30 @@ def test_a_reproduce_stage_is_done_once_its_cell_is_retrained_or_published(tmp_p
     assert stage.command(None) is None
 
 
+def test_a_reproduce_stage_retrains_publishes_and_sends_back_the_weights(committed, tmp_path, monkeypatch):
+    """Rehearsal of the plan's weights stage on a CPU: a committed tiny study (checkpoints gone) retrained by the
+    real command in a remote run, its generators published and packed; here, unpacking brings back the weights, the
+    manifest and the report, and none of the committed files the call received."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(core, "STATE", tmp_path / "work" / "remote-gpu")
+    monkeypatch.setattr(core, "restore", lambda bundles, dest, weights=True: (data_dir(), None, []))
+    stage = core.ReproduceStage("weights", "results/tiny", "mlp_gan", "mnist", [0, 1])
+    record = core.remote_run(tmp_path / "bundles", tmp_path / "out", 600, [stage])
+    assert record["complete"] and record["not_returned"] == [], record
+    here = tmp_path / "here"
+    names = core.unpack(tmp_path / "out", here)
+    assert sorted(n for n in names if n.startswith("results/tiny/")) == [
+        "results/tiny/methods.tex",  # rewritten from the tables' config by every run
+        "results/tiny/reproduced-mlp_gan-mnist.json", "results/tiny/weights/mlp_gan-mnist-seed0-final.pt",
+        "results/tiny/weights/mlp_gan-mnist-seed1-final.pt", "results/tiny/weights/weights.json"]
+    manifest = json.loads((here / "results/tiny/weights/weights.json").read_text())
+    assert [e["retrained_log"] for e in manifest["weights"]] == [
+        "identical to the committed training log, row for row"] * 2
+    assert stage.command(None) is None  # done: the next call skips it
+    second = core.remote_run(tmp_path / "bundles", tmp_path / "out2", 600, [stage])
+    assert second["steps"][0]["outcome"] == "already finished"
+
+
 def test_a_plan_naming_a_missing_profile_is_refused(tmp_path):
     plan = tmp_path / "plan.yaml"
     plan.write_text("stages:\n  - {name: x, profile: workflows/profiles/nope}\n")
