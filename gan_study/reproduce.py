@@ -75,30 +75,90 @@ def _same_run_configs(results_dir, config, model, dataset, seeds):
                                 f"makes {expected}: this code cannot retrain it (check out {results_dir}'s commit)")
 
 
-def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, first_epochs=1):
+class ThisCode:
+    """Training with this checkout's code and the study's config.json."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def train(self, model, dataset, stack, folder, outputs, until_epoch=None):
+        """Train (resuming); returns each seed's log so far, or None when the run has ended."""
+        from .train import train_seeds
+
+        if train_seeds(self.config, model, dataset, stack, folder, outputs, until_epoch=until_epoch) is not None:
+            return None
+        return [folder / f"train_log.seed{seed}.csv" for seed in stack]  # the live logs
+
+
+class OtherCode:
+    """Training with the source of another commit (the one that trained the runs): its `gan_study` run in a
+    subprocess from `source`, reading `config_file` (the config that code wrote, which it can validate). A first
+    look trains a copy of the run cut to `until_epoch` epochs in a scratch folder (the schedule depends on the step,
+    not on the budget, so its log is the whole run's first rows)."""
+
+    def __init__(self, source, config_file, commit=None):
+        self.source, self.config_file, self.commit = Path(source).resolve(), Path(config_file).resolve(), commit
+        if not (self.source / "gan_study" / "__main__.py").is_file():
+            raise GanStudyError(f"--code {source} holds no gan_study package: give a checkout of the training commit")
+
+    def train(self, model, dataset, stack, folder, outputs, until_epoch=None):
+        import os
+        import subprocess
+        import sys
+
+        from .train import RunOutputs
+
+        config_file = self.config_file
+        if until_epoch is not None:
+            folder = folder.with_name(f"{folder.name}-first{until_epoch}")
+            outputs = [RunOutputs(folder / f"seed{s}" / "final.pt", folder / f"seed{s}" / "train_log.csv",
+                                  folder / f"seed{s}" / "train.json") for s in stack]
+            cut = json.loads(config_file.read_text())
+            cut["models"][model]["epochs"] = until_epoch
+            write_json(config_file := folder / "config.json", cut)
+        cmd = [sys.executable, "-m", "gan_study", "--config", str(config_file), "train-seeds", "--model", model,
+               "--dataset", dataset, "--seeds", *map(str, stack), "--work-dir", str(Path(folder).resolve())]
+        for flag, kind in (("--final", "final"), ("--log-csv", "log_csv"), ("--summary", "summary")):
+            cmd += [flag, *(str(Path(getattr(out, kind)).resolve()) for out in outputs)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(self.source),
+                                                                         os.environ.get("PYTHONPATH")])),
+               **({"GAN_STUDY_GIT_COMMIT": self.commit, "GAN_STUDY_GIT_DIRTY": "0"} if self.commit else {})}
+        done = subprocess.run(cmd, cwd=self.source, env=env)
+        if done.returncode != 0:
+            raise GanStudyError(f"training with the code in {self.source} ended with exit status {done.returncode} "
+                                "(its output is above)")
+        return [Path(out.log_csv) for out in outputs] if until_epoch is not None else None
+
+
+def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, first_epochs=1, code=None):
     """Retrain (resuming from work_dir's checkpoints), compare and write the report; returns it. A stack whose seeds
-    have all parted from their committed logs after `first_epochs` is not trained further."""
-    from .train import RunOutputs, train_seeds
+    have all parted from their committed logs after `first_epochs` is not trained further. `code`: an OtherCode to
+    train with (default: this code)."""
+    from .train import RunOutputs
 
     results_dir, work_dir = Path(results_dir), Path(work_dir)
     config = load_config(base=results_dir / "config.json")
-    _same_run_configs(results_dir, config, model, dataset, seeds)
+    if code is None:
+        _same_run_configs(results_dir, config, model, dataset, seeds)
+    trainer = code or ThisCode(config)
     report = {"study": results_dir.name, "model": model, "dataset": dataset, "runs": [],
-              "retrained_by": provenance(config, device=resolve_device(config["device"]))}
-    report["committed_by"] = _committed_by(results_dir, model, dataset, seeds)
+              "retrained_by": provenance(config, device=resolve_device(config["device"])),
+              "committed_by": _committed_by(results_dir, model, dataset, seeds),
+              "trained_with_code_of": code.commit if code else "this commit"}
     _say_devices(report["committed_by"], report["retrained_by"])
     for stack in stacks(results_dir, model, dataset, seeds):
         outs = [run_dir(work_dir, model, dataset, seed) for seed in stack]
         folder = run_dir(work_dir, model, dataset, stack[0]).parent / f"reproduce-seeds{'-'.join(map(str, stack))}"
         outputs = [RunOutputs(o / "final.pt", o / "train_log.csv", o / "train.json") for o in outs]
-        # A first epoch, its live logs against the committed ones: when every seed has parted already, a whole
-        # retraining would only confirm it.
-        if train_seeds(config, model, dataset, stack, folder, outputs, until_epoch=first_epochs) is None:
-            early = [_early_verdict(results_dir, model, dataset, seed, folder) for seed in stack]
+        # A first epoch against the committed logs: when every seed has parted already, a whole retraining would
+        # only confirm it.
+        logs = trainer.train(model, dataset, stack, folder, outputs, until_epoch=first_epochs)
+        if logs is not None:
+            early = [_early_verdict(results_dir, model, dataset, seed, log) for seed, log in zip(stack, logs)]
             if not any(run["identical"] for run in early):
                 report["runs"] += early
                 continue
-            train_seeds(config, model, dataset, stack, folder, outputs)
+            trainer.train(model, dataset, stack, folder, outputs)
         for seed, out in zip(stack, outs):
             report["runs"].append(_verdict(results_dir, model, dataset, seed, out))
     path = Path(report_path) if report_path else results_dir / REPORT.format(model=model, dataset=dataset)
@@ -124,16 +184,18 @@ def _say_devices(committed_by, retrained_by):
 
 def _verdict(results_dir, model, dataset, seed, out):
     committed, retrained = _committed(results_dir, model, dataset, seed), json.loads((out / "train.json").read_text())
+    if retrained["run_config_hash"] != committed["run_config_hash"]:
+        raise GanStudyError(f"seed {seed} retrained under run config {retrained['run_config_hash']}, committed under "
+                            f"{committed['run_config_hash']}: not the same run")
     verdict = compare_logs(run_dir(results_dir, model, dataset, seed) / "train_log.csv", out / "train_log.csv")
     return {"seed": seed, "run_config_hash": committed["run_config_hash"], **verdict,
             "committed": {k: committed["provenance"].get(k) for k in ("git_commit", "device", "packages")},
             "retrained": {k: retrained["provenance"].get(k) for k in ("git_commit", "device", "packages")}}
 
 
-def _early_verdict(results_dir, model, dataset, seed, folder):
-    """A seed's live log (so far) against the committed log's first rows."""
-    live = folder / f"train_log.seed{seed}.csv"
-    verdict = compare_logs(run_dir(results_dir, model, dataset, seed) / "train_log.csv", live, prefix=True)
+def _early_verdict(results_dir, model, dataset, seed, log):
+    """A seed's log so far against the committed log's first rows."""
+    verdict = compare_logs(run_dir(results_dir, model, dataset, seed) / "train_log.csv", log, prefix=True)
     return {"seed": seed, **verdict, "stopped_after_rows": verdict.get("rows")}
 
 
@@ -143,9 +205,18 @@ def _early_verdict(results_dir, model, dataset, seed, folder):
                        arg("--work-dir", required=True, help="where the retrained runs and checkpoints go"),
                        arg("--out", help=f"the report (default: <results-dir>/{REPORT})"),
                        arg("--publish", action="store_true",
-                           help="then publish the generators retrained identically (publish-weights --reproduced)")])
+                           help="then publish the generators retrained identically (publish-weights --reproduced)"),
+                       arg("--code", help="train with the source in this folder (a checkout of the commit that "
+                                          "trained the runs) instead of this code"),
+                       arg("--code-config", help="with --code: the config file that code reads (the study's "
+                                                 "config.json as that commit wrote it)"),
+                       arg("--code-commit", help="with --code: its commit, for the provenance (a copy without .git)")])
 def reproduce_command(config, args):
-    report = reproduce(args.results_dir, args.model, args.dataset, args.seeds, args.work_dir, args.out)
+    if bool(args.code) != bool(args.code_config):
+        raise GanStudyError("reproduce: --code and --code-config go together (the other commit's source and the "
+                            "config it reads)")
+    code = OtherCode(args.code, args.code_config, args.code_commit) if args.code else None
+    report = reproduce(args.results_dir, args.model, args.dataset, args.seeds, args.work_dir, args.out, code=code)
     for run in report["runs"]:
         said = ("its committed log, row for row" if run["identical"] else
                 f"apart from its committed log from step {run.get('first_step_apart')}; not trained further"

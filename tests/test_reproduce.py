@@ -79,3 +79,26 @@ def test_a_stack_parted_from_its_logs_in_its_first_epoch_is_not_trained_further(
     assert not (tmp_path / "work" / "runs" / "mlp_gan" / "mnist" / "seed0" / "final.pt").exists()
     with pytest.raises(GanStudyError, match="no seed of mlp_gan on mnist was retrained identically"):
         publish_weights(committed, tmp_path / "work", committed / "reproduced-mlp_gan-mnist.json")
+
+
+def test_a_study_is_retrained_with_the_source_of_another_commit(committed, tmp_path):
+    """--code: the training runs from another checkout's source (here this commit's, exported without .git) and
+    reads the config that code understands; the commit named is what the retrained runs record."""
+    import subprocess
+    import tarfile
+
+    from gan_study.reproduce import OtherCode
+    from tests.conftest import REPO
+
+    archive = tmp_path / "code.tar"
+    subprocess.run(["git", "archive", "-o", str(archive), "HEAD", "gan_study", "workflows"], cwd=REPO, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "code", filter="data")
+    code = OtherCode(tmp_path / "code", committed / "config.json", commit="0123456789abcdef")
+    report = reproduce(committed, "mlp_gan", "mnist", [0, 1], tmp_path / "work", code=code)
+    assert [r["identical"] for r in report["runs"]] == [True, True]
+    assert report["trained_with_code_of"] == "0123456789abcdef"
+    assert {r["retrained"]["git_commit"] for r in report["runs"]} == {"0123456789abcdef"}
+    assert (tmp_path / "work" / "runs" / "mlp_gan" / "mnist" / "reproduce-seeds0-1-first1" / "config.json").is_file()
+    with pytest.raises(GanStudyError, match="holds no gan_study package"):
+        OtherCode(tmp_path, committed / "config.json")

@@ -26,7 +26,10 @@ def prepare_command(args):
     weights = resolve_weights(config["fid"]["weights_path"])
     if weights is None:
         raise GanStudyError("prepare needs the Inception weights file: set $GAN_STUDY_INCEPTION_WEIGHTS")
-    manifest = core.prepare(resolve_data_dir(config["data_dir"]), weights, args.out, wheels=not args.no_wheels)
+    codes = [(stage.code, stage.code_config) for stage in core.plan_stages(args.plan)
+             if isinstance(stage, core.ReproduceStage) and stage.code]
+    manifest = core.prepare(resolve_data_dir(config["data_dir"]), weights, args.out, wheels=not args.no_wheels,
+                            codes=codes)
     calls = core.bundle_calls(args.out, manifest["limit"])
     print(f"{len(manifest['files'])} files in bundles of ≤ {manifest['limit'] / 2**20:.1f} MiB under {args.out}/ "
           f"(what a call leaves beside this checkout's working tree); {len(calls)} calls, each sending the folders in "
@@ -90,6 +93,8 @@ def build_parser():
     p = sub.add_parser("prepare", help="here: cut data, weights and wheels into bundles, one folder per call")
     p.add_argument("--out", default=".dev", help="bundles go to OUT/d1 (data + manifest), OUT/w*, OUT/p* (wheels)")
     p.add_argument("--no-wheels", action="store_true", help="skip the wheels (they need PyPI)")
+    p.add_argument("--plan", default="tools/remote_gpu/plan-paper.yaml",
+                   help="the plan to be run: the source of every commit its stages retrain with goes into d1")
     p.set_defaults(fn=prepare_command)
     p = sub.add_parser("run", help="there: restore the bundles, run the stages under a deadline, pack to --out")
     p.add_argument("--bundles", default=".dev")

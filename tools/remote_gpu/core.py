@@ -108,16 +108,36 @@ def bundle_limit(tree_bytes):
     return limit
 
 
-def prepare(data_dir, weights, out, wheels=True, limit=None):
-    """Write the bundles under `out` (d1…: data and the manifest, w1…: weights, p1…: wheels), each ≤ `limit` bytes
-    (by default what a call leaves beside this checkout's travelling tree)."""
+def code_archive(commit, config_spec, dest):
+    """The source of `commit` (gan_study/, workflows/) and the config that code reads (`config_spec`, REV:PATH) as
+    one gzipped tar at `dest`, for a stage that retrains with the code that trained a committed study."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shown = subprocess.run(["git", "show", config_spec], capture_output=True)
+    archived = subprocess.run(["git", "archive", "--format=tar.gz", "-o", str(dest), commit, "gan_study", "workflows"],
+                              capture_output=True, text=True)
+    if shown.returncode != 0 or archived.returncode != 0:
+        raise GanStudyError(f"cannot export commit {commit} or {config_spec} from this checkout's git history "
+                            "(a shallow clone? fetch the history first)")
+    config = dest.with_name(dest.name.replace(".tar.gz", ".config.json"))
+    config.write_bytes(shown.stdout)
+    return [dest, config]
+
+
+def prepare(data_dir, weights, out, wheels=True, limit=None, codes=()):
+    """Write the bundles under `out` (d1…: data, the source of each (commit, config) in `codes` and the manifest,
+    w1…: weights, p1…: wheels), each ≤ `limit` bytes (by default what a call leaves beside this checkout's
+    travelling tree)."""
     out, data_dir, weights = Path(out), Path(data_dir), Path(weights)
     limit = bundle_limit(travelling_tree_bytes()) if limit is None else limit
     if out.exists():
         shutil.rmtree(out)
+    for commit, config_spec in codes:
+        code_archive(commit, config_spec, out / "d1" / f"code-{commit}.tar.gz")
     data = [(gz, f"{folder}/{gz.name}") for folder in ("mnist", "fashion-mnist")
             for gz in sorted((data_dir / folder).glob("*.gz"))]
-    _bin_pack(data, out, "d", limit - min(2**16, limit // 10), copy=True)  # room in d1 for the manifest
+    code_bytes = sum(p.stat().st_size for p in (out / "d1").glob("code-*")) if codes else 0
+    _bin_pack(data, out, "d", limit - min(2**16, limit // 10) - code_bytes, copy=True)  # room in d1: manifest, code
     parts = _split(weights, [out / f"w{i}" for i in range(1, 9)], limit)
     if wheels:
         _download_wheels(missing_packages(), out / "wheels-all")
@@ -452,6 +472,8 @@ class ReproduceStage:
     model: str
     dataset: str
     seeds: list
+    code: str | None = None  # the commit whose source trains (bundled by `prepare`); None: this checkout's
+    code_config: str | None = None  # REV:PATH of the config that code reads
     configfiles: list = field(default_factory=list)
 
     def config(self):
@@ -476,7 +498,19 @@ class ReproduceStage:
             return None  # retrained already (published or not: a second try would retrain the same way)
         return [sys.executable, "-m", "gan_study", "reproduce", "--results-dir", self.results_dir, "--model",
                 self.model, "--dataset", self.dataset, "--seeds", *map(str, self.seeds), "--work-dir",
-                f"work/{self.study_name()}-reproduced", "--publish"]
+                f"work/{self.study_name()}-reproduced", "--publish", *self.code_arguments(env)]
+
+    def code_arguments(self, env):
+        """--code and its config, unpacked from the bundle `prepare` made (env BUNDLE_ROOT: where they are)."""
+        if not self.code:
+            return []
+        archive = Path(env["BUNDLE_ROOT"]) / "d1" / f"code-{self.code}.tar.gz"
+        source = _state_dir() / f"code-{self.code}"
+        if not source.is_dir():
+            with tarfile.open(archive) as tar:
+                tar.extractall(source, filter="data")
+        config = archive.with_name(f"code-{self.code}.config.json")
+        return ["--code", str(source), "--code-config", str(config), "--code-commit", self.code]
 
 
 def plan_stages(plan, overlay_dir=Path("work/remote-gpu")):
@@ -567,6 +601,7 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
     sent = signatures(["results", "logs"])  # the tree as it came: what is already on the other side
     bring_back_results()
     env = {**os.environ, "GAN_STUDY_DATA_DIR": str(data_dir), "PATH": _python_on_path(site / "bin-python"),
+           "BUNDLE_ROOT": str(Path(bundle_root).resolve()),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1",
            **({"GAN_STUDY_INCEPTION_WEIGHTS": str(weights)} if weights else {})}
     steps = _steps(stages, bench, graph_check, gpu_jobs, checks_only)

@@ -1,6 +1,7 @@
 """The remote-GPU tool, tested on a CPU: bundles, their check, the deadline, the packing, and one whole remote run
 with a tiny profile run twice (stopped at its deadline, then resumed to the end)."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -48,6 +49,24 @@ def test_bundles_round_trip_and_refuse_an_altered_part(tmp_path):
     part.write_bytes(bytes([altered[0] ^ 0xFF]) + altered[1:])  # always a change (a fixed byte may equal the old one)
     with pytest.raises(GanStudyError, match="w2/weights.pth.part01 is missing or altered"):
         core.restore(tmp_path / "dev", tmp_path / "there")
+
+
+def test_the_source_of_a_commit_travels_in_the_bundles_and_a_stage_trains_with_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)  # git history
+    monkeypatch.setattr(core, "STATE", tmp_path / "state")
+    data, weights = fake_inputs(tmp_path)
+    codes = [("HEAD", "HEAD:workflows/studies/paper.yaml")]
+    manifest = core.prepare(data, weights, tmp_path / "dev", wheels=False, limit=4 * 2**20, codes=codes)
+    assert {"d1/code-HEAD.tar.gz", "d1/code-HEAD.config.json"} <= set(manifest["files"])
+    core.restore(tmp_path / "dev", tmp_path / "there")  # checked against the manifest like the data
+    stage = core.ReproduceStage("w", "results/paper", "mlp_gan", "mnist", [0], code="HEAD",
+                                code_config="HEAD:workflows/studies/paper.yaml")
+    flags = stage.code_arguments({"BUNDLE_ROOT": str(tmp_path / "dev")})
+    assert flags[::2] == ["--code", "--code-config", "--code-commit"] and flags[-1] == "HEAD"
+    assert (Path(flags[1]) / "gan_study" / "__main__.py").is_file()
+    assert Path(flags[3]).read_text() == (REPO / "workflows/studies/paper.yaml").read_text()
+    with pytest.raises(GanStudyError, match="cannot export commit 0000000"):
+        core.code_archive("0000000", "HEAD:README.md", tmp_path / "x.tar.gz")
 
 
 def test_data_larger_than_one_bundle_spreads_over_folders_and_is_gathered_again(tmp_path):
@@ -209,9 +228,13 @@ def test_the_shipped_plan_orders_the_paper_study_by_value(tmp_path, monkeypatch)
     weights = stages[5]  # Table 1's generators, retrained from the committed config and checked against its logs
     assert isinstance(weights, core.ReproduceStage) and configs[5]["study"] == "paper"
     assert weights.seeds == [0, 1, 2, 3, 4]
-    assert weights.command(None)[3:] == ["reproduce", "--results-dir", "results/paper", "--model", "mlp_gan",
-                                         "--dataset", "mnist", "--seeds", "0", "1", "2", "3", "4", "--work-dir",
-                                         "work/paper-reproduced", "--publish"]
+    # with the code of the commit that trained it, reading the config that code wrote
+    assert weights.code == json.loads((REPO / "results/paper/runs/mlp_gan/mnist/seed0/train.json").read_text())[
+        "provenance"]["git_commit"]
+    assert weights.code_config.endswith(":results/paper/config.json")
+    assert dataclasses.replace(weights, code=None).command(None)[3:] == [
+        "reproduce", "--results-dir", "results/paper", "--model", "mlp_gan", "--dataset", "mnist", "--seeds", "0", "1",
+        "2", "3", "4", "--work-dir", "work/paper-reproduced", "--publish"]
     assert configs[6]["study"] == "paper-long" and cells[6] == [("mlp_gan", "mnist")]
     assert configs[6]["models"]["mlp_gan"]["epochs"] == 2000 and configs[6]["snapshots"]["every_n_epochs"] == 50
     assert stages[-1].configfiles == [] and stages[-1].profile == "workflows/profiles/paper"  # the whole profile
