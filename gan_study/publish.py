@@ -106,8 +106,9 @@ def publish_weights(results_dir, work_dir, reproduced=None):
     return entries
 
 
-def rescore(results_dir, out_dir):
-    """Sample and Parzen-score every published generator with the study's config; returns (entry, recomputed)."""
+def rescore(results_dir, out_dir, device=None):
+    """Sample and Parzen-score every published generator with the study's config (on `device` instead of the
+    study's if given); returns (entry, recomputed)."""
     from .config import load_config
     from .evaluate import parzen
     from .sample import sample
@@ -117,6 +118,12 @@ def rescore(results_dir, out_dir):
     if not manifest.is_file():
         raise GanStudyError(f"{manifest} is missing: this study published no weights")
     config = load_config(base=results_dir / "config.json")
+    other_device = device is not None and device != config["device"]
+    if other_device:
+        print(f"[gan-study] the study sampled on {config['device']}, this rescore on {device}: a random generator's "
+              "stream depends on its device, so these are other samples; expect each number within a few standard "
+              "errors of the reported one, not equal to it", flush=True)
+        config["device"] = device
     results = []
     for entry in json.loads(manifest.read_text())["weights"]:
         weights = results_dir / entry["file"]
@@ -127,8 +134,10 @@ def rescore(results_dir, out_dir):
         sample(config, *run, weights, stem.with_suffix(".samples.pt"), stem.with_suffix(".png"))
         record = parzen(config, *run, stem.with_suffix(".samples.pt"), stem.with_suffix(".parzen.json"))
         results.append((entry, record["test_mean_ll"]))
+        apart = record["test_mean_ll"] - entry["reported_test_mean_ll"]
         print(f"{entry['file']} (epoch {entry['epoch']}): reported {entry['reported_test_mean_ll']:.4f}, "
-              f"recomputed {record['test_mean_ll']:.4f} nats", flush=True)
+              f"recomputed {record['test_mean_ll']:.4f} ± {record['test_se']:.4f} nats" +
+              (f" ({apart / record['test_se']:+.1f} standard errors)" if other_device else ""), flush=True)
     return results
 
 
@@ -147,6 +156,9 @@ def publish_weights_command(config, args):
 
 
 @command("rescore", [arg("--results-dir", required=True),
-                     arg("--out-dir", required=True, help="scratch dir for the samples and scores")])
+                     arg("--out-dir", required=True, help="scratch dir for the samples and scores"),
+                     arg("--device", choices=["cpu", "cuda"],
+                         help="sample and score here instead of on the study's device (a GPU study on a CPU: other "
+                              "noise, so close to the reported numbers, not equal)")])
 def rescore_command(config, args):
-    rescore(args.results_dir, args.out_dir)
+    rescore(args.results_dir, args.out_dir, args.device)

@@ -3,8 +3,10 @@
 import json
 
 import pytest
+import torch
 
 from gan_study.aggregate import aggregate
+from gan_study.errors import GanStudyError
 from gan_study.atomic import write_json
 from gan_study.evaluate import parzen, parzen_curve
 from gan_study.publish import publish_weights, rescore
@@ -34,8 +36,6 @@ def test_publish_then_rescore_reproduces_the_reported_numbers(tiny_config, tmp_p
 
 
 def test_rescore_refuses_altered_weights(tiny_config, tmp_path):
-    from gan_study.errors import GanStudyError
-
     results = tmp_path / "results" / "tiny"
     (results / "weights").mkdir(parents=True)
     (results / "weights" / "x.pt").write_bytes(b"altered")
@@ -45,3 +45,17 @@ def test_rescore_refuses_altered_weights(tiny_config, tmp_path):
          "checkpoint": "final", "reported_test_mean_ll": 0.0}]})
     with pytest.raises(GanStudyError, match="does not match its sha256"):
         rescore(results, tmp_path / "out")
+
+
+def test_a_rescore_on_another_device_says_its_samples_are_other_ones(committed, tmp_path, capsys):
+    config = json.loads((committed / "config.json").read_text())
+    config["device"] = "cuda"  # as the paper study, sampled on a GPU
+    (committed / "config.json").write_text(json.dumps(config))
+    publish_weights(committed, tmp_path / "gone")
+    if not torch.cuda.is_available():  # the study's device, absent: one clear error, not a silent CPU rescore
+        with pytest.raises(GanStudyError, match="no usable CUDA GPU"):
+            rescore(committed, tmp_path / "on-the-study-device")
+    results = rescore(committed, tmp_path / "rescore", device="cpu")
+    said = capsys.readouterr().out
+    assert "these are other samples; expect each number within a few standard errors" in said
+    assert said.count("standard errors)") == len(results) == 2
