@@ -6,7 +6,8 @@ compares each new log with the committed one row by row: identical logs (every l
 step) say the new weights are the committed run's, so `publish-weights --reproduced REPORT` may publish them under
 the study's reported numbers. Where the logs part, the report says at which step and by how much: the retrained
 weights are then another run, not the one the tables report. Bitwise agreement needs the machine kind, torch and the
-arithmetic path of the original run (the report puts both devices side by side).
+arithmetic path of the original run (the report puts both devices side by side); with `--code` the training runs
+with the source of the commit that trained the runs (`OtherCode`), the comparing and publishing with this one.
 """
 
 import json
@@ -34,7 +35,11 @@ def stacks(results_dir, model, dataset, seeds):
     a request that splits a stack is refused (its seeds' arithmetic may depend on being trained together)."""
     groups = []
     for seed in seeds:
-        stack = _committed(results_dir, model, dataset, seed).get("batched_seeds") or [seed]
+        record = _committed(results_dir, model, dataset, seed)
+        if len(set(record.get("stacked_datasets") or [dataset])) > 1:
+            raise GanStudyError(f"seed {seed} was trained in a stack of cells ({record['stacked_datasets']}); "
+                                "reproduce retrains one cell's seeds, not stacks of cells")
+        stack = record.get("batched_seeds") or [seed]
         if not set(stack) <= set(seeds):
             raise GanStudyError(f"seed {seed} was trained in a stack of seeds {stack}: reproduce them together "
                                 f"(--seeds {' '.join(map(str, stack))})")

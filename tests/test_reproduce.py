@@ -102,3 +102,11 @@ def test_a_study_is_retrained_with_the_source_of_another_commit(committed, tmp_p
     assert (tmp_path / "work" / "runs" / "mlp_gan" / "mnist" / "reproduce-seeds0-1-first1" / "config.json").is_file()
     with pytest.raises(GanStudyError, match="holds no gan_study package"):
         OtherCode(tmp_path, committed / "config.json")
+
+
+def test_a_seed_trained_in_a_stack_of_cells_is_refused(committed, tmp_path):
+    summary = committed / "runs" / "mlp_gan" / "mnist" / "seed0" / "train.json"
+    record = json.loads(summary.read_text())
+    summary.write_text(json.dumps({**record, "stacked_datasets": ["mnist", "fashion_mnist"]}))
+    with pytest.raises(GanStudyError, match="trained in a stack of cells"):
+        reproduce(committed, "mlp_gan", "mnist", [0, 1], tmp_path / "work")
