@@ -465,7 +465,8 @@ class Stage:
 @dataclass
 class ReproduceStage:
     """A committed cell retrained (`gan_study reproduce`), checked against its committed training logs, and its
-    generators published where they came out identical; finished once the study's weights manifest lists them."""
+    generators published where they came out identical; finished once its report exists or the study's weights
+    manifest lists every seed."""
 
     name: str
     results_dir: str
