@@ -49,7 +49,8 @@ def run_command(args):
     if args.checks_only and not (args.bench or args.graph_check):
         raise GanStudyError("run --checks-only runs --bench and/or --graph-check; name at least one")
     core.remote_run(args.bundles, args.out, args.deadline_s, stages, args.bench and args.bench_steps,
-                    args.graph_check, gpu_jobs=args.gpu_jobs, checks_only=args.checks_only)
+                    args.graph_check, gpu_jobs=args.gpu_jobs, checks_only=args.checks_only,
+                    fid_weights=not args.without_fid_weights)
 
 
 def rule_times_command(args):
@@ -113,6 +114,8 @@ def build_parser():
                    help="GPU jobs at once (Snakemake's gpu resource; the profiles say 1): evaluation is mostly start-up")
     p.add_argument("--checks-only", action="store_true",
                    help="run only --bench/--graph-check (data and wheels sent; the weights may still be on their way)")
+    p.add_argument("--without-fid-weights", action="store_true",
+                   help="the Inception weights are not sent yet: run the stages that need no FID, name the others")
     p.add_argument("targets", nargs="*", help="Snakemake targets (default: the whole study but the report)")
     p.set_defaults(fn=run_command)
     p = sub.add_parser("unpack", help="here: join the parts one call sent back and extract them into the tree")

@@ -439,6 +439,9 @@ class Stage:
         """The study whose results folder (results/<name>) this stage writes."""
         return self.config()["study"]
 
+    def needs_fid_weights(self):
+        return self.config()["fid"]["enabled"]
+
     def command(self, env, gpu_jobs=None):
         """The Snakemake command, made when the stage's turn comes (after earlier calls' results are back); None
         when `skip_finished` finds every cell finished."""
@@ -487,6 +490,9 @@ class ReproduceStage:
 
     def study_name(self):
         return Path(self.results_dir).name
+
+    def needs_fid_weights(self):
+        return False  # trains, compares logs and publishes: no FID
 
     def published(self):
         manifest = Path(self.results_dir) / "weights" / "weights.json"
@@ -548,7 +554,7 @@ def _long_check_steps(stages):
     return LONG_CHECK_EPOCHS * ((cfg["train_limit"] or get_dataset("mnist").n_train) // cfg["batch_size"])
 
 
-def _steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
+def _steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False, skip=()):
     """(name, make_command) in order: bench, graph-check, bench-stack and the long graph check of Table 1's cell
     (each once per machine; the graph check covers every model any stage trains, and comes before the others: the
     study needs its verdict), then the stages (none with `checks_only`). Commands are made when their turn comes.
@@ -573,7 +579,8 @@ def _steps(stages, bench, graph_check, gpu_jobs=None, checks_only=False):
                                                        "--tag", LONG_CHECK_TAG, "--report-only"]))
     if checks_only:
         return steps
-    return steps + [(stage.name, lambda env, stage=stage: stage.command(env, gpu_jobs)) for stage in stages]
+    return steps + [(stage.name, lambda env, stage=stage: stage.command(env, gpu_jobs)) for stage in stages
+                    if stage.name not in skip]
 
 
 def _python_on_path(bin_dir):
@@ -588,16 +595,18 @@ def _python_on_path(bin_dir):
 
 
 def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=False, site=None, gpu_jobs=None,
-              checks_only=False):
+               checks_only=False, fid_weights=True):
     """The one command for a remote GPU run: restore, install, optionally benchmark and check CUDA graphs, run the stages
     in order until the deadline (CUDA graphs for the models whose check passed; at most `gpu_jobs` GPU jobs at once),
     pack their studies' results and a status file into `out`. `checks_only`: bench and graph-check alone, which
     need only the data and the wheels, so they can run in an earlier call while the weights are still being sent.
+    Without `fid_weights` (the Inception weights not sent yet) the stages that need them are skipped and named.
     The wheels go to `site` (default: beside the bundles, so two checkouts never share one). Returns the status
     record."""
     t0 = time.time()
     site = (Path(bundle_root) / "site" if site is None else Path(site)).resolve()
-    data_dir, weights, wheels = restore(bundle_root, Path(bundle_root) / "restored", weights=not checks_only)
+    data_dir, weights, wheels = restore(bundle_root, Path(bundle_root) / "restored",
+                                        weights=fid_weights and not checks_only)
     _install_wheels(wheels, site)
     sent = signatures(["results", "logs"])  # the tree as it came: what is already on the other side
     bring_back_results()
@@ -605,8 +614,9 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
            "BUNDLE_ROOT": str(Path(bundle_root).resolve()),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1",
            **({"GAN_STUDY_INCEPTION_WEIGHTS": str(weights)} if weights else {})}
-    steps = _steps(stages, bench, graph_check, gpu_jobs, checks_only)
-    record = {"steps": []}
+    skipped = [] if fid_weights or checks_only else [stage.name for stage in stages if stage.needs_fid_weights()]
+    steps = _steps(stages, bench, graph_check, gpu_jobs, checks_only, skip=skipped)
+    record = {"steps": [], "skipped_without_fid_weights": skipped}
     for name, make_cmd in steps:
         left, started, cmd = deadline_s - (time.time() - t0), time.time(), make_cmd(env)
         outcome, code, seconds = ("already finished", 0, 0.0) if cmd is None else run_until(cmd, max(left, 1), env=env)
@@ -615,13 +625,22 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
         print(f"[remote-gpu] step {name}: {outcome} (exit {code}) after {seconds} s", flush=True)
         if outcome == "deadline":
             break
+    for name in skipped:
+        print(f"[remote-gpu] step {name}: skipped (it needs the Inception weights, not sent to this call)", flush=True)
     studies = [] if checks_only else list(dict.fromkeys(stage.study_name() for stage in stages))
     _methods_match_tables(studies, env)
     # A failed graph check is a verdict (train eagerly), not a failed run.
-    record["complete"] = len(record["steps"]) == len(steps) and all(
+    record["complete"] = not skipped and len(record["steps"]) == len(steps) and all(
         s["outcome"] in ("finished", "already finished") and (s["exit_status"] == 0 or s["step"] == "graph-check")
         for s in record["steps"])
     record["cuda_graphs"] = graph_verdict()
+    _send_back(studies, out, sent, record)
+    (Path(out) / "run-status.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _send_back(studies, out, sent, record):
+    """Keep what the studies made for the next call of this machine, and pack for this call's return what is new."""
     made = [*(f"results/{s}" for s in studies), "results/bench"]
     keep_results(made)
     returned = _state_dir() / "returned.json"
@@ -634,9 +653,6 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
     if record["not_returned"]:
         print(f"[remote-gpu] {len(record['not_returned'])} files did not fit this call's return (the next call of "
               "this machine sends them first): " + " ".join(record["not_returned"]), flush=True)
-    (Path(out) / "run-status.json").write_text(json.dumps(record, indent=2) + "\n")
-    return record
-
 
 
 def _remember_once_per_machine(name, started):

@@ -387,6 +387,27 @@ def test_the_checks_can_run_before_the_weights_arrive(tmp_path, monkeypatch):
     assert packed == ["results/bench"]
 
 
+def test_without_the_fid_weights_the_stages_that_need_no_fid_run_and_the_others_are_named(tmp_path, monkeypatch):
+    """Before the Inception weights' parts have been sent, a call still trains what needs no FID: of the paper plan,
+    the failure-rate study (FID off) and Table 1's generators; the rest are named in run-status.json."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(core, "STATE", tmp_path / "remote-gpu")
+    monkeypatch.setattr(core, "unfinished_runs", lambda config, root: config["runs"])
+    stages = core.plan_stages("tools/remote_gpu/plan-paper.yaml", overlay_dir=tmp_path)
+    monkeypatch.setattr(core, "restore", lambda bundles, dest, weights=True: (tmp_path, None, []) if not weights
+                        else pytest.fail("the weights were asked for"))
+    ran = []
+    monkeypatch.setattr(core, "run_until", lambda cmd, deadline_s, env=None: ran.append(cmd) or ("finished", 0, 1.0))
+    monkeypatch.setattr(core.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(core.ReproduceStage, "command", lambda self, env, gpu_jobs=None: ["reproduce", self.name])
+    monkeypatch.setattr(core, "pack", lambda paths, out, **kw: (out.mkdir(parents=True), [], [], [])[1:])
+    record = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, fid_weights=False)
+    names = [step["step"] for step in record["steps"]]
+    assert names == [stages[4].name, stages[5].name]  # the failure rate, Table 1's generators
+    assert record["skipped_without_fid_weights"] == [s.name for i, s in enumerate(stages) if i not in (4, 5)]
+    assert not record["complete"] and json.loads((tmp_path / "out" / "run-status.json").read_text()) == record
+
+
 def test_a_run_starts_on_an_image_without_jsonschema(tmp_path):
     """The remote image lacks jsonschema until the bundled wheels are installed: `run` must get as far as the bundles
     without validating a config (here it stops at the missing manifest, one clear line)."""
