@@ -23,6 +23,11 @@ from .runtime import resolve_device
 REPORT = "reproduced-{model}-{dataset}.json"
 
 
+def report_path(results_dir, model, dataset):
+    """Where a study's reproduction report of one cell goes by default."""
+    return Path(results_dir) / REPORT.format(model=model, dataset=dataset)
+
+
 def _committed(results_dir, model, dataset, seed):
     path = run_dir(results_dir, model, dataset, seed) / "train.json"
     if not path.is_file():
@@ -135,7 +140,7 @@ class OtherCode:
         return [Path(out.log_csv) for out in outputs] if until_epoch is not None else None
 
 
-def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, first_epochs=1, code=None):
+def reproduce(results_dir, model, dataset, seeds, work_dir, report_file=None, first_epochs=1, code=None):
     """Retrain (resuming from work_dir's checkpoints), compare and write the report; returns it. A stack whose seeds
     have all parted from their committed logs after `first_epochs` is not trained further. `code`: an OtherCode to
     train with (default: this code)."""
@@ -166,8 +171,7 @@ def reproduce(results_dir, model, dataset, seeds, work_dir, report_path=None, fi
             trainer.train(model, dataset, stack, folder, outputs)
         for seed, out in zip(stack, outs):
             report["runs"].append(_verdict(results_dir, model, dataset, seed, out))
-    path = Path(report_path) if report_path else results_dir / REPORT.format(model=model, dataset=dataset)
-    write_json(path, report)
+    write_json(Path(report_file) if report_file else report_path(results_dir, model, dataset), report)
     return report
 
 
@@ -232,6 +236,6 @@ def reproduce_command(config, args):
     if args.publish:
         from .publish import publish_weights
 
-        out = args.out or Path(args.results_dir) / REPORT.format(model=args.model, dataset=args.dataset)
-        entries = publish_weights(args.results_dir, args.work_dir, out)
+        entries = publish_weights(args.results_dir, args.work_dir,
+                                  args.out or report_path(args.results_dir, args.model, args.dataset))
         print(f"published {len(entries)} generator file(s) under {args.results_dir}/weights/")

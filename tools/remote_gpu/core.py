@@ -296,15 +296,16 @@ def pack(paths, out, limit=RETURN_LIMIT, max_parts=RETURN_FILES - 1, total=RETUR
     sent, returned = sent or {}, returned or {}
     files = [f for f in _files_under(paths) if sent.get(str(f)) != _signature(f)]
     fresh = sorted((f for f in files if returned.get(str(f)) != _signature(f)), key=lambda f: f.stat().st_size)
+    is_fresh = set(fresh)
     room = min(total, max_parts * limit)
     budget = room - max(room // 100, 2048)  # the archive's end blocks, gzip's framing and its growth on noise
     taken, left_out, used = [], [], 0
-    for file in fresh + [f for f in files if f not in fresh]:
+    for file in fresh + [f for f in files if f not in is_fresh]:
         cost = _tar_bytes(file.stat().st_size)
         if used + cost <= budget:
             taken.append(file)
             used += cost
-        elif file in fresh:
+        elif file in is_fresh:
             left_out.append(str(file))
     archive = out / "results.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
@@ -495,13 +496,16 @@ class ReproduceStage:
         return False  # trains, compares logs and publishes: no FID
 
     def published(self):
-        manifest = Path(self.results_dir) / "weights" / "weights.json"
+        from gan_study.publish import MANIFEST as WEIGHTS_MANIFEST
+
+        manifest = Path(self.results_dir) / "weights" / WEIGHTS_MANIFEST
         listed = json.loads(manifest.read_text())["weights"] if manifest.is_file() else []
         return {e["seed"] for e in listed if (e["model"], e["dataset"]) == (self.model, self.dataset)}
 
     def command(self, env, gpu_jobs=None):
-        if Path(self.results_dir, f"reproduced-{self.model}-{self.dataset}.json").is_file() or (
-                set(self.seeds) <= self.published()):
+        from gan_study.reproduce import report_path
+
+        if report_path(self.results_dir, self.model, self.dataset).is_file() or set(self.seeds) <= self.published():
             return None  # retrained already (published or not: a second try would retrain the same way)
         return [sys.executable, "-m", "gan_study", "reproduce", "--results-dir", self.results_dir, "--model",
                 self.model, "--dataset", self.dataset, "--seeds", *map(str, self.seeds), "--work-dir",
