@@ -126,19 +126,21 @@ def check_update_orders(config, source="config"):
             )
 
 
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3  # 3: the conv models' `redundant_biases`
 # Keys added after the first studies were committed, with the value the code of that time behaved as. A key missing
 # from an older study's config.json and not listed here gets today's default (e.g. the collapse rule, applied now).
 OLDER_BEHAVIOUR = {
     ("batch_seeds",): False, ("allow_tf32",): False, ("cuda_graphs",): False,
     ("snapshots", "every_n_epochs"): None, ("parzen", "per_snapshot"): False, ("fid", "per_snapshot"): False,
+    **{("models", model, "redundant_biases"): True for model in ("dcgan", "wgan", "wgan_gp")},
 }
 
 
 # Model keys added after studies were committed, at the value that reproduces those studies: a run config holding
 # that value hashes as if the key were absent, so the committed runs keep their hashes (and resume, re-score and
 # aggregate as theirs). Any other value enters the hash.
-HASH_NEUTRAL = {"mlp_gan": {"noise": "uniform"}}
+HASH_NEUTRAL = {"mlp_gan": {"noise": "uniform"},
+                **{model: {"redundant_biases": True} for model in ("dcgan", "wgan", "wgan_gp")}}
 
 
 def hashed_model_config(model, cfg):

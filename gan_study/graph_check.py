@@ -42,7 +42,8 @@ def graph_check(config, models, n_seeds=5, steps=20, out_dir="results/bench", ta
     result["passed"] = all(m["passed"] for m in result["models"])
     for m in result["models"]:
         print(f"graph-check {m['model']}: {'agrees' if m['passed'] else 'FAILS'} (captured: {m['captured']}; "
-              f"largest loss difference {m['max_abs_loss_difference']}, weights {m['max_abs_weight_difference']})"
+              f"largest loss difference {m['max_abs_loss_difference']}, weights {m['max_abs_weight_difference']} "
+              f"in {m['max_abs_weight_difference_in']})"
               + f"; eager run twice: loss {m['eager_repeat_max_abs_loss_difference']}, weights "
               f"{m['eager_repeat_max_abs_weight_difference']}" + (f" — {m['error']}" if m["error"] else ""))
     path = Path(out_dir) / f"graph-check-{device.type}{'' if tag is None else f'-{tag}'}.json"
@@ -63,7 +64,8 @@ def _step_losses(trainer, steps):
 
 
 def _tensors(stack):
-    return [*stack.params.values(), *stack.buffers.values()]
+    """Every weight and buffer of a seed stack, by name."""
+    return {**stack.params, **stack.buffers}
 
 
 def _graph_check_model(config, model, seeds, steps, backend):
@@ -78,13 +80,18 @@ def _graph_check_model(config, model, seeds, steps, backend):
             raise GanStudyError(f"graph-check {model}: {name} steps logged {sorted(losses[name])}, eager steps "
                                 f"{sorted(losses['eager'])}")
         # Every weight and every buffer (batch-norm running statistics) of both nets.
-        weights = [(a, b) for net in ("gen", "disc") for a, b in zip(_tensors(getattr(trainers["eager"], net)),
-                                                                       _tensors(getattr(trainers[name], net)))]
+        weights = {f"{net}.{key}": (a, _tensors(getattr(trainers[name], net))[key])
+                   for net in ("gen", "disc") for key, a in _tensors(getattr(trainers["eager"], net)).items()}
         same = all(torch.allclose(losses[name][k], v, **GRAPH_CHECK_TOLERANCE) for k, v in losses["eager"].items())
-        record[f"{prefix}agrees"] = same and all(torch.allclose(b, a, **GRAPH_CHECK_TOLERANCE) for a, b in weights)
+        record[f"{prefix}agrees"] = same and all(torch.allclose(b, a, **GRAPH_CHECK_TOLERANCE)
+                                                 for a, b in weights.values())
         record[f"{prefix}max_abs_loss_difference"] = max(float((losses[name][k] - v).abs().max())
                                                          for k, v in losses["eager"].items())
-        record[f"{prefix}max_abs_weight_difference"] = max(float((b - a).detach().abs().max()) for a, b in weights)
+        # Which tensor differs most says why: a parameter no true gradient reaches moves by rounding noise alone.
+        differences = {key: float((b - a).detach().abs().max()) for key, (a, b) in weights.items()}
+        worst = max(differences, key=differences.get)
+        record[f"{prefix}max_abs_weight_difference"] = differences[worst]
+        record[f"{prefix}max_abs_weight_difference_in"] = worst
     return {"model": model, "captured": graphed.graphed is not None, "error": graphed.graph_error,
             "passed": graphed.graphed is not None and record.pop("agrees"), **record,
             "seeds": _per_seed(seeds, losses, steps)}

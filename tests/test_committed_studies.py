@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from gan_study.config import load_config
+from gan_study.config import CONFIG_VERSION, load_config
 from gan_study.readme import results_table
 from tests.conftest import REPO
 
@@ -22,7 +22,7 @@ def test_the_committed_studies_are_the_three_we_know():
 @pytest.mark.parametrize("study", STUDIES)
 def test_a_committed_config_loads_and_says_what_a_migration_filled(study):
     config = load_config(base=REPO / "results" / study / "config.json")
-    assert config["study"] == study and config["config_version"] == 2
+    assert config["study"] == study and config["config_version"] == CONFIG_VERSION
     assert config["collapse"] == load_config()["collapse"]
 
 

@@ -69,3 +69,35 @@ def test_a_model_key_added_later_keeps_the_committed_runs_hashes_at_its_old_valu
     assert config_hash(run_config(config, "mlp_gan", "mnist")) == committed["run_config_hash"]
     config["models"]["mlp_gan"]["noise"] = "gaussian"
     assert config_hash(run_config(config, "mlp_gan", "mnist")) != committed["run_config_hash"]
+
+
+def test_a_study_written_before_redundant_biases_reads_as_the_nets_it_trained(tmp_path):
+    """`redundant_biases` came with config version 3 and defaults to false (no bias that batch norm or the loss
+    cancels). A version-2 study that trained DCGAN had a bias on every layer: it reads as `true`, and its runs keep the
+    hashes they were trained under (the key at `true` hashes as if absent); `false` is another run."""
+    import json
+
+    from gan_study.config import CONFIG_VERSION, HASH_NEUTRAL
+    from gan_study.provenance import config_hash
+    from gan_study.train import run_config
+
+    config = load_config()
+    assert CONFIG_VERSION == 3 and config["models"]["dcgan"]["redundant_biases"] is False
+    older = json.loads(json.dumps(config))
+    older["config_version"] = 2
+    for model in ("dcgan", "wgan", "wgan_gp"):
+        del older["models"][model]["redundant_biases"]
+    older["runs"] = [{"model": "dcgan", "datasets": ["mnist"]}]
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    migrated = load_config(base=tmp_path / "config.json")
+    assert migrated["models"]["dcgan"]["redundant_biases"] is True
+    assert migrated["migrated"]["filled"]["models.dcgan.redundant_biases"] is True
+    assert migrated["models"]["wgan"]["redundant_biases"] is False  # not run by that study: today's defaults
+
+    def without_key(cfg):
+        return {k: v for k, v in cfg.items() if k != "redundant_biases"}
+
+    as_trained = {"model": "dcgan", "dataset": "mnist", "model_config": without_key(migrated["models"]["dcgan"])}
+    assert config_hash(run_config(migrated, "dcgan", "mnist")) == config_hash(as_trained)
+    assert config_hash(run_config(config, "dcgan", "mnist")) != config_hash(run_config(migrated, "dcgan", "mnist"))
+    assert HASH_NEUTRAL["wgan_gp"] == {"redundant_biases": True}

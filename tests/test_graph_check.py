@@ -52,6 +52,29 @@ def test_graph_check_fails_loudly_when_replay_and_eager_disagree(tmp_path, tiny_
     assert result["models"][0]["eager_repeat_max_abs_loss_difference"] == 0.0  # the drift is the replay's alone
 
 
+def test_graph_check_names_the_tensor_that_differs_most(tiny_config, monkeypatch):
+    """Which tensor differs most says why a check failed (e.g. a parameter moved by rounding noise alone): a graphed
+    run started from one weight offset by 0.05 (Adam moves any weight by at most lr = 2e-4 a step) names that one."""
+    from gan_study import graph_check
+    from gan_study.graphs import EagerReplay
+
+    real_trainer = graph_check._trainer
+
+    def offset_when_graphed(config, model, seeds, vectorized, backend=None):
+        trainer = real_trainer(config, model, seeds, vectorized, backend)
+        if backend is not None:
+            with torch.no_grad():
+                trainer.disc.params["features.0.weight"].add_(0.05)
+        return trainer
+
+    monkeypatch.setattr(graph_check, "_trainer", offset_when_graphed)
+    tiny_config["models"]["dcgan"].update(train_limit=640, width=8)
+    record = graph_check._graph_check_model(tiny_config, "dcgan", [0], 2, EagerReplay())
+    assert not record["passed"] and record["max_abs_weight_difference_in"] == "disc.features.0.weight"
+    assert record["max_abs_weight_difference"] == pytest.approx(0.05, abs=1e-3)
+    assert record["eager_repeat_max_abs_weight_difference"] == 0.0
+
+
 def test_graph_check_keeps_a_copy_of_every_replayed_step(tiny_config):
     """A replay returns the same static tensors every step (a CUDA graph's outputs; emulated on the CPU): kept without
     a copy, every row would read as the last one and the check would compare nothing. The check copies each step, and

@@ -31,6 +31,7 @@ class Wgan(Dcgan):
     loss_family = "WGAN"
     update_orders = ("alternating",)
     optimizer = "rmsprop"
+    critic_output_bias = False  # E[f(x)] − E[f(G(z))] cancels a constant: its gradient is exactly zero
 
     def discriminator_loss(self, d_real, d_fake):
         return losses.critic_loss(d_real, d_fake)
