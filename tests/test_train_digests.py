@@ -106,7 +106,9 @@ if __name__ == "__main__" and sys.argv[1:] == ["--record"]:
 
     data = recorded()
     commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True).stdout.strip()
-    if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout:
+    others = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+              f":!{REFERENCE.relative_to(Path.cwd())}"]
+    if subprocess.run(others, capture_output=True, text=True).stdout:  # changes besides the digests being recorded
         commit += " with uncommitted changes"
     table = {}
     for model in MODELS:
