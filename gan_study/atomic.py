@@ -104,3 +104,10 @@ def save_torch(target, obj):
 def write_csv(target, frame):
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=False)
+
+
+def write_figure_pdf(fig, target):
+    """A matplotlib figure saved as a PDF, atomically and without a creation date: the same results rebuild the same
+    file, so a re-aggregated study shows no change where none was made."""
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})

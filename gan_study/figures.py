@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from . import latex  # noqa: E402
-from .atomic import atomic_path, write_text  # noqa: E402
+from .atomic import write_figure_pdf, write_text  # noqa: E402
 from .datasets import REGISTRY as DATASETS  # noqa: E402
 from .errors import GanStudyError  # noqa: E402
 from .models import variant_class  # noqa: E402
@@ -50,8 +50,7 @@ def empty_figure(message, out_pdf):
     fig, ax = plt.subplots(figsize=(6, 1.2))
     ax.text(0.5, 0.5, message, ha="center", va="center")
     ax.set_axis_off()
-    with atomic_path(out_pdf) as tmp:
-        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    write_figure_pdf(fig, out_pdf)
     plt.close(fig)
 
 
@@ -62,8 +61,7 @@ def run_panels(data, y, ylabel, out_pdf, **line_style):
                        aspect=1.3, facet_kws={"sharey": False}, **line_style)
     grid.set_titles("{col_name}")
     grid.set_axis_labels("epoch", ylabel)
-    with atomic_path(out_pdf) as tmp:
-        grid.figure.savefig(tmp, format="pdf", bbox_inches="tight")
+    write_figure_pdf(grid.figure, out_pdf)
     plt.close(grid.figure)
 
 
@@ -156,8 +154,7 @@ def seed_distributions(runs_csv, fid_csv, out_pdf, baselines_csv=None):
         axes[0, 0].text(0.5, 0.5, "no scored seed: every run diverged", ha="center", va="center")
         axes[0, 0].set_axis_off()
     fig.tight_layout()
-    with atomic_path(out_pdf) as tmp:
-        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    write_figure_pdf(fig, out_pdf)
     plt.close(fig)
 
 
@@ -212,8 +209,7 @@ def parzen_curves(sources, baselines_csv, out_pdf):
         ax.set_xlabel("epoch")
         ax.set_ylabel("test log-likelihood (nats)")
         ax.legend(fontsize=6, loc="lower right")
-    with atomic_path(out_pdf) as tmp:
-        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    write_figure_pdf(fig, out_pdf)
     plt.close(fig)
 
 

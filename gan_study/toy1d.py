@@ -18,7 +18,7 @@ from torch import nn  # noqa: E402
 
 from pathlib import Path  # noqa: E402
 
-from .atomic import atomic_path, write_text  # noqa: E402
+from .atomic import write_figure_pdf, write_text  # noqa: E402
 from .losses import bce_discriminator_loss, non_saturating_generator_loss  # noqa: E402
 from .provenance import StampedRecord  # noqa: E402
 from .commands import arg, command  # noqa: E402
@@ -118,8 +118,7 @@ def plot(grid, stages, out_pdf):
         ax.set_ylim(-0.5, 1.1)
         ax.set_yticks([0, 0.5, 1])
     axes[0].legend(loc="upper left", fontsize=7, frameon=False)
-    with atomic_path(out_pdf) as tmp:
-        fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    write_figure_pdf(fig, out_pdf)
     plt.close(fig)
 
 

@@ -93,7 +93,9 @@ def recorded():
 def test_training_numbers_match_the_recorded_digests(model, tiny_config, tmp_path):
     table = recorded().get("digests", {}).get(platform_key())
     if table is None:
-        pytest.skip(f"no digests recorded for {platform_key()} (recorded: {', '.join(recorded().get('digests', {}))})")
+        pytest.skip(f"no digests recorded for {platform_key()} (recorded: {', '.join(recorded().get('digests', {}))}); "
+                    "record them at a commit whose numbers a recorded machine confirms: python -m "
+                    "tests.test_train_digests --record")
     assert run_digests(tiny_config, model, tmp_path) == table[model]
 
 
