@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from importlib import metadata
+from pathlib import Path
 
 from .config import REPO_ROOT
 
@@ -58,9 +59,22 @@ def device_name(device):
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    # The instruction set torch dispatches to changes float rounding: runs repeat bitwise only on the same one.
-    return (f"cpu ({platform.processor() or platform.machine()}, {torch.backends.cpu.get_cpu_capability()}, "
-            f"{torch.get_num_threads()} threads)")
+    # The instruction set torch dispatches to changes float rounding: runs repeat bitwise only on the same one. So
+    # does the vendor: MKL takes other code paths on AMD's AVX-512 than on Intel's.
+    model = _cpu_model()
+    return (f"cpu ({f'{model}, ' if model else ''}{platform.processor() or platform.machine()}, "
+            f"{torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)")
+
+
+def _cpu_model():
+    """The processor's model name as Linux reports it (e.g. "AMD EPYC"), or None elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return None
 
 
 def now():

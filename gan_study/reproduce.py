@@ -111,6 +111,15 @@ class OtherCode:
         if not (self.source / "gan_study" / "__main__.py").is_file():
             raise GanStudyError(f"--code {source} holds no gan_study package: give a checkout of the training commit")
 
+    def _train_command(self, stack):
+        """`train-seeds` where that code has it; code older than seed stacks trains one seed a call (`train`)."""
+        if any("train-seeds" in path.read_text() for path in (self.source / "gan_study").rglob("*.py")):
+            return ["train-seeds", "--seeds", *map(str, stack)]
+        if len(stack) > 1:
+            raise GanStudyError(f"the code in {self.source} trains one seed at a time, so it cannot have trained the "
+                                f"stack {stack}: give the commit that trained it")
+        return ["train", "--seed", str(stack[0])]
+
     def train(self, model, dataset, stack, folder, outputs, until_epoch=None):
         import os
         import subprocess
@@ -126,8 +135,9 @@ class OtherCode:
             cut = json.loads(config_file.read_text())
             cut["models"][model]["epochs"] = until_epoch
             write_json(config_file := folder / "config.json", cut)
-        cmd = [sys.executable, "-m", "gan_study", "--config", str(config_file), "train-seeds", "--model", model,
-               "--dataset", dataset, "--seeds", *map(str, stack), "--work-dir", str(Path(folder).resolve())]
+        command, *which = self._train_command(stack)
+        cmd = [sys.executable, "-m", "gan_study", "--config", str(config_file), command, "--model", model,
+               "--dataset", dataset, *which, "--work-dir", str(Path(folder).resolve())]
         for flag, kind in (("--final", "final"), ("--log-csv", "log_csv"), ("--summary", "summary")):
             cmd += [flag, *(str(Path(getattr(out, kind)).resolve()) for out in outputs)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(self.source),

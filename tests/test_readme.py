@@ -136,6 +136,20 @@ def test_the_docs_quote_the_committed_reproduction_of_the_cpu_study():
     assert report["retrained_by"]["git_dirty"] is False
 
 
+def test_the_docs_quote_the_bitwise_reproduction_of_the_cpu_study_by_its_own_code():
+    import json
+
+    report = json.loads((REPO / "results" / "cpu" / "reproduced-mlp_gan-mnist-code-8a484c2.json").read_text())
+    docs = " ".join((REPO / "docs" / "running.md").read_text().split())
+    quoted = docs[docs.index("Retrained by the code of the commit that trained it"):]
+    quoted = quoted[: quoted.index("repeats bitwise")]
+    assert f"(`--code`, {report['trained_with_code_of'][:7]}) on an AMD EPYC" in quoted
+    assert "AMD EPYC" in report["retrained_by"]["device"] and report["retrained_by"]["git_dirty"] is False
+    assert [(run["seed"], run["identical"]) for run in report["runs"]] == [(0, True), (1, True)]
+    rows = {run["rows"] for run in report["runs"]}
+    assert rows == {100} and f"at all {rows.pop()} logged steps of their 20 epochs" in quoted
+
+
 def readme_snakemake_commands():
     """Every `snakemake …` line of the README's and docs' code blocks, comments removed, `<name>` read as the smoke
     profile."""

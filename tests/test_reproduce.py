@@ -104,6 +104,22 @@ def test_a_study_is_retrained_with_the_source_of_another_commit(committed, tmp_p
         OtherCode(tmp_path, committed / "config.json")
 
 
+def test_code_older_than_seed_stacks_retrains_one_seed_a_call(tmp_path):
+    """The committed CPU study was trained by code whose CLI has `train` (one seed) but no `train-seeds`."""
+    from gan_study.reproduce import OtherCode
+
+    package = tmp_path / "gan_study"
+    package.mkdir()
+    (package / "__main__.py").write_text("from .cli import main\n")
+    (package / "cli.py").write_text('sub.add_parser("train")\n')
+    older = OtherCode(tmp_path, tmp_path / "config.json")
+    assert older._train_command([1]) == ["train", "--seed", "1"]
+    with pytest.raises(GanStudyError, match=r"trains one seed at a time, so it cannot have trained the stack \[0, 1\]"):
+        older._train_command([0, 1])
+    (package / "cli.py").write_text('sub.add_parser("train-seeds")\n')
+    assert older._train_command([0, 1]) == ["train-seeds", "--seeds", "0", "1"]
+
+
 def test_a_seed_trained_in_a_stack_of_cells_is_refused(committed, tmp_path):
     summary = committed / "runs" / "mlp_gan" / "mnist" / "seed0" / "train.json"
     record = json.loads(summary.read_text())
