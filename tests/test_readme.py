@@ -8,6 +8,13 @@ from gan_study.readme import END, START, results_table
 from tests.conftest import REPO
 
 
+def passage(doc, start, end):
+    """The text of docs/`doc` from `start` up to `end`, whitespace folded: where the docs quote a committed file."""
+    text = " ".join((REPO / "docs" / doc).read_text().split())
+    text = text[text.index(start):]
+    return text[: text.index(end)]
+
+
 def committed_studies():
     return sorted(p.parent for p in (REPO / "results").glob("*/parzen_summary.csv") if p.parent.name != "smoke")
 
@@ -85,9 +92,7 @@ def test_readme_benchmark_numbers_match_the_committed_bench_file():
     import json
 
     bench = json.loads((REPO / "results" / "bench" / "bench-cpu.json").read_text())
-    readme = " ".join((REPO / "docs" / "benchmarks.md").read_text().split())
-    quoted = readme[readme.index("Committed CPU run"):]
-    quoted = quoted[: quoted.index("GPU run (")]
+    quoted = passage("benchmarks.md", "Committed CPU run", "GPU run (")
     for m in bench["models"]:
         rates = m["images_per_s"]
         for key in ("naive", "resident_one_seed", "batched_all_seeds"):
@@ -108,9 +113,8 @@ def test_the_stack_benchmark_numbers_match_the_committed_file():
     import json
 
     stack = json.loads((REPO / "results" / "bench" / "stack-cpu.json").read_text())
-    docs = " ".join((REPO / "docs" / "benchmarks.md").read_text().split())
-    quoted = docs[docs.index("Committed CPU run (`results/bench/stack-cpu.json`"):]
-    quoted = quoted[: quoted.index("more models per stack buy it")]
+    quoted = passage("benchmarks.md", "Committed CPU run (`results/bench/stack-cpu.json`",
+                     "more models per stack buy it")
     assert f"naive {stack['naive_images_per_s']:,.0f} img/s" in quoted
     assert " / ".join(f"{row['images_per_s']:,.0f}" for row in stack["stacks"]) in quoted
     assert " / ".join(f"{row['ratio_vs_naive']:.2f}×" for row in stack["stacks"]) in quoted
@@ -123,9 +127,7 @@ def test_the_docs_quote_the_committed_reproduction_of_the_cpu_study():
     import json
 
     report = json.loads((REPO / "results" / "cpu" / "reproduced-mlp_gan-mnist.json").read_text())
-    docs = " ".join((REPO / "docs" / "running.md").read_text().split())
-    quoted = docs[docs.index("Measured (`results/cpu/reproduced-mlp_gan-mnist.json`)"):]
-    quoted = quoted[: quoted.index("Its numbers stand")]
+    quoted = passage("running.md", "Measured (`results/cpu/reproduced-mlp_gan-mnist.json`)", "Its numbers stand")
     assert f"retrained on an {report['retrained_by']['device'].split(', ')[1]} one" in quoted
     runs = {run["seed"]: run for run in report["runs"]}
     assert not any(run["identical"] for run in runs.values())
@@ -137,12 +139,12 @@ def test_the_docs_quote_the_committed_reproduction_of_the_cpu_study():
 
 
 def test_the_docs_quote_the_bitwise_reproduction_of_the_cpu_study_by_its_own_code():
+    """docs/running.md quotes results/cpu/reproduced-mlp_gan-mnist-code-8a484c2.json: a new reproduction must update
+    both."""
     import json
 
     report = json.loads((REPO / "results" / "cpu" / "reproduced-mlp_gan-mnist-code-8a484c2.json").read_text())
-    docs = " ".join((REPO / "docs" / "running.md").read_text().split())
-    quoted = docs[docs.index("Retrained by the code of the commit that trained it"):]
-    quoted = quoted[: quoted.index("repeats bitwise")]
+    quoted = passage("running.md", "Retrained by the code of the commit that trained it", "repeats bitwise")
     assert f"(`--code`, {report['trained_with_code_of'][:7]}) on an AMD EPYC" in quoted
     assert "AMD EPYC" in report["retrained_by"]["device"] and report["retrained_by"]["git_dirty"] is False
     assert [(run["seed"], run["identical"]) for run in report["runs"]] == [(0, True), (1, True)]
@@ -214,9 +216,7 @@ def test_readme_gpu_numbers_match_the_committed_gpu_files():
 
     bench = json.loads((REPO / "results" / "bench" / "bench-cuda.json").read_text())
     check = json.loads((REPO / "results" / "bench" / "graph-check-cuda.json").read_text())
-    readme = " ".join((REPO / "docs" / "benchmarks.md").read_text().split())
-    quoted = readme[readme.index("GPU run ("):]
-    quoted = quoted[: quoted.index("torch.compile")]
+    quoted = passage("benchmarks.md", "GPU run (", "torch.compile")
     assert bench["device"] in quoted and check["device"] in quoted
     for m in bench["models"]:
         rates = m["images_per_s"]
