@@ -127,12 +127,13 @@ def check_update_orders(config, source="config"):
 
 
 CONFIG_VERSION = 3  # 3: the conv models' `redundant_biases`
+CONV_MODELS = ("dcgan", "wgan", "wgan_gp")  # the models built on the DCGAN nets
 # Keys added after the first studies were committed, with the value the code of that time behaved as. A key missing
 # from an older study's config.json and not listed here gets today's default (e.g. the collapse rule, applied now).
 OLDER_BEHAVIOUR = {
     ("batch_seeds",): False, ("allow_tf32",): False, ("cuda_graphs",): False,
     ("snapshots", "every_n_epochs"): None, ("parzen", "per_snapshot"): False, ("fid", "per_snapshot"): False,
-    **{("models", model, "redundant_biases"): True for model in ("dcgan", "wgan", "wgan_gp")},
+    **{("models", model, "redundant_biases"): True for model in CONV_MODELS},
 }
 
 
@@ -140,7 +141,7 @@ OLDER_BEHAVIOUR = {
 # that value hashes as if the key were absent, so the committed runs keep their hashes (and resume, re-score and
 # aggregate as theirs). Any other value enters the hash.
 HASH_NEUTRAL = {"mlp_gan": {"noise": "uniform"},
-                **{model: {"redundant_biases": True} for model in ("dcgan", "wgan", "wgan_gp")}}
+                **{model: {"redundant_biases": True} for model in CONV_MODELS}}
 
 
 def hashed_model_config(model, cfg):

@@ -80,8 +80,11 @@ def _graph_check_model(config, model, seeds, steps, backend):
             raise GanStudyError(f"graph-check {model}: {name} steps logged {sorted(losses[name])}, eager steps "
                                 f"{sorted(losses['eager'])}")
         # Every weight and every buffer (batch-norm running statistics) of both nets.
-        weights = {f"{net}.{key}": (a, _tensors(getattr(trainers[name], net))[key])
-                   for net in ("gen", "disc") for key, a in _tensors(getattr(trainers["eager"], net)).items()}
+        weights = {}
+        for net in ("gen", "disc"):
+            other = _tensors(getattr(trainers[name], net))
+            weights.update({f"{net}.{key}": (a, other[key])
+                            for key, a in _tensors(getattr(trainers["eager"], net)).items()})
         same = all(torch.allclose(losses[name][k], v, **GRAPH_CHECK_TOLERANCE) for k, v in losses["eager"].items())
         record[f"{prefix}agrees"] = same and all(torch.allclose(b, a, **GRAPH_CHECK_TOLERANCE)
                                                  for a, b in weights.values())

@@ -13,6 +13,7 @@ An AVX-512 machine records an AVX2 machine's digests when told to use AVX2 kerne
 all five models).
 """
 
+import functools
 import hashlib
 import json
 import sys
@@ -28,6 +29,7 @@ REFERENCE = Path(__file__).resolve().parent / "reference" / "train_digests.json"
 MODELS = ("mlp_gan", "cgan", "dcgan", "wgan", "wgan_gp")
 
 
+@functools.cache
 def kernel_fingerprint():
     """A hash of what this machine's float kernels make of fixed inputs: matrix products (MKL), convolutions (oneDNN),
     batch norm, reductions and transcendental functions (ATen). The CPU capability alone does not tell the kernels
