@@ -15,6 +15,7 @@ from .atomic import write_figure_pdf, write_text  # noqa: E402
 from .datasets import REGISTRY as DATASETS  # noqa: E402
 from .errors import GanStudyError  # noqa: E402
 from .models import variant_class  # noqa: E402
+from .outcome import describe_rule, read_log  # noqa: E402
 from .reference import parzen_table1  # noqa: E402
 from .status import SCORED, Status  # noqa: E402
 from .commands import arg, command  # noqa: E402
@@ -44,6 +45,64 @@ def training_curves(log_files, out_pdf):
         return empty_figure("no training-log rows: every run diverged before its first logged step", out_pdf)
     data = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
     run_panels(data, "value", "minibatch mean", out_pdf, hue="loss", style="seed", height=2.6)
+
+
+def separation(log_files, runs_csv, rule, out_pdf):
+    """When each seed's discriminator separated real from generated images: D(G(z)) per seed over training (log
+    scale), one panel per run, failed seeds in red and named, the collapse rule's threshold and window drawn. Returns
+    False (and draws a note) when no run has a probability discriminator to show."""
+    status = {}
+    if runs_csv is not None and Path(runs_csv).is_file():
+        runs = pd.read_csv(runs_csv)
+        status = {(r.model, r.dataset, int(r.seed)): r.status for r in runs.itertuples()}
+    frames = [(run_key(path), frame) for path in sorted(log_files, key=run_key)
+              for frame in [read_log(path)] if "d_fake" in frame.columns and frame["d_fake"].notna().any()]
+    if not frames:
+        empty_figure("no run of this study has a probability discriminator (the WGAN critics output scores)", out_pdf)
+        return False
+    cells = sorted({(model, dataset) for (model, dataset, _), _ in frames})
+    columns = min(3, len(cells))
+    sns.set_theme(style="whitegrid", context="paper")
+    rows = -(-len(cells) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows + 0.5), squeeze=False)
+    for ax, cell in zip(axes.flat, cells):
+        _separation_panel(ax, [(key[2], frame) for key, frame in frames if key[:2] == cell], cell, status, rule)
+    for ax in list(axes.flat)[len(cells):]:
+        ax.set_axis_off()
+    legend = {}
+    for ax in axes.flat:
+        legend.update({label: handle for handle, label in zip(*ax.get_legend_handles_labels())})
+    fig.tight_layout(rect=(0, 0.12 / axes.shape[0], 1, 1))
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=2, fontsize=7, frameon=False)
+    write_figure_pdf(fig, out_pdf)
+    plt.close(fig)
+    return True
+
+
+def _separation_panel(ax, seeds, cell, status, rule, floor=1e-8):
+    """One (model, dataset): a line per seed, the threshold, and the window the rule judges."""
+    last_epoch = max(float(frame["epoch"].max()) for _, frame in seeds)
+    ax.axvspan(last_epoch * (1 - rule["last_fraction"]), last_epoch, color="0.85", zorder=0,
+               label=f"judged: last {rule['last_fraction']:.0%} of epochs")
+    ax.axhline(rule["d_fake_below"], color="0.3", linestyle="--", linewidth=1,
+               label=f"D(G(z)) = {rule['d_fake_below']:g} (and D(x) > {rule['d_real_above']:g})")
+    failed = 0
+    for seed, frame in seeds:
+        seed_status = status.get((*cell, seed), Status.COMPLETED)
+        bad = seed_status != Status.COMPLETED
+        failed += bad
+        ax.plot(frame["epoch"], frame["d_fake"].clip(lower=floor), linewidth=1.2 if bad else 0.7,
+                color="tab:red" if bad else "tab:blue", alpha=0.95 if bad else 0.45, zorder=3 if bad else 2,
+                label=f"{seed_status} seed" if bad else "trained seed")
+        if bad:
+            ax.annotate(f"seed {seed}", (frame["epoch"].iloc[-1], max(frame["d_fake"].iloc[-1], floor)),
+                        xytext=(3, 0), textcoords="offset points", fontsize=7, color="tab:red", va="center")
+    ax.set_yscale("log")
+    ax.set_xlim(0, last_epoch)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("D(G(z)), minibatch mean")
+    ax.set_title(f"{variant_class(cell[0]).title} / {DATASETS[cell[1]].title}: {failed} of {len(seeds)} seeds failed",
+                 fontsize=9)
 
 
 def empty_figure(message, out_pdf):
@@ -252,7 +311,17 @@ def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None,
         first.setdefault((model, dataset), path)
     for path in first.values():
         lines += _sample_figure_tex(config, path, out_dir)
+    if separation(log_files, runs_csv, config["collapse"], out_dir / "separation.pdf"):
+        lines += [r"\providecommand{\gsHasSeparationFigure}{}"]  # the discussion of failed seeds refers to it
+        lines += _figure_tex("separation.pdf", "fig:separation", _separation_caption(config["collapse"]))
     write_text(out_dir / "figures.tex", "\n".join(lines) + "\n")
+
+
+def _separation_caption(rule):
+    return (r"When the discriminator separated real from generated images: its mean output on generated images, "
+            r"$D(G(z))$, per seed over training (log scale). A seed is collapsed when "
+            + latex.escape(describe_rule(rule)) + r" (shaded: the epochs the rule judges); failed seeds are red and "
+            r"named, trained seeds blue.")
 
 
 def _figure_tex(pdf_name, label, caption):

@@ -207,7 +207,8 @@ def test_a_study_whose_every_run_diverged_still_gets_its_tables_figures_and_read
     tables = "".join(p.read_text() for p in (d / "tables").glob("*.tex")) + (d / "macros.tex").read_text()
     assert "nan" not in tables.lower()
     figures(tiny_config, logs, grids, d / "figures", runs_csv=d / "parzen_runs.csv", fid_csv=d / "fid_runs.csv")
-    assert (d / "figures" / "training_curves.pdf").is_file() and (d / "figures" / "seeds.pdf").is_file()
+    assert all((d / "figures" / name).is_file() for name in ("training_curves.pdf", "seeds.pdf", "separation.pdf"))
+    assert "fig:separation" not in (d / "figures" / "figures.tex").read_text()  # no log row to show
     table = results_table(d)
     assert "0 / 2 (2 diverged)" in table and "nan" not in table.lower()
 

@@ -16,6 +16,7 @@ rule figures:
     output:
         curves=report(f"{RESULTS}/figures/training_curves.pdf", caption="../report/figures.rst", category="Figures"),
         seeds=report(f"{RESULTS}/figures/seeds.pdf", caption="../report/figures.rst", category="Figures"),
+        separation=report(f"{RESULTS}/figures/separation.pdf", caption="../report/figures.rst", category="Figures"),
         tex=f"{RESULTS}/figures/figures.tex",
         fid_curves=[
             report(p, caption="../report/figures.rst", category="Figures")

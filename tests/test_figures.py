@@ -1,0 +1,61 @@
+"""The figures: the separation figure shows each seed's D(G(z)) with the collapse rule, failed seeds named."""
+
+import matplotlib
+import pandas as pd
+
+from gan_study.config import load_config
+from gan_study.figures import _separation_panel, figures, separation
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+RULE = load_config()["collapse"]
+
+
+def _log(path, d_fake, d_real=0.6, epochs=10):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"step": 100 * (i + 1), "epoch": epochs * (i + 1) / 20, "d_loss": 0.5, "g_loss": 1.0,
+             "d_real": d_real, "d_fake": d_fake} for i in range(20)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _runs(tmp_path, statuses):
+    path = tmp_path / "parzen_runs.csv"
+    rows = [{"model": "mlp_gan", "dataset": "mnist", "seed": s, "status": st, "test_mean_ll": 100.0 - s}
+            for s, st in statuses.items()]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_the_separation_panel_names_the_failed_seed_and_counts_the_failures(tmp_path):
+    runs = tmp_path / "runs" / "mlp_gan" / "mnist"
+    logs = {0: pd.read_csv(_log(runs / "seed0" / "train_log.csv", 0.3)),
+            3: pd.read_csv(_log(runs / "seed3" / "train_log.csv", 1e-9, d_real=1.0))}
+    status = {("mlp_gan", "mnist", 0): "completed", ("mlp_gan", "mnist", 3): "collapsed"}
+    fig, ax = plt.subplots()
+    _separation_panel(ax, sorted(logs.items()), ("mlp_gan", "mnist"), status, RULE)
+    assert ax.get_title() == "MLP GAN (2014) / MNIST: 1 of 2 seeds failed"
+    assert [t.get_text() for t in ax.texts] == ["seed 3"]
+    red = [line for line in ax.get_lines() if line.get_color() == "tab:red"]
+    assert len(red) == 1 and min(red[0].get_ydata()) == 1e-8  # drawn at the floor of the log scale, not dropped
+    assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == RULE["d_fake_below"] for line in ax.get_lines())
+    plt.close(fig)
+
+
+def test_the_figures_include_the_separation_figure_with_the_rule_in_its_caption(tmp_path, tiny_config):
+    runs = tmp_path / "runs" / "mlp_gan" / "mnist"
+    logs = [_log(runs / "seed0" / "train_log.csv", 0.3), _log(runs / "seed1" / "train_log.csv", 1e-5, d_real=1.0)]
+    figures(tiny_config, logs, [], tmp_path / "figures", runs_csv=_runs(tmp_path, {0: "completed", 1: "collapsed"}))
+    tex = (tmp_path / "figures" / "figures.tex").read_text()
+    assert (tmp_path / "figures" / "separation.pdf").stat().st_size > 1000
+    assert r"\label{fig:separation}" in tex and "D(G(z)) < 0.001 and D(x) > 0.999" in tex
+    assert r"last 10\% of its epochs" in tex
+
+
+def test_critics_without_probabilities_get_a_note_not_a_separation_figure(tmp_path):
+    log = tmp_path / "runs" / "wgan" / "mnist" / "seed0" / "train_log.csv"
+    log.parent.mkdir(parents=True)
+    pd.DataFrame([{"step": 100, "epoch": 1.0, "d_loss": -0.1, "g_loss": 0.1, "wasserstein": 0.1}]).to_csv(log)
+    assert separation([log], None, RULE, tmp_path / "separation.pdf") is False
+    assert (tmp_path / "separation.pdf").is_file()  # the rule declares it: always written
