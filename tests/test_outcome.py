@@ -41,9 +41,11 @@ def test_a_critic_log_or_an_empty_log_is_not_assessed_and_keeps_training_status(
     assert run_status("diverged", assess_collapse(pd.DataFrame(), RULE)) == "diverged"
 
 
-@pytest.mark.parametrize("study, collapsed", [("paper", [1]), ("cpu-long", []), ("cpu", [])])
+@pytest.mark.parametrize("study, collapsed",
+                         [("paper", [1]), ("cpu-failures", [6]), ("cpu-long", []), ("cpu", [])])
 def test_the_committed_studies_collapse_exactly_as_their_logs_say(study, collapsed):
-    """results/paper's seed 1 collapsed (D(x) → 1, D(G(z)) → 0 from epoch ~7); no other committed seed did."""
+    """results/paper's seed 1 collapsed (D(x) → 1, D(G(z)) → 0 from epoch ~7), and results/cpu-failures' seeds
+    [6] (eagerly on a CPU); no other committed seed did."""
     results = REPO / "results" / study
     rule = load_config(base=results / "config.json")["collapse"]
     found = []

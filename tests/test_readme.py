@@ -1,5 +1,6 @@
 """The README's results table is generated from the committed results; it must be current."""
 
+import math
 import re
 
 import pytest
@@ -238,3 +239,23 @@ def test_readme_shows_every_seed_of_the_study():
         if run.status != "completed":  # a failed seed is named as such, never only a number
             assert f"seed {run.seed}: {run.test_mean_ll:.1f}".replace("-", "−") + f" (FID" in block
             assert f"**{run.status}**" in block
+
+
+def test_the_docs_quote_the_cpu_failure_study():
+    """The failure rate, and how near the trained seeds came to collapsing, as the committed study has them."""
+    import pandas as pd
+
+    study = REPO / "results" / "cpu-failures"
+    quoted = passage("protocol.md", "`results/cpu-failures/` counts", "This study's budget")
+    verdict = pd.read_csv(study / "parzen_summary.csv").iloc[0]["verdict"]
+    assert verdict[: verdict.index(");") + 1] in quoted  # up to the failure rate's interval
+    runs = pd.read_csv(study / "parzen_runs.csv")
+    lows, lasts, when = [], [], []
+    for seed in runs.loc[runs["status"] == "completed", "seed"]:
+        log = pd.read_csv(study / "runs" / "mlp_gan" / "mnist" / f"seed{seed}" / "train_log.csv")
+        lows.append(log["d_fake"].min())
+        when.append(log.loc[log["d_fake"].idxmin(), "epoch"])
+        lasts.append(log["d_fake"].iloc[-1])
+    assert f"fell to its lowest, {min(lows):.3f} to {max(lows):.3f}, within its first {math.ceil(max(when))} epochs" \
+        in quoted
+    assert f"rose again to {min(lasts):.2f} to {max(lasts):.2f} by epoch {int(log['epoch'].iloc[-1])}" in quoted
