@@ -22,24 +22,31 @@ def config_hash(config):
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _git(*args):
+# What a study writes into the tree (results/<study>/, committed): a run that adds seeds to a committed study changes
+# those files while its later jobs start, and that is data, not code, so it does not make the code "dirty".
+OUTPUT_DIRS = ("results",)
+
+
+def _git(*args, root=REPO_ROOT):
     try:
         out = subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
         )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def git_state():
+def git_state(root=REPO_ROOT):
+    """The commit of the code and whether tracked files outside the study outputs (OUTPUT_DIRS) differ from it."""
     if os.environ.get("GAN_STUDY_GIT_COMMIT"):
         # A copy of the working tree made elsewhere: its .git, if any, need not be the tree's own commit, so the
         # commit is the one the copy was made at, stated by whoever made it.
         return {"git_commit": os.environ["GAN_STUDY_GIT_COMMIT"],
                 "git_dirty": {"0": False, "1": True}.get(os.environ.get("GAN_STUDY_GIT_DIRTY"))}
-    commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    commit = _git("rev-parse", "HEAD", root=root)
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  *(f":(exclude){d}" for d in OUTPUT_DIRS), root=root)
     return {"git_commit": commit or "unknown", "git_dirty": bool(status) if status is not None else None}
 
 
