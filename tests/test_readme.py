@@ -259,3 +259,12 @@ def test_the_docs_quote_the_cpu_failure_study():
     assert f"fell to its lowest, {min(lows):.3f} to {max(lows):.3f}, within its first {math.ceil(max(when))} epochs" \
         in quoted
     assert f"rose again to {min(lasts):.2f} to {max(lasts):.2f} by epoch {int(log['epoch'].iloc[-1])}" in quoted
+    summary = pd.read_csv(study / "parzen_summary.csv").iloc[0]
+    assert (f"the {summary['trained']} trained seeds' Parzen log-likelihoods have seed std "
+            f"{summary['parzen_seed_std']:.1f} nats (range {summary['parzen_min']:.1f} to {summary['parzen_max']:.1f}) "
+            f"beside a standard error of {summary['parzen_mean_se']:.1f} over test images "
+            f"(mean {summary['parzen_mean']:.1f})") in quoted
+    table1 = pd.read_csv(REPO / "results" / "paper" / "parzen_summary.csv").iloc[0]
+    assert (f"Table 1's one collapse in five seeds ({100 * table1['failure_rate']:.0f}%, 95% Wilson interval "
+            f"{100 * table1['failure_low']:.0f}% to {100 * table1['failure_high']:.0f}%)") in quoted
+    assert table1["collapsed"] + table1["diverged"] == 1 and table1["runs"] == 5
