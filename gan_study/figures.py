@@ -31,9 +31,8 @@ def training_curves(log_files, out_pdf):
     frames = []
     for path in log_files:
         model, dataset, seed = run_key(path)
-        try:
-            frame = pd.read_csv(path)
-        except pd.errors.EmptyDataError:  # a run that diverged before its first log row
+        frame = read_log(path)
+        if frame.empty:  # a run that diverged before its first log row
             continue
         # Losses, and the critic's Wasserstein estimate for the WGANs (its own curve, same panel).
         curves = [c for c in ("d_loss", "g_loss", "wasserstein") if c in frame.columns]
