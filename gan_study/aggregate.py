@@ -14,6 +14,7 @@ from .identity import read_record
 from .models import get_variant, variant_class
 from .metrics import enabled_metrics, metrics, resolve
 from .reference import parzen_table1
+from .paired import compare, paired_macros, paired_table
 from .outcome import assess_collapse, collapse_epoch, describe_rule, failure_rate, read_log, run_status
 from .status import SCORED, Status
 from .commands import arg, command
@@ -439,9 +440,10 @@ def provenance_table(runs):
 
 
 def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, baseline_files=(), train_log_files=(),
-              **metric_files):
+              paired_dirs=(), **metric_files):
     """Every table, CSV and macro of a study from its per-run files: `parzen_files`, `train_files` (and their
-    `train_log_files`), and `<metric>_files` for each other registered metric (fid_files, parzen_curve_files, …).
+    `train_log_files`), and `<metric>_files` for each other registered metric (fid_files, parzen_curve_files, …);
+    with `paired_dirs` (config report.paired_with), its seed-by-seed comparison with those committed studies.
     Everything is read, checked and computed before the first file is written, so a refused input leaves the previous
     outputs as they were."""
     out_dir = Path(out_dir)
@@ -458,6 +460,11 @@ def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, bas
         tables, lines = resolve(metric.summary)(config, files, runs, allow_mixed)
         outputs.update(tables)
         metric_macros += lines
+    if paired_dirs:
+        paired_seeds, paired_summary = compare(config, runs, paired_dirs)
+        metric_macros += paired_macros(paired_summary)
+        outputs.update({"paired_seeds.csv": paired_seeds, "paired_summary.csv": paired_summary,
+                        "tables/paired.tex": paired_table(paired_summary)})
     outputs.update({
         "parzen_runs.csv": runs, "parzen_summary.csv": summary, "parzen_curves.csv": curves,
         "parzen_baselines.csv": baselines,
@@ -505,8 +512,10 @@ def _metric_options():
         help="each run's train_log.csv, in --train order: the collapse rule (config collapse) is applied to them"),
     arg("--out-dir", required=True),
     arg("--allow-mixed-configs", action="store_true", help="aggregate runs of one cell even if their configs differ"),
+    arg("--paired-with", nargs="*", default=[],
+        help="results dirs of committed studies to compare with seed by seed (config report.paired_with)"),
     *_metric_options()])
 def aggregate_command(config, args):
     metric_files = {f"{m.name}_files": getattr(args, f"{m.name}_files") for m in metrics() if m.name != "parzen"}
     aggregate(config, args.parzen, args.train, args.out_dir, args.allow_mixed_configs, args.baselines,
-              args.train_logs, **metric_files)
+              args.train_logs, args.paired_with, **metric_files)

@@ -16,6 +16,7 @@ from .datasets import REGISTRY as DATASETS  # noqa: E402
 from .errors import GanStudyError  # noqa: E402
 from .models import variant_class  # noqa: E402
 from .outcome import describe_rule, read_log  # noqa: E402
+from .paired import paired_tex  # noqa: E402
 from .reference import parzen_table1  # noqa: E402
 from .status import SCORED, Status  # noqa: E402
 from .commands import arg, command  # noqa: E402
@@ -271,6 +272,65 @@ def parzen_curves(sources, baselines_csv, out_pdf):
     plt.close(fig)
 
 
+def paired_figure(seeds_csv, summary_csv, out_pdf):
+    """The paired comparisons, one row of two panels per (model, dataset, other study): each seed here against there
+    (failed seeds as red crosses at the edge), and the differences of the seeds that trained in both with their mean
+    and its 95% t interval."""
+    seeds, summary = pd.read_csv(seeds_csv), pd.read_csv(summary_csv)
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(len(summary), 2, figsize=(9.0, 3.4 * len(summary)), squeeze=False)
+    for (ax_scatter, ax_diff), p in zip(axes, summary.itertuples()):
+        rows = seeds[(seeds["model"] == p.model) & (seeds["dataset"] == p.dataset)
+                     & (seeds["other_study"] == p.other_study)]
+        title = f"{variant_class(p.model).title} / {DATASETS[p.dataset].title}"
+        _paired_scatter(ax_scatter, rows, p.study, p.other_study, title)
+        _paired_differences(ax_diff, rows[rows["paired"]], p, title)
+    fig.tight_layout()
+    write_figure_pdf(fig, out_pdf)
+    plt.close(fig)
+
+
+def _paired_scatter(ax, rows, study, other_study, title):
+    trained = rows[rows["paired"]]
+    values = list(trained["test_mean_ll"]) + list(trained["other_test_mean_ll"])
+    values = values or list(rows["test_mean_ll"].dropna()) + list(rows["other_test_mean_ll"].dropna())
+    lo, hi = min(values), max(values)
+    pad = max(0.08 * (hi - lo), 1e-6 + 0.02 * abs(hi))
+    lo, hi = lo - pad, hi + pad
+    ax.plot([lo, hi], [lo, hi], color="0.5", linestyle="--", linewidth=1, label="equal")
+    ax.plot(trained["other_test_mean_ll"], trained["test_mean_ll"], "o", color="tab:blue", alpha=0.8,
+            label="trained in both")
+    for r in rows[~rows["paired"]].itertuples():
+        x, y = (min(max(v, lo), hi) if pd.notna(v) else lo for v in (r.other_test_mean_ll, r.test_mean_ll))
+        ax.plot(x, y, "X", color="tab:red", markersize=8, label="failed on a side", clip_on=False)
+        sides = [f"{s} in {name}" for s, name in ((r.status, study), (r.other_status, other_study))
+                 if s != Status.COMPLETED]
+        ax.annotate(f"seed {r.seed}: " + ", ".join(sides), (x, y), xytext=(4, 4), textcoords="offset points",
+                    fontsize=7, color="tab:red")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel(f"{other_study}: test log-likelihood (nats)")
+    ax.set_ylabel(f"{study}: test log-likelihood (nats)")
+    ax.set_title(f"{title}: seed by seed", fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left")
+
+
+def _paired_differences(ax, paired, p, title):
+    ax.axvline(0, color="0.3", linewidth=1)
+    if pd.notna(p.difference_low):
+        ax.axvspan(p.difference_low, p.difference_high, color="tab:orange", alpha=0.25, label="95% t interval")
+    if pd.notna(p.mean_difference):
+        ax.axvline(p.mean_difference, color="tab:orange", linewidth=1.5,
+                   label=f"mean {p.mean_difference:+.1f} nats")
+    ax.plot(paired["difference"], range(len(paired)), "o", color="tab:blue", alpha=0.8)
+    ax.set_yticks(range(len(paired)), [f"seed {s}" for s in paired["seed"]], fontsize=6)
+    ax.set_xlabel(f"{p.study} minus {p.other_study} (nats)")
+    ax.set_title(f"{title}: {p.paired_seeds} seeds trained in both", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+
+
 def _curves_caption(sources, own_study):
     """The caption of the Parzen-curve figure: which study each panel comes from and how often it kept snapshots."""
     kept = "; ".join(
@@ -286,7 +346,7 @@ def _curves_caption(sources, own_study):
 
 
 def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None, curves_csv=None,
-            parzen_curves_csv=None, baselines_csv=None, curves_from=()):
+            parzen_curves_csv=None, baselines_csv=None, curves_from=(), paired=None):
     out_dir = Path(out_dir)
     training_curves(log_files, out_dir / "training_curves.pdf")
     if runs_csv:
@@ -310,6 +370,9 @@ def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None,
         first.setdefault((model, dataset), path)
     for path in first.values():
         lines += _sample_figure_tex(config, path, out_dir)
+    if paired:  # (paired_seeds.csv, paired_summary.csv) from aggregate: config report.paired_with
+        paired_figure(*paired, out_dir / "paired.pdf")
+        lines += paired_tex(pd.read_csv(paired[1]))
     if separation(log_files, runs_csv, config["collapse"], out_dir / "separation.pdf"):
         lines += [r"\providecommand{\gsHasSeparationFigure}{}"]  # the discussion of failed seeds refers to it
         lines += _figure_tex("separation.pdf", "fig:separation", _separation_caption(config["collapse"]))
@@ -358,7 +421,9 @@ def _sample_figure_tex(config, grid_path, out_dir):
     arg("--parzen-baselines", help="parzen_baselines.csv: the true-data line on that plot"),
     arg("--curves-from", nargs="*", default=[],
         help="results dirs of other studies whose Parzen curves to plot beside this one's (config report.curves_from)"),
+    arg("--paired", nargs=2, metavar=("SEEDS_CSV", "SUMMARY_CSV"),
+        help="paired_seeds.csv and paired_summary.csv from aggregate (config report.paired_with)"),
     arg("--out-dir", required=True)])
 def figures_command(config, args):
     figures(config, args.train_logs, args.grids, args.out_dir, args.parzen_runs, args.fid_runs, args.fid_curves,
-            args.parzen_curves, args.parzen_baselines, args.curves_from)
+            args.parzen_curves, args.parzen_baselines, args.curves_from, args.paired)

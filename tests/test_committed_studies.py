@@ -13,6 +13,8 @@ STUDIES = sorted(p.parent.name for p in (REPO / "results").glob("*/parzen_summar
 # What `reaggregate` rebuilds from the committed per-run files; each must come out as committed.
 REBUILT = ("parzen_runs.csv", "parzen_summary.csv", "macros.tex", "methods.tex", "tables/table1.tex",
            "tables/parzen_all.tex", "tables/fid.tex", "tables/metrics.tex")
+PAIRED = ("paired_seeds.csv", "paired_summary.csv", "tables/paired.tex")  # a study paired with another (cpu-noise)
+WITH_REPORT = ("paper", "cpu-noise")  # rebuilt to the PDF: Table 1's study, and the one with a paired comparison
 
 
 def test_the_committed_studies_are_the_four_we_know():
@@ -45,27 +47,29 @@ def test_an_older_config_is_migrated_with_the_older_behaviour_recorded(tmp_path)
 @pytest.mark.parametrize("study", STUDIES)
 def test_reaggregate_rebuilds_the_committed_tables_exactly(study, repo_copy):
     """Every committed study's tables, macros, methods and figures, rebuilt from its per-run files (the figures byte
-    for byte: they carry no creation date); the paper study's report too (the other reports go through the same rules:
-    the smoke study builds one end to end)."""
+    for byte: they carry no creation date); the reports of the paper study and of the paired one too (the other
+    reports go through the same rules: the smoke study builds one end to end)."""
     figures = sorted(f"figures/{p.name}" for p in (REPO / "results" / study / "figures").glob("*.pdf")
                      if p.name != "figure1.pdf")  # figure1 trains its own toy GAN: not made from the runs
-    targets = [] if study == "paper" else [f"results/{study}/{name}" for name in (*REBUILT, *figures)]
+    rebuilt = (*REBUILT, *(name for name in PAIRED if (REPO / "results" / study / name).is_file()))
+    targets = [] if study in WITH_REPORT else [f"results/{study}/{name}" for name in (*rebuilt, *figures)]
     done = subprocess.run([sys.executable, "-m", "gan_study", "reaggregate", "--study", study, *targets],
                           cwd=repo_copy, capture_output=True, text=True, timeout=2400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "rule train" not in done.stdout and "rule parzen:" not in done.stdout
-    for name in REBUILT:
+    for name in rebuilt:
         assert (repo_copy / "results" / study / name).read_text() == (REPO / "results" / study / name).read_text(), (
             f"results/{study}/{name} is not what the current code makes of the committed runs: re-run "
             f"python -m gan_study reaggregate --study {study}")
     redrawn = [name for name in figures
                if (repo_copy / "results" / study / name).read_bytes() != (REPO / "results" / study / name).read_bytes()]
     assert figures and not redrawn, f"results/{study}/{redrawn}: not what the current code draws from the runs"
-    if study == "paper":
+    if study in WITH_REPORT:
         assert (repo_copy / "report" / study / "gan_study.pdf").stat().st_size > 50_000
         text = subprocess.run(["pdftotext", str(repo_copy / "report" / study / "gan_study.pdf"), "-"],
                               capture_output=True, text=True, check=True).stdout
         assert "Discussion" in text and "Training outcome" in text
+        assert ("Seed by seed against another study" in text) == (study == "cpu-noise")
 
 
 @pytest.mark.parametrize("study", STUDIES)

@@ -1,10 +1,12 @@
-"""The figures: the separation figure shows each seed's D(G(z)) with the collapse rule, failed seeds named."""
+"""The figures: the separation figure shows each seed's D(G(z)) with the collapse rule, failed seeds named; the paired
+comparison shows every common seed, failed ones at the edge."""
 
 import matplotlib
 import pandas as pd
 
 from gan_study.config import load_config
-from gan_study.figures import _separation_panel, figures, separation
+from gan_study.figures import _paired_scatter, _separation_panel, figures, separation
+from gan_study.paired import summarise_pair
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -59,3 +61,43 @@ def test_critics_without_probabilities_get_a_note_not_a_separation_figure(tmp_pa
     pd.DataFrame([{"step": 100, "epoch": 1.0, "d_loss": -0.1, "g_loss": 0.1, "wasserstein": 0.1}]).to_csv(log)
     assert separation([log], None, RULE, tmp_path / "separation.pdf") is False
     assert (tmp_path / "separation.pdf").is_file()  # the rule declares it: always written
+
+
+def _paired(tmp_path):
+    """paired_seeds.csv and paired_summary.csv of 4 common seeds, seed 2 collapsed in the other study."""
+    seeds = pd.DataFrame([{"model": "mlp_gan", "dataset": "mnist", "other_study": "there", "seed": s,
+                           "status": "completed", "other_status": "collapsed" if s == 2 else "completed",
+                           "test_mean_ll": 100.0 + s, "other_test_mean_ll": -300.0 if s == 2 else 98.0 + 2 * s,
+                           "git_commit": "abc", "other_git_commit": "abc"} for s in range(4)])
+    seeds["paired"] = seeds["other_status"] == "completed"
+    seeds["difference"] = (seeds["test_mean_ll"] - seeds["other_test_mean_ll"]).where(seeds["paired"])
+    summary = pd.DataFrame([summarise_pair(seeds, [("models.mlp_gan.noise", "gaussian", "uniform")], "here",
+                                           "there")])
+    paths = tmp_path / "paired_seeds.csv", tmp_path / "paired_summary.csv"
+    seeds.to_csv(paths[0], index=False)
+    summary.to_csv(paths[1], index=False)
+    return seeds, paths
+
+
+def test_the_paired_scatter_keeps_a_failed_seed_on_the_edge_and_names_it(tmp_path):
+    seeds, _ = _paired(tmp_path)
+    fig, ax = plt.subplots()
+    _paired_scatter(ax, seeds, "here", "there", "MLP GAN (2014) / MNIST")
+    assert [t.get_text() for t in ax.texts] == ["seed 2: collapsed in there"]
+    lo, hi = ax.get_xlim()
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "X"]
+    assert len(crosses) == 1 and crosses[0].get_xdata()[0] == lo > -300.0  # clipped to the edge, not dropped
+    assert ax.get_ylabel() == "here: test log-likelihood (nats)"
+    plt.close(fig)
+
+
+def test_the_figures_include_the_paired_table_and_figure_when_given(tmp_path, tiny_config):
+    _, paths = _paired(tmp_path)
+    log = _log(tmp_path / "runs" / "mlp_gan" / "mnist" / "seed0" / "train_log.csv", 0.3)
+    figures(tiny_config, [log], [], tmp_path / "figures", paired=paths)
+    tex = (tmp_path / "figures" / "figures.tex").read_text()
+    assert (tmp_path / "figures" / "paired.pdf").stat().st_size > 1000
+    assert r"\input{results/tables/paired.tex}" in tex and r"\label{fig:paired}" in tex
+    assert "models.mlp\\_gan.noise gaussian in here, uniform in there" in tex
+    figures(tiny_config, [log], [], tmp_path / "without")
+    assert "paired" not in (tmp_path / "without" / "figures.tex").read_text()

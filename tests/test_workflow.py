@@ -196,6 +196,16 @@ def test_paper_long_dry_run(repo_copy):
     assert "work/paper-long/runs/mlp_gan/mnist/batched-seeds0-1-2-3-4" in done.stdout
 
 
+def test_the_noise_study_plans_its_seed_by_seed_comparison_with_table_1(repo_copy):
+    """paper-noise names results/paper in report.paired_with: aggregate reads its committed runs and writes the
+    paired tables, the figures rule draws them (a dry run: the printed shell commands)."""
+    done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/paper", "--configfile",
+                     "workflows/studies/paper-noise.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "--paired-with results/paper --out-dir results/paper-noise" in done.stdout
+    assert "--paired results/paper-noise/paired_seeds.csv results/paper-noise/paired_summary.csv" in done.stdout
+
+
 def test_a_bad_config_stops_snakemake_with_one_line(repo_copy):
     (repo_copy / "bad.yaml").write_text("seeds: [-1]\n")
     done = snakemake(repo_copy, "-n", "--configfile", "bad.yaml")

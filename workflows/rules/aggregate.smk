@@ -11,6 +11,7 @@ rule aggregate:
             if config["parzen_baselines"]["enabled"]
             else []
         ),
+        paired_with=PAIRED_WITH_FILES,
     output:
         runs=report(f"{RESULTS}/parzen_runs.csv", caption="../report/parzen_runs.rst", category="Tables"),
         summary=report(f"{RESULTS}/parzen_summary.csv", caption="../report/parzen_summary.rst", category="Tables"),
@@ -23,6 +24,7 @@ rule aggregate:
         parzen_curves=[report(p, caption="../report/parzen_curves.rst", category="Tables") for p in PARZEN_CURVES_CSV],
         baselines=BASELINES_CSV,
         metric_outputs=[path for metric in METRICS for path in metric_outputs(metric)],
+        paired=PAIRED_OUTPUTS,
     log:
         f"{LOGS}/aggregate.log",
     conda:
@@ -34,7 +36,8 @@ rule aggregate:
         cli=GAN_STUDY,
         out_dir=lambda w, output: os.path.dirname(output.runs),
         collapse_rule=config_digest("collapse"),
+        paired_with=f"--paired-with {' '.join(map(shlex.quote, PAIRED_WITH))}" if PAIRED_WITH else "",
     shell:
         "{params.cli} aggregate --train {input.train} --train-logs {input.train_logs} --baselines {input.baselines} "
         + " ".join(f"--{m.name.replace('_', '-')} {{input.{m.name}}}" for m in METRICS)
-        + " --out-dir {params.out_dir} > {log} 2>&1"
+        + " {params.paired_with} --out-dir {params.out_dir} > {log} 2>&1"

@@ -33,6 +33,14 @@ DATASETS = sorted({run["dataset"] for run in RUNS})
 # Other committed studies whose Parzen curves the report shows (report.curves_from), and the files read of each.
 CURVES_FROM = config["report"]["curves_from"]
 CURVES_FROM_FILES = [f"{d}/{name}" for d in CURVES_FROM for name in ("parzen_curves.csv", "config.json")]
+# Other committed studies of the same seeds this study is compared with seed by seed (report.paired_with).
+PAIRED_WITH = config["report"].get("paired_with", [])
+PAIRED_WITH_FILES = [f"{d}/{name}" for d in PAIRED_WITH for name in ("parzen_runs.csv", "config.json")]
+PAIRED_OUTPUTS = (
+    [f"{RESULTS}/{name}" for name in ("paired_seeds.csv", "paired_summary.csv", "tables/paired.tex")]
+    if PAIRED_WITH
+    else []
+)
 
 
 # The resolved config the commands read: written when the workflow starts running, never by a dry run or lint.

@@ -13,6 +13,7 @@ rule figures:
         fid_tables=FID_CSVS,
         fid_curves=FID_CURVES_CSV,
         curves_from=CURVES_FROM_FILES,
+        paired=rules.aggregate.output.paired,
     output:
         curves=report(f"{RESULTS}/figures/training_curves.pdf", caption="../report/figures.rst", category="Figures"),
         seeds=report(f"{RESULTS}/figures/seeds.pdf", caption="../report/figures.rst", category="Figures"),
@@ -25,6 +26,10 @@ rule figures:
         parzen_curves=[
             report(p, caption="../report/figures.rst", category="Figures")
             for p in ([f"{RESULTS}/figures/parzen_curves.pdf"] if PARZEN_CURVE_RUNS or CURVES_FROM else [])
+        ],
+        paired=[
+            report(p, caption="../report/figures.rst", category="Figures")
+            for p in ([f"{RESULTS}/figures/paired.pdf"] if PAIRED_WITH else [])
         ],
     log:
         f"{LOGS}/figures.log",
@@ -41,9 +46,11 @@ rule figures:
         parzen_curves=lambda w, input: (f"--parzen-curves {input.parzen_curves}" if input.parzen_curves else ""),
         baselines=lambda w, input: (f"--parzen-baselines {input.parzen_baselines}" if input.parzen_baselines else ""),
         curves_from=f"--curves-from {' '.join(map(shlex.quote, CURVES_FROM))}" if CURVES_FROM else "",
+        paired=lambda w, input: (f"--paired {input.paired[0]} {input.paired[1]}" if input.paired else ""),
     shell:
         "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
-        "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} {params.curves_from} --out-dir {params.out_dir} > {log} 2>&1"
+        "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} {params.curves_from} "
+        "{params.paired} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule figure1:
