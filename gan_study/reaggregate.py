@@ -34,6 +34,25 @@ def unfinished_runs(config, results_root=None):
     return [run for run in runs if run["datasets"]]
 
 
+def check_run_configs(config, cells, results_root=None):
+    """Refuse a finished cell whose runs were trained under another run config than the study's config gives now (its
+    file edited since they ran): their tables, methods and comparisons would describe settings the runs never had.
+    Snakemake would retrain such runs; reaggregate, which trains nothing, must not relabel them."""
+    from .config import model_run_config
+    from .provenance import config_hash
+
+    study = Path(RESULTS_ROOT if results_root is None else results_root) / config["study"]
+    for model, dataset in cells:
+        expected = config_hash(model_run_config(model, dataset, config["models"][model]))
+        for summary in sorted((study / "runs" / model / dataset).glob("seed*/train.json")):
+            recorded = json.loads(summary.read_text()).get("run_config_hash")
+            if recorded not in (None, expected):  # None: written before runs recorded their config's hash
+                raise GanStudyError(
+                    f"{summary} was trained under run config {recorded}, but the study's config now gives {expected} "
+                    f"for {model}/{dataset}: its file changed since the runs trained; restore the settings they ran "
+                    "with, or retrain them with snakemake")
+
+
 def finished_overlay(config, out, results_root=None):
     """Write a config overlay naming the finished cells of `config`'s study, and the models among them that trained
     from CUDA graphs (their train.json says so), so the study's config.json and methods say how they were made."""
@@ -43,6 +62,7 @@ def finished_overlay(config, out, results_root=None):
     cells = finished_cells(config, root)
     if not cells:
         raise GanStudyError(f"results/{config['study']} holds no finished cell of this config; nothing to aggregate")
+    check_run_configs(config, cells, root)
     runs, graphed = {}, []
     for model, dataset in cells:
         runs.setdefault(model, []).append(dataset)

@@ -4,8 +4,11 @@ import json
 import subprocess
 import sys
 
-from gan_study.reaggregate import finished_cells, unfinished_runs
-from tests.conftest import finish_runs
+import pytest
+
+from gan_study.errors import GanStudyError
+from gan_study.reaggregate import finished_cells, finished_overlay, unfinished_runs
+from tests.conftest import REPO, finish_runs
 
 
 def test_a_cell_is_finished_when_every_seed_has_every_per_run_file(tmp_path):
@@ -23,6 +26,26 @@ def test_a_cell_is_finished_when_every_seed_has_every_per_run_file(tmp_path):
     assert finished_cells(config, tmp_path) == [("mlp_gan", "mnist")]
     assert unfinished_runs(config, tmp_path) == [{"model": "mlp_gan", "datasets": ["fashion_mnist"]},
                                                   {"model": "cgan", "datasets": ["mnist"]}]
+
+
+def test_runs_trained_under_other_settings_than_the_study_file_now_gives_are_refused(tmp_path):
+    """A study file edited after its runs trained (here: the noise) would relabel them; reaggregate trains nothing, so
+    it refuses, naming the run and the fix."""
+    from gan_study.config import load_config
+
+    config = load_config("workflows/studies/cpu-failures.yaml")
+    finish_runs(tmp_path, "mlp_gan", "mnist", seeds=config["seeds"], names=("train.json", "parzen.json"),
+                study="cpu-failures")
+    committed = json.loads((REPO / "results/cpu-failures/runs/mlp_gan/mnist/seed0/train.json").read_text())
+    for seed in config["seeds"]:
+        path = tmp_path / "cpu-failures" / "runs" / "mlp_gan" / "mnist" / f"seed{seed}" / "train.json"
+        path.write_text(json.dumps({"run_config_hash": committed["run_config_hash"]}))
+    assert finished_overlay(config, tmp_path / "ok.yaml", tmp_path) == [("mlp_gan", "mnist")]
+    config["models"]["mlp_gan"]["noise"] = "gaussian"
+    with pytest.raises(GanStudyError, match=r"seed0/train.json was trained under run config e3f38752bbb9, but the "
+                                            r"study's config now gives \w+ for mlp_gan/mnist"):
+        finished_overlay(config, tmp_path / "edited.yaml", tmp_path)
+    assert not (tmp_path / "edited.yaml").exists()
 
 
 def test_reaggregate_plans_the_tables_of_the_finished_cells_without_training(repo_copy, tmp_path):
