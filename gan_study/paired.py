@@ -101,6 +101,18 @@ def _commits(column):
     return " ".join(sorted({str(commit)[:7] for commit in column}))
 
 
+def _failure_discordance(seeds):
+    """The seeds that failed on one side only, and the exact McNemar test of the two failure rates on them (a seed
+    failing on both sides or on neither says nothing about which side fails more often)."""
+    from scipy import stats
+
+    failed_here, failed_there = seeds["status"] != Status.COMPLETED, seeds["other_status"] != Status.COMPLETED
+    only_here, only_there = int((failed_here & ~failed_there).sum()), int((failed_there & ~failed_here).sum())
+    discordant = only_here + only_there
+    p = float(stats.binomtest(only_here, discordant, 0.5).pvalue) if discordant else math.nan
+    return {"failed_here_only": only_here, "failed_there_only": only_there, "failure_mcnemar_p": p}
+
+
 def summarise_pair(seeds, differences, study, other_study):
     """The paired comparison of one (model, dataset) of `study` against `other_study`, from `pair_seeds`' rows."""
     from scipy import stats
@@ -125,6 +137,7 @@ def summarise_pair(seeds, differences, study, other_study):
         "difference_low": mean - half, "difference_high": mean + half,
         "higher_here": int((d > 0).sum()), "correlation": r,
         "commits": _commits(seeds["git_commit"]), "other_commits": _commits(seeds["other_git_commit"]),
+        **_failure_discordance(seeds),
     }
     row["verdict"] = pair_verdict(row)
     return row
@@ -136,7 +149,12 @@ def pair_verdict(p):
     head = f"{cell}, study {p['study']} against study {p['other_study']} ({p['differs_in']})"
     failures = (f"Failed seeds (never differenced): in {p['study']} {p['failed']} of {p['common_seeds']} "
                 f"({p['failed_seeds']}), in {p['other_study']} {p['other_failed']} of {p['common_seeds']} "
-                f"({p['other_failed_seeds']}).")
+                f"({p['other_failed_seeds']})")
+    if math.isfinite(p["failure_mcnemar_p"]):
+        failures += (f"; seeds that failed on one side only: {p['failed_here_only']} in {p['study']}, "
+                     f"{p['failed_there_only']} in {p['other_study']} (exact McNemar test of the two failure rates: "
+                     f"p = {p['failure_mcnemar_p']:.2f})")
+    failures += "."
     code = (f" Trained by the code of commit(s) {p['commits']} and {p['other_commits']} respectively."
             if p["commits"] != p["other_commits"] else "")
     if p["paired_seeds"] < 2:
@@ -184,8 +202,9 @@ def paired_table(summary):
         "Difference": latex.num_pm(p.mean_difference, p.difference_se),
         "95\\% interval": f"{latex.fmt(p.difference_low)} to {latex.fmt(p.difference_high)}",
         "$r$": latex.fmt(p.correlation, 2),
+        "Failures $p$": latex.fmt(p.failure_mcnemar_p, 2),
     } for p in summary.itertuples()]
-    return latex.tabular(pd.DataFrame(rows), "llrrrrrrr")
+    return latex.tabular(pd.DataFrame(rows), "llrrrrrrrr")
 
 
 def paired_macros(summary):
@@ -203,7 +222,8 @@ def paired_tex(summary):
         r"\caption{This study against other committed studies of the same seeds, seed by seed (" + differs + "). "
         r"Test Parzen log-likelihood (nats) over the seeds that trained in both; Difference: here minus there, "
         r"$\pm$ its standard error over seeds; the 95\% $t$ interval over seeds; $r$: the correlation of the paired "
-        r"scores. Failed seeds are counted, never differenced.}",
+        r"scores. Failed seeds are counted, never differenced; Failures $p$: the exact McNemar test of the two "
+        r"failure rates, on the seeds that failed on one side only (n/a: none did).}",
         r"\label{tab:paired}", r"\small",
         r"\begin{adjustbox}{max width=\linewidth}", r"\input{results/tables/paired.tex}", r"\end{adjustbox}",
         r"\end{table}",

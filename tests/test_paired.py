@@ -47,9 +47,11 @@ def test_seeds_are_compared_one_by_one_and_a_failed_seed_is_named_not_difference
     assert (p.difference_low, p.difference_high) == pytest.approx((13 / 3 - half, 13 / 3 + half))
     assert p.differs_in == "models.mlp_gan.noise gaussian in gaussian, uniform in uniform"
     assert p.other_failed_seeds == "seed 3 diverged" and p.higher_here == 3
+    assert (p.failed_here_only, p.failed_there_only, p.failure_mcnemar_p) == (0, 1, 1.0)  # one discordant seed
     assert "+4.3 nats" in p.verdict and "gaussian's is higher" in p.verdict and "seed 3 diverged" in p.verdict
     table = (out / "tables" / "paired.tex").read_text()
     assert r"\texttt{uniform}" in table and "3 of 4" in table and r"\num{4.3 +- 0.9}" in table
+    assert "exact McNemar test of the two failure rates: p = 1.00" in p.verdict
     assert r"\newcommand{\gsPairedVerdicts}{MLP GAN (2014) on MNIST, study gaussian" in (out / "macros.tex").read_text()
 
 
@@ -61,6 +63,7 @@ def test_an_interval_holding_zero_is_said_to_tell_nothing_apart(tmp_path, tiny_c
     p = pd.read_csv(here[2] / "paired_summary.csv").iloc[0]
     assert p.difference_low < 0 < p.difference_high
     assert "cannot be told apart" in p.verdict and p.differs_in == "the same settings"
+    assert pd.isna(p.failure_mcnemar_p) and "McNemar" not in p.verdict  # no seed failed: nothing to test
 
 
 def test_a_study_without_pairing_writes_no_paired_files(tmp_path, tiny_config):
@@ -93,3 +96,20 @@ def test_the_cpu_noise_study_differs_from_cpu_failures_in_the_noise_alone():
     there = load_config(base=REPO / "results" / "cpu-failures" / "config.json")
     assert here["report"]["paired_with"] == ["results/cpu-failures"] and here["seeds"] == there["seeds"]
     assert setting_differences(here, there, "mlp_gan") == [("models.mlp_gan.noise", "gaussian", "uniform")]
+
+
+def test_the_failure_rates_are_tested_on_the_seeds_that_failed_on_one_side_only():
+    """Exact McNemar: 3 seeds failed here only, 1 there only, 1 on both sides (it counts for neither): p = 0.625."""
+    from gan_study.paired import summarise_pair
+
+    statuses = [("collapsed", "completed")] * 3 + [("completed", "collapsed"), ("collapsed", "diverged")] + [
+        ("completed", "completed")] * 3
+    seeds = pd.DataFrame([{"model": "mlp_gan", "dataset": "mnist", "other_study": "b", "seed": i, "status": here,
+                           "other_status": there, "test_mean_ll": 100.0 + i, "other_test_mean_ll": 99.0,
+                           "git_commit": "c", "other_git_commit": "c"} for i, (here, there) in enumerate(statuses)])
+    seeds["paired"] = (seeds["status"] == "completed") & (seeds["other_status"] == "completed")
+    seeds["difference"] = (seeds["test_mean_ll"] - seeds["other_test_mean_ll"]).where(seeds["paired"])
+    p = summarise_pair(seeds, [], "a", "b")
+    assert (p["failed"], p["other_failed"], p["failed_here_only"], p["failed_there_only"]) == (4, 2, 3, 1)
+    assert p["failure_mcnemar_p"] == pytest.approx(0.625) and "p = 0.62" in p["verdict"]
+    assert p["paired_seeds"] == 3 and p["mean_difference"] == pytest.approx(7.0)
