@@ -124,7 +124,8 @@ def summarise_pair(seeds, differences, study, other_study):
     sd = float(d.std(ddof=1)) if n > 1 else math.nan
     se = sd / math.sqrt(n) if n > 1 else math.nan
     half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else math.nan
-    r = (float(np.corrcoef(paired["test_mean_ll"], paired["other_test_mean_ll"])[0, 1]) if n > 2 else math.nan)
+    both = paired[["test_mean_ll", "other_test_mean_ll"]].to_numpy(float)
+    r = float(np.corrcoef(both.T)[0, 1]) if n > 2 and both.std(axis=0).min() > 0 else math.nan  # undefined else
     row = {
         "model": seeds["model"].iloc[0], "dataset": seeds["dataset"].iloc[0], "study": study, "other_study": other_study,
         "differs_in": describe_differences(differences, study, other_study), "common_seeds": len(seeds), "paired_seeds": n,
