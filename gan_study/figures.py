@@ -300,13 +300,17 @@ def _paired_scatter(ax, rows, study, other_study, title):
     ax.plot([lo, hi], [lo, hi], color="0.5", linestyle="--", linewidth=1, label="equal")
     ax.plot(trained["other_test_mean_ll"], trained["test_mean_ll"], "o", color="tab:blue", alpha=0.8,
             label="trained in both")
+    failed = []
     for r in rows[~rows["paired"]].itertuples():
         x, y = (min(max(v, lo), hi) if pd.notna(v) else lo for v in (r.other_test_mean_ll, r.test_mean_ll))
         ax.plot(x, y, "X", color="tab:red", markersize=8, label="failed on a side", clip_on=False)
+        ax.annotate(str(r.seed), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7, color="tab:red")
         sides = [f"{s} in {name}" for s, name in ((r.status, study), (r.other_status, other_study))
                  if s != Status.COMPLETED]
-        ax.annotate(f"seed {r.seed}: " + ", ".join(sides), (x, y), xytext=(4, 4), textcoords="offset points",
-                    fontsize=7, color="tab:red")
+        failed.append(f"seed {r.seed}: " + ", ".join(sides))
+    if failed:  # listed in a corner: crosses on the same edge would overprint their labels
+        ax.text(0.98, 0.03, "\n".join(failed), transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5,
+                color="tab:red", bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel(f"{other_study}: test log-likelihood (nats)")

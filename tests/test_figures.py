@@ -83,7 +83,7 @@ def test_the_paired_scatter_keeps_a_failed_seed_on_the_edge_and_names_it(tmp_pat
     seeds, _ = _paired(tmp_path)
     fig, ax = plt.subplots()
     _paired_scatter(ax, seeds, "here", "there", "MLP GAN (2014) / MNIST")
-    assert [t.get_text() for t in ax.texts] == ["seed 2: collapsed in there"]
+    assert [t.get_text() for t in ax.texts] == ["2", "seed 2: collapsed in there"]  # at the cross; listed
     lo, hi = ax.get_xlim()
     crosses = [line for line in ax.get_lines() if line.get_marker() == "X"]
     assert len(crosses) == 1 and crosses[0].get_xdata()[0] == lo > -300.0  # clipped to the edge, not dropped
