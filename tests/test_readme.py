@@ -268,3 +268,21 @@ def test_the_docs_quote_the_cpu_failure_study():
     assert (f"Table 1's one collapse in five seeds ({100 * table1['failure_rate']:.0f}%, 95% Wilson interval "
             f"{100 * table1['failure_low']:.0f}% to {100 * table1['failure_high']:.0f}%)") in quoted
     assert table1["collapsed"] + table1["diverged"] == 1 and table1["runs"] == 5
+
+
+def test_the_docs_quote_the_noise_study_and_its_comparison_seed_by_seed():
+    """cpu-noise's failure rate, and its seed-by-seed comparison with cpu-failures, as the committed files have them."""
+    import pandas as pd
+
+    study = REPO / "results" / "cpu-noise"
+    quoted = passage("protocol.md", "`results/cpu-noise/` asks", "TFD is licensed")
+    verdict = pd.read_csv(study / "parzen_summary.csv").iloc[0]["verdict"]
+    assert verdict[: verdict.index(");") + 1] in quoted  # up to the failure rate's interval
+    paired = pd.read_csv(study / "paired_summary.csv").iloc[0]
+    assert paired["other_study"] == "cpu-failures"
+    assert paired["differs_in"] == "models.mlp_gan.noise gaussian in cpu-noise, uniform in cpu-failures"
+    sentence = paired["verdict"]
+    assert sentence[sentence.index("over the"): sentence.index("apart") + len("apart")] in quoted
+    assert (f"{paired['failed_here_only']} seeds failed with Gaussian noise only, {paired['failed_there_only']} with "
+            f"uniform noise only (exact McNemar test, p = {paired['failure_mcnemar_p']:.2f})") in quoted
+    assert f"their scores correlate at r = {paired['correlation']:.2f}" in quoted
