@@ -127,8 +127,9 @@ def summarise_pair(seeds, differences, study, other_study):
     both = paired[["test_mean_ll", "other_test_mean_ll"]].to_numpy(float)
     r = float(np.corrcoef(both.T)[0, 1]) if n > 2 and both.std(axis=0).min() > 0 else math.nan  # undefined else
     row = {
-        "model": seeds["model"].iloc[0], "dataset": seeds["dataset"].iloc[0], "study": study, "other_study": other_study,
-        "differs_in": describe_differences(differences, study, other_study), "common_seeds": len(seeds), "paired_seeds": n,
+        "model": seeds["model"].iloc[0], "dataset": seeds["dataset"].iloc[0], "study": study,
+        "other_study": other_study, "differs_in": describe_differences(differences, study, other_study),
+        "common_seeds": len(seeds), "paired_seeds": n,
         "failed": int((seeds["status"] != Status.COMPLETED).sum()),
         "other_failed": int((seeds["other_status"] != Status.COMPLETED).sum()),
         "failed_seeds": _failed(seeds, "status"), "other_failed_seeds": _failed(seeds, "other_status"),
