@@ -147,8 +147,12 @@ def _value_limits(data):
     keep = list(data.loc[data["status"] == Status.COMPLETED, "value"])
     keep += [v for ref in data["ref"].dropna() for v in (ref[0] - ref[1], ref[0] + ref[1])]
     keep += list(data["true_data"].dropna())
-    keep = keep or list(data["value"])
-    lo, hi = min(keep), max(keep)
+    return _padded_limits(keep or list(data["value"]))
+
+
+def _padded_limits(values):
+    """(low, high) around `values`, with a margin so that no point sits on the frame."""
+    lo, hi = min(values), max(values)
     pad = max(0.08 * (hi - lo), 1e-6 + 0.02 * abs(hi))
     return lo - pad, hi + pad
 
@@ -272,11 +276,10 @@ def parzen_curves(sources, baselines_csv, out_pdf):
     plt.close(fig)
 
 
-def paired_figure(seeds_csv, summary_csv, out_pdf):
-    """The paired comparisons, one row of two panels per (model, dataset, other study): each seed here against there
-    (failed seeds as red crosses at the edge), and the differences of the seeds that trained in both with their mean
-    and its 95% t interval."""
-    seeds, summary = pd.read_csv(seeds_csv), pd.read_csv(summary_csv)
+def paired_figure(seeds, summary, out_pdf):
+    """The paired comparisons (aggregate's paired_seeds and paired_summary tables), one row of two panels per (model,
+    dataset, other study): each seed here against there (failed seeds as red crosses at the edge), and the differences
+    of the seeds that trained in both with their mean and its 95% t interval."""
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(len(summary), 2, figsize=(9.0, 3.4 * len(summary)), squeeze=False)
     for (ax_scatter, ax_diff), p in zip(axes, summary.itertuples()):
@@ -293,10 +296,7 @@ def paired_figure(seeds_csv, summary_csv, out_pdf):
 def _paired_scatter(ax, rows, study, other_study, title):
     trained = rows[rows["paired"]]
     values = list(trained["test_mean_ll"]) + list(trained["other_test_mean_ll"])
-    values = values or list(rows["test_mean_ll"].dropna()) + list(rows["other_test_mean_ll"].dropna())
-    lo, hi = min(values), max(values)
-    pad = max(0.08 * (hi - lo), 1e-6 + 0.02 * abs(hi))
-    lo, hi = lo - pad, hi + pad
+    lo, hi = _padded_limits(values or list(rows["test_mean_ll"].dropna()) + list(rows["other_test_mean_ll"].dropna()))
     ax.plot([lo, hi], [lo, hi], color="0.5", linestyle="--", linewidth=1, label="equal")
     ax.plot(trained["other_test_mean_ll"], trained["test_mean_ll"], "o", color="tab:blue", alpha=0.8,
             label="trained in both")
@@ -375,8 +375,9 @@ def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None,
     for path in first.values():
         lines += _sample_figure_tex(config, path, out_dir)
     if paired:  # (paired_seeds.csv, paired_summary.csv) from aggregate: config report.paired_with
-        paired_figure(*paired, out_dir / "paired.pdf")
-        lines += paired_tex(pd.read_csv(paired[1]))
+        seeds, summary = (pd.read_csv(path) for path in paired)
+        paired_figure(seeds, summary, out_dir / "paired.pdf")
+        lines += paired_tex(summary)
     if separation(log_files, runs_csv, config["collapse"], out_dir / "separation.pdf"):
         lines += [r"\providecommand{\gsHasSeparationFigure}{}"]  # the discussion of failed seeds refers to it
         lines += _figure_tex("separation.pdf", "fig:separation", _separation_caption(config["collapse"]))
