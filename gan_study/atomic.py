@@ -97,8 +97,11 @@ def save_torch(target, obj):
 
     buffer = io.BytesIO()
     torch.save(obj, buffer)
+    # Bytes, not a view of the buffer (getvalue does not copy): after a failed write handed such a view, the garbage
+    # collector crashed the process later, even with the view released (seen with torch 2.11 on Python 3.12).
+    data = buffer.getvalue()
     with atomic_path(target) as tmp:
-        tmp.write_bytes(buffer.getbuffer())
+        tmp.write_bytes(data)
 
 
 def write_csv(target, frame):

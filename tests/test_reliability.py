@@ -70,6 +70,22 @@ def test_disk_full_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary file left behind
 
 
+def test_a_failed_write_holds_no_view_of_the_buffer_torch_saved_into(tmp_path, monkeypatch):
+    """save_torch writes bytes, not a view of the BytesIO torch.save filled: under torch 2.11 (the GPU image's),
+    after a failed write had been handed such a view the garbage collector crashed the process, and a full disk
+    ended in a segmentation fault instead of the one line and exit status 2 (the tmpfs test below showed it)."""
+    written = []
+
+    def full(path, data):
+        written.append(type(data))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.Path, "write_bytes", full)
+    with pytest.raises(atomic.GanStudyError, match="no space left on the device"):
+        atomic.save_torch(tmp_path / "checkpoint.pt", {"w": torch.ones(3)})
+    assert written == [bytes]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root (CI runs as root)")
 def test_disk_full_on_a_real_tmpfs(config_file, tmp_path):
     mount = tmp_path / "small"
