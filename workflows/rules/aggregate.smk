@@ -24,7 +24,9 @@ rule aggregate:
         parzen_curves=[report(p, caption="../report/parzen_curves.rst", category="Tables") for p in PARZEN_CURVES_CSV],
         baselines=BASELINES_CSV,
         metric_outputs=[path for metric in METRICS for path in metric_outputs(metric)],
-        paired=PAIRED_OUTPUTS,
+        paired_seeds=PAIRED_SEEDS_CSV,
+        paired_summary=PAIRED_SUMMARY_CSV,
+        paired_table=PAIRED_TEX,
     log:
         f"{LOGS}/aggregate.log",
     conda:

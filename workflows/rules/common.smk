@@ -36,10 +36,9 @@ CURVES_FROM_FILES = [f"{d}/{name}" for d in CURVES_FROM for name in ("parzen_cur
 # Other committed studies of the same seeds this study is compared with seed by seed (report.paired_with).
 PAIRED_WITH = config["report"].get("paired_with", [])
 PAIRED_WITH_FILES = [f"{d}/{name}" for d in PAIRED_WITH for name in ("parzen_runs.csv", "config.json")]
-PAIRED_OUTPUTS = (
-    [f"{RESULTS}/{name}" for name in ("paired_seeds.csv", "paired_summary.csv", "tables/paired.tex")]
-    if PAIRED_WITH
-    else []
+PAIRED_SEEDS_CSV, PAIRED_SUMMARY_CSV, PAIRED_TEX = (
+    [f"{RESULTS}/{name}"] if PAIRED_WITH else []
+    for name in ("paired_seeds.csv", "paired_summary.csv", "tables/paired.tex")
 )
 
 

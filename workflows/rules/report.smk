@@ -13,7 +13,8 @@ rule figures:
         fid_tables=FID_CSVS,
         fid_curves=FID_CURVES_CSV,
         curves_from=CURVES_FROM_FILES,
-        paired=rules.aggregate.output.paired,
+        paired_seeds=rules.aggregate.output.paired_seeds,
+        paired_summary=rules.aggregate.output.paired_summary,
     output:
         curves=report(f"{RESULTS}/figures/training_curves.pdf", caption="../report/figures.rst", category="Figures"),
         seeds=report(f"{RESULTS}/figures/seeds.pdf", caption="../report/figures.rst", category="Figures"),
@@ -46,7 +47,7 @@ rule figures:
         parzen_curves=lambda w, input: (f"--parzen-curves {input.parzen_curves}" if input.parzen_curves else ""),
         baselines=lambda w, input: (f"--parzen-baselines {input.parzen_baselines}" if input.parzen_baselines else ""),
         curves_from=f"--curves-from {' '.join(map(shlex.quote, CURVES_FROM))}" if CURVES_FROM else "",
-        paired=lambda w, input: (f"--paired {input.paired[0]} {input.paired[1]}" if input.paired else ""),
+        paired=lambda w, input: (f"--paired {input.paired_seeds} {input.paired_summary}" if input.paired_seeds else ""),
     shell:
         "{params.cli} figures --train-logs {input.logs} --grids {input.grids} --parzen-runs {input.parzen_runs} "
         "{params.fid_runs} {params.fid_curves} {params.parzen_curves} {params.baselines} {params.curves_from} "
