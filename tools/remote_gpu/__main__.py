@@ -23,17 +23,19 @@ def prepare_command(args):
     from gan_study.fidelity import resolve_weights
 
     config = load_config()
-    weights = resolve_weights(config["fid"]["weights_path"])
-    if weights is None:
-        raise GanStudyError("prepare needs the Inception weights file: set $GAN_STUDY_INCEPTION_WEIGHTS")
+    weights = None if args.without_fid_weights else resolve_weights(config["fid"]["weights_path"])
+    if weights is None and not args.without_fid_weights:
+        raise GanStudyError("prepare needs the Inception weights file: set $GAN_STUDY_INCEPTION_WEIGHTS, or "
+                            "prepare --without-fid-weights for calls that run without them")
     codes = [(stage.code, stage.code_config) for stage in core.plan_stages(args.plan)
              if isinstance(stage, core.ReproduceStage) and stage.code]
     manifest = core.prepare(resolve_data_dir(config["data_dir"]), weights, args.out, wheels=not args.no_wheels,
-                            codes=codes)
+                            codes=codes, datasets=args.datasets)
     calls = core.bundle_calls(args.out, manifest["limit"])
+    groups = " ".join("[" + " ".join(call) + "]" for call in calls)
     print(f"{len(manifest['files'])} files in bundles of ≤ {manifest['limit'] / 2**20:.1f} MiB under {args.out}/ "
-          f"(what a call leaves beside this checkout's working tree); {len(calls)} calls, each sending the folders in "
-          f"one pair of brackets, in this order: {' '.join('[' + ' '.join(call) + ']' for call in calls)}")
+          f"(what a call leaves beside this checkout's working tree); {len(calls)} call{'s' * (len(calls) != 1)}, "
+          f"each sending the folders in one pair of brackets, in this order: {groups}")
 
 
 def run_command(args):
@@ -96,6 +98,11 @@ def build_parser():
     p.add_argument("--no-wheels", action="store_true", help="skip the wheels (they need PyPI)")
     p.add_argument("--plan", default="tools/remote_gpu/plan-paper.yaml",
                    help="the plan to be run: the source of every commit its stages retrain with goes into d1")
+    p.add_argument("--without-fid-weights", action="store_true",
+                   help="no Inception weights: for calls that run `run --without-fid-weights` only")
+    p.add_argument("--datasets", nargs="+", choices=core.BUNDLED_DATASETS,
+                   help="bundle only these datasets' files (default: all of them); a stage that needs another is "
+                        "skipped and named")
     p.set_defaults(fn=prepare_command)
     p = sub.add_parser("run", help="there: restore the bundles, run the stages under a deadline, pack to --out")
     p.add_argument("--bundles", default=".dev")

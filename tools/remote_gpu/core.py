@@ -29,6 +29,7 @@ from gan_study.errors import GanStudyError
 from gan_study.fidelity import file_sha256
 from gan_study.reaggregate import unfinished_runs
 
+BUNDLED_DATASETS = ("mnist", "fashion_mnist")  # what `prepare` bundles by default: the datasets we may send
 BUNDLE_LIMIT = 48 * 2**20
 CALL_LIMIT = 64 * 2**20  # the working tree and the bundle folder of one call, together
 RETURN_LIMIT = 16 * 2**20  # one file that comes back
@@ -124,30 +125,45 @@ def code_archive(commit, config_spec, dest):
     return [dest, config]
 
 
-def prepare(data_dir, weights, out, wheels=True, limit=None, codes=()):
+def _dataset_files(data_dir, datasets):
+    """(file, name in the bundle) of each dataset's gzipped files, in its plain folder (mnist/, fashion-mnist/), and
+    the datasets that have any; `datasets` None: every one found, else each named one must be there."""
+    from gan_study.datasets import get_dataset
+
+    found = {}
+    for name in BUNDLED_DATASETS if datasets is None else datasets:
+        folder = get_dataset(name).folders[0]
+        found[name] = [(gz, f"{folder}/{gz.name}") for gz in sorted((Path(data_dir) / folder).glob("*.gz"))]
+        if datasets is not None and not found[name]:
+            raise GanStudyError(f"prepare --datasets {name}: no *.gz files under {Path(data_dir) / folder}; "
+                                "set $GAN_STUDY_DATA_DIR to the folder that holds them")
+    return [f for files in found.values() for f in files], [name for name, files in found.items() if files]
+
+
+def prepare(data_dir, weights, out, wheels=True, limit=None, codes=(), datasets=None):
     """Write the bundles under `out` (d1…: data, the source of each (commit, config) in `codes` and the manifest,
     w1…: weights, p1…: wheels), each ≤ `limit` bytes (by default what a call leaves beside this checkout's
-    travelling tree)."""
-    out, data_dir, weights = Path(out), Path(data_dir), Path(weights)
+    travelling tree). `weights` None: no weight bundles (the calls then run `--without-fid-weights`); `datasets`:
+    only these datasets' files (default: MNIST's and Fashion-MNIST's), so that a call needing less sends less."""
+    out, data_dir = Path(out), Path(data_dir)
     limit = bundle_limit(travelling_tree_bytes()) if limit is None else limit
     if out.exists():
         shutil.rmtree(out)
     for commit, config_spec in codes:
         code_archive(commit, config_spec, out / "d1" / f"code-{commit}.tar.gz")
-    data = [(gz, f"{folder}/{gz.name}") for folder in ("mnist", "fashion-mnist")
-            for gz in sorted((data_dir / folder).glob("*.gz"))]
+    data, bundled = _dataset_files(data_dir, datasets)
     code_bytes = sum(p.stat().st_size for p in (out / "d1").glob("code-*")) if codes else 0
     _bin_pack(data, out, "d", limit - min(2**16, limit // 10) - code_bytes, copy=True)  # room in d1: manifest, code
-    parts = _split(weights, [out / f"w{i}" for i in range(1, 9)], limit)
+    parts = [] if weights is None else _split(Path(weights), [out / f"w{i}" for i in range(1, 9)], limit)
     if wheels:
         _download_wheels(missing_packages(), out / "wheels-all")
         _bin_pack([(w, w.name) for w in (out / "wheels-all").iterdir()], out, "p", limit)
         (out / "wheels-all").rmdir()
     files = {path.relative_to(out).as_posix(): file_sha256(path)
              for path in sorted(p for p in out.rglob("*") if p.is_file())}
-    manifest = {"files": files, "limit": limit,
-                "weights": {"name": weights.name, "sha256": file_sha256(weights),
-                            "parts": [p.relative_to(out).as_posix() for p in parts]}}
+    manifest = {"files": files, "limit": limit, "datasets": bundled,
+                "weights": None if weights is None else {"name": Path(weights).name, "sha256": file_sha256(weights),
+                                                         "parts": [p.relative_to(out).as_posix() for p in parts]}}
     (out / "d1").mkdir(parents=True, exist_ok=True)
     (out / "d1" / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
@@ -211,9 +227,13 @@ def restore(bundle_root, dest, weights=True):
     if not manifest_path.is_file():
         raise GanStudyError(f"{manifest_path} is missing: send bundle d1 first (it holds the manifest)")
     manifest = json.loads(manifest_path.read_text())
+    if weights and manifest["weights"] is None:
+        raise GanStudyError("these bundles hold no Inception weights (prepared without them): run with "
+                            "--without-fid-weights, or prepare the bundles again with the weights")
+    weight_parts = manifest["weights"]["parts"] if manifest["weights"] else []
     for rel, digest in manifest["files"].items():
         path = bundle_root / rel
-        if not weights and rel in manifest["weights"]["parts"]:
+        if not weights and rel in weight_parts:
             continue
         if not path.is_file() or file_sha256(path) != digest:
             raise GanStudyError(f"bundled file {rel} is missing or altered; send its folder again")
@@ -443,6 +463,9 @@ class Stage:
     def needs_fid_weights(self):
         return self.config()["fid"]["enabled"]
 
+    def datasets(self):
+        return sorted({dataset for run in self.config()["runs"] for dataset in run["datasets"]})
+
     def command(self, env, gpu_jobs=None):
         """The Snakemake command, made when the stage's turn comes (after earlier calls' results are back); None
         when `skip_finished` finds every cell finished."""
@@ -494,6 +517,9 @@ class ReproduceStage:
 
     def needs_fid_weights(self):
         return False  # trains, compares logs and publishes: no FID
+
+    def datasets(self):
+        return [self.dataset]
 
     def published(self):
         from gan_study.publish import MANIFEST as WEIGHTS_MANIFEST
@@ -619,8 +645,9 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
            "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])), "PYTHONUNBUFFERED": "1",
            **({"GAN_STUDY_INCEPTION_WEIGHTS": str(weights)} if weights else {})}
     skipped = [] if fid_weights or checks_only else [stage.name for stage in stages if stage.needs_fid_weights()]
-    steps = _steps(stages, bench, graph_check, gpu_jobs, checks_only, skip=skipped)
-    record = {"steps": [], "skipped_without_fid_weights": skipped}
+    no_data = {} if checks_only else _stages_without_data(bundle_root, [s for s in stages if s.name not in skipped])
+    steps = _steps(stages, bench, graph_check, gpu_jobs, checks_only, skip=[*skipped, *no_data])
+    record = {"steps": [], "skipped_without_fid_weights": skipped, "skipped_without_data": no_data}
     for name, make_cmd in steps:
         left, started, cmd = deadline_s - (time.time() - t0), time.time(), make_cmd(env)
         outcome, code, seconds = ("already finished", 0, 0.0) if cmd is None else run_until(cmd, max(left, 1), env=env)
@@ -631,16 +658,33 @@ def remote_run(bundle_root, out, deadline_s, stages, bench=False, graph_check=Fa
             break
     for name in skipped:
         print(f"[remote-gpu] step {name}: skipped (it needs the Inception weights, not sent to this call)", flush=True)
+    for name, missing in no_data.items():
+        print(f"[remote-gpu] step {name}: skipped (the bundles hold no {', '.join(missing)})", flush=True)
     studies = [] if checks_only else list(dict.fromkeys(stage.study_name() for stage in stages))
     _methods_match_tables(studies, env)
     # A failed graph check is a verdict (train eagerly), not a failed run.
-    record["complete"] = not skipped and len(record["steps"]) == len(steps) and all(
+    record["complete"] = not skipped and not no_data and len(record["steps"]) == len(steps) and all(
         s["outcome"] in ("finished", "already finished") and (s["exit_status"] == 0 or s["step"] == "graph-check")
         for s in record["steps"])
     record["cuda_graphs"] = graph_verdict()
     _send_back(studies, out, sent, record)
     (Path(out) / "run-status.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _stages_without_data(bundle_root, stages):
+    """{stage name: the datasets it trains on that the bundles do not hold}, for bundles `prepare --datasets` cut
+    (their manifest lists what they hold; older bundles held every dataset we send). A dataset a study may leave out
+    when absent (CIFAR-10) is not missing."""
+    from gan_study.datasets import get_dataset
+
+    manifest = Path(bundle_root) / "d1" / MANIFEST
+    held = json.loads(manifest.read_text()).get("datasets") if manifest.is_file() else None
+    if held is None:
+        return {}
+    missing = {stage.name: [d for d in stage.datasets() if d not in held and not get_dataset(d).optional]
+               for stage in stages}
+    return {name: datasets for name, datasets in missing.items() if datasets}
 
 
 def _send_back(studies, out, sent, record):

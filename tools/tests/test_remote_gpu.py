@@ -82,6 +82,26 @@ def test_data_larger_than_one_bundle_spreads_over_folders_and_is_gathered_again(
             assert (data_dir / folder / gz.name).read_bytes() == gz.read_bytes()
 
 
+def test_bundles_for_calls_without_fid_hold_only_the_named_data_and_no_weights(tmp_path):
+    """A lease too short for the Inception weights' calls sends MNIST and the wheels alone (one call); `restore`
+    refuses to run FID from such bundles, and a stage whose dataset they lack is skipped and named, never run."""
+    data, _ = fake_inputs(tmp_path)
+    manifest = core.prepare(data, None, tmp_path / "dev", wheels=False, limit=1000, datasets=["mnist"])
+    assert manifest["weights"] is None and manifest["datasets"] == ["mnist"]
+    assert [rel for rel in manifest["files"] if rel.endswith(".gz")] == ["d1/mnist/train-images-idx3-ubyte.gz"]
+    data_dir, rebuilt, _ = core.restore(tmp_path / "dev", tmp_path / "there", weights=False)
+    assert rebuilt is None and (data_dir / "mnist" / "train-images-idx3-ubyte.gz").is_file()
+    with pytest.raises(GanStudyError, match="hold no Inception weights .* run with --without-fid-weights"):
+        core.restore(tmp_path / "dev", tmp_path / "there")
+    stages = [core.ReproduceStage("mnist cell", "results/paper", "mlp_gan", "mnist", [0]),
+              core.ReproduceStage("fashion cell", "results/paper", "mlp_gan", "fashion_mnist", [0]),
+              core.ReproduceStage("cifar cell", "results/paper", "dcgan", "cifar10", [0])]  # left out when absent
+    assert core._stages_without_data(tmp_path / "dev", stages) == {"fashion cell": ["fashion_mnist"]}
+    with pytest.raises(GanStudyError, match=r"prepare --datasets fashion_mnist: no \*.gz files under .*fashion-mnist"):
+        core.prepare(tmp_path / "nothing", None, tmp_path / "dev2", wheels=False, limit=1000,
+                     datasets=["fashion_mnist"])
+
+
 def test_a_bundle_leaves_room_for_the_travelling_tree():
     assert core.bundle_limit(0) == 48 * 2**20  # never above the 48 MiB the device README advises
     assert core.bundle_limit(20 * 2**20) == 43 * 2**20  # 64 MiB a call, 1 MiB to spare
@@ -401,10 +421,13 @@ def test_without_the_fid_weights_the_stages_that_need_no_fid_run_and_the_others_
     monkeypatch.setattr(core.subprocess, "run", lambda *a, **k: None)
     monkeypatch.setattr(core.ReproduceStage, "command", lambda self, env, gpu_jobs=None: ["reproduce", self.name])
     monkeypatch.setattr(core, "pack", lambda paths, out, **kw: (out.mkdir(parents=True), [], [], [])[1:])
+    (tmp_path / "bundles" / "d1").mkdir(parents=True)  # as `prepare --without-fid-weights --datasets mnist` cuts
+    (tmp_path / "bundles" / "d1" / core.MANIFEST).write_text(json.dumps({"datasets": ["mnist"], "weights": None}))
     record = core.remote_run(tmp_path / "bundles", tmp_path / "out", 100, stages, fid_weights=False)
     names = [step["step"] for step in record["steps"]]
     assert names == [stages[4].name, stages[5].name]  # the failure rate, Table 1's generators
     assert record["skipped_without_fid_weights"] == [s.name for i, s in enumerate(stages) if i not in (4, 5)]
+    assert record["skipped_without_data"] == {}  # both train on MNIST: `prepare --datasets mnist` is enough
     assert not record["complete"] and json.loads((tmp_path / "out" / "run-status.json").read_text()) == record
 
 
