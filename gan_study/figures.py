@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from . import latex  # noqa: E402
-from .atomic import write_figure_pdf, write_text  # noqa: E402
+from .atomic import read_csv, write_figure_pdf, write_text  # noqa: E402
 from .datasets import REGISTRY as DATASETS  # noqa: E402
 from .errors import GanStudyError  # noqa: E402
 from .models import variant_class  # noqa: E402
@@ -53,7 +53,7 @@ def separation(log_files, runs_csv, rule, out_pdf):
     False (and draws a note) when no run has a probability discriminator to show."""
     status = {}
     if runs_csv is not None and Path(runs_csv).is_file():
-        runs = pd.read_csv(runs_csv)
+        runs = read_csv(runs_csv)
         status = {(r.model, r.dataset, int(r.seed)): r.status for r in runs.itertuples()}
     frames = [(run_key(path), frame) for path in sorted(log_files, key=run_key)
               for frame in [read_log(path)] if "d_fake" in frame.columns and frame["d_fake"].notna().any()]
@@ -127,7 +127,7 @@ def run_panels(data, y, ylabel, out_pdf, **line_style):
 def _seed_frame(path, column, published, baselines):
     """Per-seed values of one metric with the cell's label, status, and reference values (paper interval, Theis
     true-data line) where they exist."""
-    frame = pd.read_csv(path)
+    frame = read_csv(path)
     frame = frame[frame["status"].isin(SCORED) & frame[column].notna()]
     rows = []
     for r in frame.itertuples():
@@ -201,7 +201,7 @@ def _seed_panel(ax, data, label):
 def seed_distributions(runs_csv, fid_csv, out_pdf, baselines_csv=None):
     """Per-seed values of the headline metrics, one panel per metric, one row per (model, dataset)."""
     published = dict(parzen_table1())
-    baselines = pd.read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
+    baselines = read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
     metrics = [(runs_csv, "test_mean_ll", "Parzen log-likelihood of the test set (nats; higher is better)"),
                (fid_csv, "fid", "FID (lower is better)")]
     frames = [(_seed_frame(path, column, published, baselines), label) for path, column, label in metrics
@@ -223,7 +223,7 @@ def seed_distributions(runs_csv, fid_csv, out_pdf, baselines_csv=None):
 
 def fid_curves(curves_csv, out_pdf):
     """FID per kept checkpoint, one line per seed, one panel per (model, dataset)."""
-    data = pd.read_csv(curves_csv)
+    data = read_csv(curves_csv)
     data["run"] = [f"{variant_class(m).title} / {DATASETS[d].title}" for m, d in zip(data["model"], data["dataset"])]
     data["seed"] = data["seed"].astype(str)
     run_panels(data, "fid", "FID", out_pdf, hue="seed", marker="o", height=2.4)
@@ -234,20 +234,20 @@ def read_curve_sources(own_csv, own_config, other_dirs):
     committed studies named by config `report.curves_from`, each with its study's config."""
     sources = []
     if own_csv:
-        sources.append((own_config, pd.read_csv(own_csv)))
+        sources.append((own_config, read_csv(own_csv)))
     for results_dir in other_dirs:
         curves, config = Path(results_dir) / "parzen_curves.csv", Path(results_dir) / "config.json"
         if not curves.is_file() or not config.is_file():
             raise GanStudyError(f"report.curves_from names {results_dir}, which has no parzen_curves.csv and "
                                 "config.json; name a committed study that kept Parzen curves, or remove it")
-        sources.append((json.loads(config.read_text()), pd.read_csv(curves)))
+        sources.append((json.loads(config.read_text()), read_csv(curves)))
     return sources
 
 
 def parzen_curves(sources, baselines_csv, out_pdf):
     """Test Parzen log-likelihood per kept checkpoint, one line per trained seed, one panel per (study, model,
     dataset); the paper's interval as a band and the Theis et al. true-data baseline as a line, where they exist."""
-    baselines = pd.read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
+    baselines = read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
     published = dict(parzen_table1())
     panels = [(config, key, cell) for config, data in sources
               for key, cell in data[data["status"] == Status.COMPLETED].groupby(["model", "dataset"], sort=True)]
@@ -375,7 +375,7 @@ def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None,
     for path in first.values():
         lines += _sample_figure_tex(config, path, out_dir)
     if paired:  # (paired_seeds.csv, paired_summary.csv) from aggregate: config report.paired_with
-        seeds, summary = (pd.read_csv(path) for path in paired)
+        seeds, summary = (read_csv(path) for path in paired)
         paired_figure(seeds, summary, out_dir / "paired.pdf")
         lines += paired_tex(summary)
     if separation(log_files, runs_csv, config["collapse"], out_dir / "separation.pdf"):

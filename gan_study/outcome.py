@@ -14,6 +14,7 @@ import math
 
 import pandas as pd
 
+from .atomic import read_csv
 from .status import Status
 
 DIAGNOSTICS = ("d_real", "d_fake")
@@ -81,7 +82,7 @@ def collapse_epoch(assessment, key="from_epoch"):
 def read_log(path):
     """A training log CSV as a DataFrame (empty when the run diverged before its first row)."""
     try:
-        return pd.read_csv(path)
+        return read_csv(path)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import latex
+from .atomic import read_csv
 from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
 from .models import variant_class
@@ -40,7 +41,7 @@ def read_other(results_dir, own_study):
     config = load_config(base=config_json)
     if config["study"] == own_study:
         raise GanStudyError(f"report.paired_with names {results_dir}, this study's own results; name another study")
-    return config, pd.read_csv(runs_csv)
+    return config, read_csv(runs_csv)
 
 
 def _flat(value, prefix):

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
-from .atomic import write_json
+from .atomic import read_csv, write_json
 from .errors import GanStudyError
 from .status import Status
 from .fidelity import file_sha256
@@ -29,9 +29,7 @@ def _runs(results_dir):
     path = Path(results_dir) / "parzen_runs.csv"
     if not path.is_file():
         raise GanStudyError(f"{path} is missing; publish weights of an aggregated study (run snakemake first)")
-    import pandas as pd
-
-    return pd.read_csv(path)
+    return read_csv(path)
 
 
 def _curve_points(results_dir, run):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import write_text
+from .atomic import read_csv, write_text
 from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
 from .models import variant_class
@@ -21,14 +21,14 @@ def results_table(results_dir):
     for path in (summary_csv, runs_csv):
         if not path.is_file():
             raise GanStudyError(f"{path} is missing; run the study (snakemake) first")
-    summary = pd.read_csv(summary_csv)
+    summary = read_csv(summary_csv)
     if "trained" not in summary:
         raise GanStudyError(f"{summary_csv} was written by an older version (no seed outcomes); rebuild it with "
                             f"`python -m gan_study reaggregate --study {results_dir.name}`")
-    runs = pd.read_csv(runs_csv)
+    runs = read_csv(runs_csv)
     published = dict(parzen_table1())
     fid_csv = results_dir / "fid_summary.csv"
-    fid = pd.read_csv(fid_csv).set_index(["model", "dataset"]) if fid_csv.is_file() else None
+    fid = read_csv(fid_csv).set_index(["model", "dataset"]) if fid_csv.is_file() else None
     lines = [
         f"Study `{results_dir.name}` (`results/{results_dir.name}/`, trained by commit "
         f"`{runs['git_commit'].iloc[0][:10]}`, device: {runs['device'].iloc[0]}), made by "
@@ -56,7 +56,7 @@ def results_table(results_dir):
         )
     baselines_csv = results_dir / "parzen_baselines.csv"
     if baselines_csv.is_file():
-        for b in pd.read_csv(baselines_csv).itertuples():
+        for b in read_csv(baselines_csv).itertuples():
             lines.append(f"| {b.title} | {DATASETS[b.dataset].title} | — | — | {b.centres} / {b.n_test:,} | "
                          f"{b.test_mean_ll:.1f} ± {b.test_se:.1f} | — | — | — | — | — | — |")
     lines += _per_seed_lines(results_dir, runs)
@@ -92,7 +92,7 @@ def _per_seed_lines(results_dir, runs):
     """Each cell's seeds one by one (final log-likelihood, FID where measured, and the outcome of a failed seed): a
     mean over seeds hides a seed that failed."""
     fid_csv = results_dir / "fid_runs.csv"
-    fid = pd.read_csv(fid_csv).set_index(["model", "dataset", "seed"])["fid"] if fid_csv.is_file() else {}
+    fid = read_csv(fid_csv).set_index(["model", "dataset", "seed"])["fid"] if fid_csv.is_file() else {}
     lines = []
     for (model, dataset), cell in runs.groupby(["model", "dataset"], sort=False):
         if len(cell) < 2:

@@ -13,7 +13,7 @@ with the source of the commit that trained the runs (`OtherCode`), the comparing
 import json
 from pathlib import Path
 
-from .atomic import write_json
+from .atomic import read_csv, write_json
 from .commands import arg, command
 from .config import load_config, run_dir
 from .errors import GanStudyError
@@ -56,9 +56,7 @@ def stacks(results_dir, model, dataset, seeds):
 def compare_logs(committed_csv, retrained_csv, prefix=False):
     """Row by row: identical, or the first step at which they part and the largest difference of any column.
     `prefix`: the retrained log may be shorter (a run still training): its rows against the committed first ones."""
-    import pandas as pd
-
-    old, new = pd.read_csv(committed_csv), pd.read_csv(retrained_csv)
+    old, new = read_csv(committed_csv), read_csv(retrained_csv)
     if prefix:
         old = old.iloc[:len(new)]
     if list(old.columns) != list(new.columns) or len(old) != len(new):
