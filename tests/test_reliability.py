@@ -71,9 +71,9 @@ def test_disk_full_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def test_a_failed_write_holds_no_view_of_the_buffer_torch_saved_into(tmp_path, monkeypatch):
-    """save_torch writes bytes, not a view of the BytesIO torch.save filled: under torch 2.11 (the GPU image's),
-    after a failed write had been handed such a view the garbage collector crashed the process, and a full disk
-    ended in a segmentation fault instead of the one line and exit status 2 (the tmpfs test below showed it)."""
+    """save_torch writes bytes, not a view of the BytesIO torch.save filled: under torch 2.11, after a failed write
+    had been handed such a view the garbage collector crashed the process, and a full disk ended in a segmentation
+    fault instead of the one line and exit status 2 (the tmpfs test below showed it)."""
     written = []
 
     def full(path, data):
