@@ -15,24 +15,11 @@ from .models import get_variant, variant_class
 from .metrics import enabled_metrics, metrics, resolve
 from .reference import parzen_table1
 from .paired import compare, paired_macros, paired_table
-from .outcome import assess_collapse, collapse_epoch, describe_rule, failure_rate, read_log, run_status
+from .outcome import (assess_collapse, collapse_epoch, describe_rule, failure_rate, outcome_counts, read_log,
+                      run_status)
+from .run_table import read_runs, unique_runs, with_run_status
 from .status import SCORED, Status
 from .commands import arg, command
-
-
-def _read_json(path):
-    return read_record(path)
-
-
-def _unique(records, what):
-    """Records keyed by (model, dataset, seed); the same run given twice is refused (it would count twice)."""
-    keyed = {}
-    for record in records:
-        key = (record["model"], record["dataset"], record["seed"])
-        if key in keyed:
-            raise GanStudyError(f"{what} for {'/'.join(map(str, key))} given twice; pass each run's file once")
-        keyed[key] = record
-    return keyed
 
 
 def _assessment(train, log_path, rule):
@@ -52,12 +39,12 @@ def collect_runs(parzen_files, train_files, rule, log_files=()):
     """One row per run: Parzen result, training outcome (completed, collapsed or diverged) and provenance."""
     if log_files and len(log_files) != len(train_files):
         raise GanStudyError(f"{len(log_files)} training logs for {len(train_files)} train.json files; pass one per run")
-    train_records = [_read_json(path) for path in train_files]
+    train_records = [read_record(path) for path in train_files]
     for record, log_path in zip(train_records, log_files or [None] * len(train_records)):
         record["_assessment"] = _assessment(record, log_path, rule)
-    trains = _unique(train_records, "train.json")
+    trains = unique_runs(train_records, "train.json")
     rows = []
-    for key, record in _unique(map(_read_json, parzen_files), "parzen.json").items():
+    for key, record in read_runs(parzen_files, "parzen.json").items():
         if key not in trains:
             raise GanStudyError(f"no train.json for {key}; pass every run's train summary to aggregate")
         t = trains[key]
@@ -111,7 +98,7 @@ def _run_row(key, t, record):
 def collect_parzen_curves(files):
     """One row per (run, scored checkpoint) from the parzen-curve files; None when none were made."""
     rows = []
-    for record in map(_read_json, files):
+    for record in read_runs(files, "parzen_curve.json").values():
         selected = (record.get("selected") or {}).get("epoch")
         for point in record["points"]:
             rows.append({"model": record["model"], "dataset": record["dataset"], "seed": record["seed"],
@@ -137,32 +124,6 @@ def add_selected(runs, curves):
     return runs
 
 
-def with_run_status(frame, runs):
-    """`frame` (per-run or per-checkpoint rows) with each run's reported status from `runs`: a collapse is decided at
-    aggregation, so the evaluators' records of older studies still say `completed`."""
-    if frame is None:
-        return None
-    status = runs.set_index(["model", "dataset", "seed"])["status"]
-    keys = list(zip(frame["model"], frame["dataset"], frame["seed"]))
-    return frame.assign(status=[status.get(k, s) for k, s in zip(keys, frame["status"])])
-
-
-def check_same_runs(frame, runs, what):
-    """Refuse per-run `what` results of a run the Parzen table does not have, or made under another run config."""
-    if frame is None:
-        return None
-    hashes = runs.set_index(["model", "dataset", "seed"])["run_config_hash"]
-    for r in frame.itertuples():
-        key = (r.model, r.dataset, r.seed)
-        if key not in hashes.index:
-            raise GanStudyError(f"{what} result for {'/'.join(map(str, key))}, which has no train.json and parzen.json "
-                                "here; pass the files of one study's runs together")
-        if r.run_config_hash != hashes[key]:
-            raise GanStudyError(f"the {what} result of {'/'.join(map(str, key))} was made under run config "
-                                f"{r.run_config_hash}, its Parzen result under {hashes[key]}; re-run its steps")
-    return frame
-
-
 def seed_stats(values, prefix):
     """Mean, seed std, median, min and max of per-seed values, under `prefix`."""
     values = values.dropna().astype(float)
@@ -171,12 +132,6 @@ def seed_stats(values, prefix):
             f"{prefix}seed_std": values.std(ddof=1) if n > 1 else math.nan,
             f"{prefix}median": values.median() if n else math.nan,
             f"{prefix}min": values.min() if n else math.nan, f"{prefix}max": values.max() if n else math.nan}
-
-
-def outcome_counts(cell):
-    return {"runs": len(cell), "trained": int((cell["status"] == Status.COMPLETED).sum()),
-            "collapsed": int((cell["status"] == Status.COLLAPSED).sum()),
-            "diverged": int((cell["status"] == Status.DIVERGED).sum())}
 
 
 def failure_note(cell):

@@ -8,8 +8,6 @@ and a step that reads one refuses it, in one line naming the fix, when any of th
 import json
 from pathlib import Path
 
-import torch
-
 from .errors import GanStudyError
 
 RUN_KEYS = ("model", "dataset", "seed")
@@ -51,6 +49,8 @@ def _run(keys):
 def check_images(images, image_shape, needed, path):
     """Refuse samples that cannot be scored as images of this dataset: wrong shape, too few, not floating point,
     non-finite, or outside [0, 1] (e.g. stored as 0–255)."""
+    import torch  # here only: reading and checking records stays torch-free (gan_study.run_table)
+
     if not isinstance(images, torch.Tensor):
         raise GanStudyError(f"samples file {path} holds no image tensor; re-run the sample step")
     shape = tuple(image_shape)

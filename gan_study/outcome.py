@@ -98,6 +98,13 @@ def wilson_interval(failures, runs, z=1.959964):
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def outcome_counts(cell):
+    """How a cell's runs (a frame with the reported `status` of each) ended: runs, trained, collapsed, diverged."""
+    return {"runs": len(cell), "trained": int((cell["status"] == Status.COMPLETED).sum()),
+            "collapsed": int((cell["status"] == Status.COLLAPSED).sum()),
+            "diverged": int((cell["status"] == Status.DIVERGED).sum())}
+
+
 def failure_rate(cell_counts):
     """{failure_rate, failure_low, failure_high}: the share of a cell's seeds that failed (collapsed or diverged) and
     its 95% Wilson interval."""

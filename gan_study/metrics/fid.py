@@ -9,7 +9,9 @@ import pandas as pd
 from .. import latex
 from ..datasets import REGISTRY as DATASETS
 from ..errors import GanStudyError
+from ..outcome import outcome_counts
 from ..reference import lucic_fid
+from ..run_table import check_same_runs, read_runs, with_run_status
 from ..status import SCORED, Status
 from . import Metric, MetricTable, register
 
@@ -44,8 +46,6 @@ register(Metric(
 def tables(config, files, runs, allow_mixed=False):
     """The FID outputs of a study (OUTPUTS: the CSVs only when FID was computed) and their macros, from the fid and
     fid_curve files, checked against the Parzen `runs` table."""
-    from ..aggregate import check_same_runs, with_run_status
-
     fid_runs = with_run_status(check_same_runs(collect_fid(files.get("fid", ())), runs, "FID"), runs)
     fid_curves = with_run_status(collect_fid_curves(files.get("fid_curve", ())), runs)
     summary = None if fid_runs is None else summarise_fid(fid_runs, allow_mixed, fid_curves)
@@ -59,10 +59,8 @@ FID_METRICS = ("fid", "kid_mean", "precision", "recall")
 
 
 def collect_fid(fid_files):
-    from ..aggregate import _read_json, _unique
-
     rows = []
-    for record in _unique(map(_read_json, fid_files), "fid.json").values():
+    for record in read_runs(fid_files, "fid.json").values():
         rows.append({key: record.get(key) for key in (
             "model", "dataset", "seed", "status", *FID_METRICS, "kid_std", "f_score", "n_generated", "n_real",
             "batch_size", "run_config_hash", "note")})
@@ -71,10 +69,8 @@ def collect_fid(fid_files):
 
 def collect_fid_curves(files):
     """One row per (run, checkpoint) from the fid-curve files; None when FID per checkpoint was off."""
-    from ..aggregate import _read_json
-
     rows = []
-    for record in map(_read_json, files):
+    for record in read_runs(files, "fid_curve.json").values():
         for point in record["points"]:
             rows.append({"model": record["model"], "dataset": record["dataset"], "seed": record["seed"],
                          "status": record["status"], "epoch": point["epoch"], "source": point["source"],
@@ -99,8 +95,6 @@ def best_over_checkpoints(curves, fid_runs):
 def summarise_fid(fid_runs, allow_mixed=False, curves=None):
     """Per (model, dataset): FID/KID/PR mean and std over the trained seeds; FID's median and all-seeds mean over every
     scored seed (collapsed included), labelled as such."""
-    from ..aggregate import outcome_counts
-
     best = None if curves is None else best_over_checkpoints(curves, fid_runs)
     out = []
     for (model, dataset), cell in fid_runs.groupby(["model", "dataset"], sort=True):

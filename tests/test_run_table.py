@@ -1,0 +1,47 @@
+"""Per-run tables (gan_study.run_table): each run counted once, and importable without torch beside the metrics
+registry that uses them."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from gan_study.errors import GanStudyError
+from gan_study.run_table import check_same_runs, read_runs, with_run_status
+from tests.conftest import REPO
+
+
+def test_the_metrics_registry_and_their_tables_import_without_torch():
+    code = ("import sys; sys.modules['torch'] = None; import gan_study.metrics as m; "
+            "from gan_study.metrics import resolve; "
+            "print(sorted(m.REGISTRY), callable(resolve(m.REGISTRY['fid'].summary)))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("]")[1].strip() == "True" and "'fid_curve'" in done.stdout
+
+
+def _record(tmp_path, name, seed, **extra):
+    path = tmp_path / name
+    path.write_text(json.dumps({"model": "mlp_gan", "dataset": "mnist", "seed": seed, **extra}))
+    return path
+
+
+def test_a_per_run_file_given_twice_is_refused_as_it_would_count_twice(tmp_path):
+    """Curves too: the same run's curve twice would weigh that seed double in a mean over seeds per epoch."""
+    one, two = _record(tmp_path, "a.json", 0), _record(tmp_path, "b.json", 1)
+    assert list(read_runs([one, two], "parzen_curve.json")) == [("mlp_gan", "mnist", 0), ("mlp_gan", "mnist", 1)]
+    with pytest.raises(GanStudyError, match="parzen_curve.json for mlp_gan/mnist/0 given twice"):
+        read_runs([one, two, one], "parzen_curve.json")
+
+
+def test_a_metric_row_of_another_run_or_config_is_refused_and_rows_take_the_reported_status():
+    runs = pd.DataFrame({"model": ["mlp_gan"] * 2, "dataset": ["mnist"] * 2, "seed": [0, 1],
+                         "status": ["completed", "collapsed"], "run_config_hash": ["aaa", "aaa"]})
+    rows = runs.assign(status="completed", fid=[1.0, 2.0])
+    assert list(with_run_status(check_same_runs(rows, runs, "FID"), runs)["status"]) == ["completed", "collapsed"]
+    with pytest.raises(GanStudyError, match="FID result for mlp_gan/mnist/2, which has no train.json"):
+        check_same_runs(rows.assign(seed=[0, 2]), runs, "FID")
+    with pytest.raises(GanStudyError, match="the FID result of mlp_gan/mnist/1 was made under run config bbb"):
+        check_same_runs(rows.assign(run_config_hash=["aaa", "bbb"]), runs, "FID")
