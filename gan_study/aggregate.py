@@ -95,10 +95,11 @@ def _run_row(key, t, record):
     }
 
 
-def collect_parzen_curves(files):
-    """One row per (run, scored checkpoint) from the parzen-curve files; None when none were made."""
+def collect_parzen_curves(files, runs):
+    """One row per (run, scored checkpoint) from the parzen-curve files, each of one of the Parzen `runs` under its
+    config (a stale curve would choose Table 1's checkpoint); None when none were made."""
     rows = []
-    for record in read_runs(files, "parzen_curve.json").values():
+    for record in read_runs(files, "parzen_curve.json", runs).values():
         selected = (record.get("selected") or {}).get("epoch")
         for point in record["points"]:
             rows.append({"model": record["model"], "dataset": record["dataset"], "seed": record["seed"],
@@ -404,7 +405,7 @@ def aggregate(config, parzen_files, train_files, out_dir, allow_mixed=False, bas
     out_dir = Path(out_dir)
     files = _files_by_metric(parzen_files, metric_files)
     runs = collect_runs(parzen_files, train_files, config["collapse"], train_log_files)
-    curves = with_run_status(collect_parzen_curves(files["parzen_curve"]), runs)
+    curves = with_run_status(collect_parzen_curves(files["parzen_curve"], runs), runs)
     runs = add_selected(runs, curves)
     summary = summarise(runs, allow_mixed)
     verdicts = replication_verdict(summary, curves, paper_budgets(), config, runs)

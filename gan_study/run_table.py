@@ -21,9 +21,15 @@ def unique_runs(records, what):
     return keyed
 
 
-def read_runs(paths, what):
-    """The records of the per-run files `paths` (each named `what`, e.g. "fid.json"), keyed by run, each run once."""
-    return unique_runs((read_record(path) for path in paths), what)
+def read_runs(paths, what, runs=None):
+    """The records of the per-run files `paths` (each named `what`, e.g. "fid.json"), keyed by run, each run once;
+    with `runs` (the study's Parzen table), each must be one of its runs, made under that run's config."""
+    keyed = unique_runs((read_record(path) for path in paths), what)
+    if runs is not None:
+        hashes = _config_hashes(runs)
+        for key, record in keyed.items():
+            _check_same_run(key, record.get("run_config_hash"), hashes, what)
+    return keyed
 
 
 def with_run_status(frame, runs):
@@ -40,13 +46,20 @@ def check_same_runs(frame, runs, what):
     """Refuse per-run `what` results of a run the Parzen table does not have, or made under another run config."""
     if frame is None:
         return None
-    hashes = runs.set_index(list(RUN_KEYS))["run_config_hash"]
+    hashes = _config_hashes(runs)
     for r in frame.itertuples():
-        key = (r.model, r.dataset, r.seed)
-        if key not in hashes.index:
-            raise GanStudyError(f"{what} result for {'/'.join(map(str, key))}, which has no train.json and parzen.json "
-                                "here; pass the files of one study's runs together")
-        if r.run_config_hash != hashes[key]:
-            raise GanStudyError(f"the {what} result of {'/'.join(map(str, key))} was made under run config "
-                                f"{r.run_config_hash}, its Parzen result under {hashes[key]}; re-run its steps")
+        _check_same_run((r.model, r.dataset, r.seed), r.run_config_hash, hashes, what)
     return frame
+
+
+def _config_hashes(runs):
+    return runs.set_index(list(RUN_KEYS))["run_config_hash"]
+
+
+def _check_same_run(key, run_config_hash, hashes, what):
+    if key not in hashes.index:
+        raise GanStudyError(f"{what} result for {'/'.join(map(str, key))}, which has no train.json and parzen.json "
+                            "here; pass the files of one study's runs together")
+    if run_config_hash != hashes[key]:
+        raise GanStudyError(f"the {what} result of {'/'.join(map(str, key))} was made under run config "
+                            f"{run_config_hash}, its Parzen result under {hashes[key]}; re-run its steps")

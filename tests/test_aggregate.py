@@ -202,3 +202,25 @@ def test_the_same_run_twice_or_a_run_without_parzen_is_refused(tmp_path, tiny_co
     with pytest.raises(GanStudyError, match="no parzen.json for mlp_gan/mnist/1"):
         aggregate(tiny_config, [p0], [t0, t1], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_parzen_curve_of_another_config_or_run_is_refused_as_it_would_choose_table_1_s_checkpoint(tmp_path,
+                                                                                                     tiny_config):
+    (p0, t0), out = write_run(tmp_path, 0, ll=100.0, run_hash="h1"), tmp_path / "out"
+
+    def curve(seed=0, run_hash="h1"):
+        path = tmp_path / f"curve{seed}{run_hash}.json"
+        path.write_text(json.dumps({
+            "model": "mlp_gan", "dataset": "mnist", "seed": seed, "status": "completed", "run_config_hash": run_hash,
+            "selected": {"epoch": 2}, "points": [{"epoch": e, "test_mean_ll": ll, "test_se": 2.0, "valid_mean_ll": ll}
+                                                 for e, ll in ((2, 120.0), (3, 100.0))]}))
+        return path
+
+    assert aggregate(tiny_config, [p0], [t0], out, parzen_curve_files=[curve()]).iloc[0].selected_mean == 120.0
+    with pytest.raises(GanStudyError, match="parzen_curve.json result of mlp_gan/mnist/0 was made under run config "
+                                            "h2, its Parzen result under h1"):
+        aggregate(tiny_config, [p0], [t0], out, parzen_curve_files=[curve(run_hash="h2")])
+    with pytest.raises(GanStudyError, match="parzen_curve.json result for mlp_gan/mnist/1, which has no train.json"):
+        aggregate(tiny_config, [p0], [t0], out, parzen_curve_files=[curve(), curve(seed=1)])
+    with pytest.raises(GanStudyError, match="parzen_curve.json for mlp_gan/mnist/0 given twice"):
+        aggregate(tiny_config, [p0], [t0], out, parzen_curve_files=[curve(), curve()])

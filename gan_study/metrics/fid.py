@@ -47,7 +47,7 @@ def tables(config, files, runs, allow_mixed=False):
     """The FID outputs of a study (OUTPUTS: the CSVs only when FID was computed) and their macros, from the fid and
     fid_curve files, checked against the Parzen `runs` table."""
     fid_runs = with_run_status(check_same_runs(collect_fid(files.get("fid", ())), runs, "FID"), runs)
-    fid_curves = with_run_status(collect_fid_curves(files.get("fid_curve", ())), runs)
+    fid_curves = with_run_status(collect_fid_curves(files.get("fid_curve", ()), runs), runs)
     summary = None if fid_runs is None else summarise_fid(fid_runs, allow_mixed, fid_curves)
     outputs = {"fid_runs.csv": fid_runs, "fid_summary.csv": summary, "fid_curves.csv": fid_curves,
                "tables/fid.tex": fid_table(summary)}
@@ -67,10 +67,11 @@ def collect_fid(fid_files):
     return pd.DataFrame(rows).sort_values(["model", "dataset", "seed"]).reset_index(drop=True) if rows else None
 
 
-def collect_fid_curves(files):
-    """One row per (run, checkpoint) from the fid-curve files; None when FID per checkpoint was off."""
+def collect_fid_curves(files, runs):
+    """One row per (run, checkpoint) from the fid-curve files, each of one of the Parzen `runs` under its config; None
+    when FID per checkpoint was off."""
     rows = []
-    for record in read_runs(files, "fid_curve.json").values():
+    for record in read_runs(files, "fid_curve.json", runs).values():
         for point in record["points"]:
             rows.append({"model": record["model"], "dataset": record["dataset"], "seed": record["seed"],
                          "status": record["status"], "epoch": point["epoch"], "source": point["source"],

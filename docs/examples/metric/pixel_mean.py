@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import latex
 from ..commands import RUN_ARGS, arg, command
-from ..run_table import check_same_runs, read_runs, with_run_status
+from ..run_table import read_runs, with_run_status
 from . import Metric, MetricTable, register
 
 register(Metric(
@@ -46,14 +46,14 @@ def pixel_mean_command(config, args):
 
 
 def tables(config, files, runs, allow_mixed=False):
-    """pixel_mean.csv (one row per run, each run once and one of the study's Parzen `runs`, with the status the study
+    """pixel_mean.csv (one row per run, each one of the study's Parzen `runs` under its config, with the status the study
     reports for it) and its LaTeX table; no macros."""
-    records = read_runs(files["pixel_mean"], "pixel_mean.json").values()
+    records = read_runs(files["pixel_mean"], "pixel_mean.json", runs).values()
     if not records:
         return {"tables/pixel_mean.tex": "Not computed in this study.\n"}, []
-    keys = ("model", "dataset", "seed", "status", "samples_mean", "test_mean", "run_config_hash")
+    keys = ("model", "dataset", "seed", "status", "samples_mean", "test_mean")
     frame = pd.DataFrame([{k: r.get(k) for k in keys} for r in records]).sort_values(["model", "dataset", "seed"])
-    frame = with_run_status(check_same_runs(frame, runs, "mean-pixel"), runs)
+    frame = with_run_status(frame, runs)
     rows = pd.DataFrame({"Run": [latex.escape(f"{r.model}/{r.dataset}/{r.seed}") for r in frame.itertuples()],
                          "Samples": [latex.fmt(v, 3) for v in frame["samples_mean"]],
                          "Test set": [latex.fmt(v, 3) for v in frame["test_mean"]]})
