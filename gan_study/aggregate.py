@@ -308,8 +308,14 @@ BASELINES = (("true_data", "True data (Theis et al.)"), ("kmeans", "k-means cent
 
 
 def collect_baselines(files):
-    rows = []
-    for record in (read_record(path, "parzen-baselines file", ("dataset", *dict(BASELINES))) for path in files):
+    """The Theis et al. baselines' rows, one file per dataset (a second would define its macros twice)."""
+    rows, seen = [], set()
+    for path in files:
+        record = read_record(path, "parzen-baselines file", ("dataset", *dict(BASELINES)))
+        if record["dataset"] in seen:
+            raise GanStudyError(f"two parzen-baselines files for {record['dataset']} (the second: {path}); pass one per "
+                                "dataset")
+        seen.add(record["dataset"])
         for key, title in BASELINES:
             r = record[key]
             rows.append({"baseline": key, "title": title, "dataset": record["dataset"], "test_mean_ll": r["test_mean_ll"],

@@ -224,3 +224,18 @@ def test_a_parzen_curve_of_another_config_or_run_is_refused_as_it_would_choose_t
         aggregate(tiny_config, [p0], [t0], out, parzen_curve_files=[curve(), curve(seed=1)])
     with pytest.raises(GanStudyError, match="parzen_curve.json for mlp_gan/mnist/0 given twice"):
         aggregate(tiny_config, [p0], [t0], out, parzen_curve_files=[curve(), curve()])
+
+
+def test_one_baselines_file_per_dataset(tmp_path, tiny_config):
+    """A second file for the same dataset would give its rows twice and define its macros twice."""
+    p0, t0 = write_run(tmp_path, 0)
+    result = {"test_mean_ll": 300.0, "test_se": 1.0, "sigma": 0.2, "centres": 10000, "n_test": 10000}
+    files = []
+    for name in ("a.json", "b.json"):
+        files.append(tmp_path / name)
+        files[-1].write_text(json.dumps({"dataset": "mnist", "true_data": result, "kmeans": result}))
+    summary_args = (tiny_config, [p0], [t0], tmp_path / "out")
+    aggregate(*summary_args, baseline_files=files[:1])
+    assert len(pd.read_csv(tmp_path / "out" / "parzen_baselines.csv")) == 2
+    with pytest.raises(GanStudyError, match="two parzen-baselines files for mnist .*b.json.*; pass one per dataset"):
+        aggregate(*summary_args, baseline_files=files)
