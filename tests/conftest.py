@@ -1,6 +1,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,14 @@ from gan_study.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "workflows" / "studies" / "smoke.yaml"
+
+
+def without_torch(code):
+    """The output of Python `code` run in a fresh interpreter in which `import torch` fails."""
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None\n" + code], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def data_dir():

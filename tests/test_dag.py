@@ -1,24 +1,18 @@
 """The DAG's bookkeeping (gan_study.dag): importable without torch, and in step with the data loaders."""
 
-import subprocess
-import sys
-
 import torchvision.datasets as tvd
 
 from gan_study import dag
 from gan_study.config import load_config
 from gan_study.datasets import REGISTRY
-from tests.conftest import REPO
+from tests.conftest import without_torch
 
 
 def test_dag_module_imports_without_torch():
     # The default config read as plain YAML (validating it asks the model variants, which are torch modules).
-    code = ("import sys, yaml; sys.modules['torch'] = None; from gan_study import dag; "
-            "from gan_study.config import DEFAULT_CONFIG; "
-            "print(len(dag.runs(yaml.safe_load(DEFAULT_CONFIG.read_text()))))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout) > 0
+    out = without_torch("import yaml; from gan_study import dag; from gan_study.config import DEFAULT_CONFIG; "
+                        "print(len(dag.runs(yaml.safe_load(DEFAULT_CONFIG.read_text()))))")
+    assert int(out) > 0
 
 
 def test_the_dataset_registry_matches_torchvision():
