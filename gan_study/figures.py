@@ -21,6 +21,10 @@ from .reference import parzen_table1  # noqa: E402
 from .status import SCORED, Status  # noqa: E402
 from .commands import arg, command  # noqa: E402
 
+# A horizontal box plot: `orientation` since matplotlib 3.10, which deprecates `vert` (gone in 3.13).
+HORIZONTAL = ({"orientation": "horizontal"} if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 10)
+              else {"vert": False})
+
 
 def run_key(path):
     """(model, dataset, seed) from …/runs/<model>/<dataset>/seed<seed>/<file>."""
@@ -157,16 +161,41 @@ def _padded_limits(values):
     return lo - pad, hi + pad
 
 
+def _failed_seeds_note(ax, failed, i, lo, hi):
+    """One short line under cell `i`, below its box, naming its failed seeds by outcome: a lone one with its value
+    ("off scale" where drawn on the edge), several by number (their values are in the tables), past ten by count. On
+    a white ground, so no grid line or whisker runs through it; on the right when they all sit there."""
+    if failed.empty:
+        return
+    groups = {}
+    for r in failed.itertuples():
+        groups.setdefault(r.status, []).append(r)
+    notes = []
+    for status, runs in groups.items():
+        if len(failed) == 1:
+            notes += [f"seed {r.seed} {status}: {r.value:.1f}".replace("-", "\N{MINUS SIGN}")
+                      + (" (off scale)" if not lo <= r.value <= hi else "") for r in runs]
+        elif len(runs) <= 10:
+            off = " (off scale)" if all(not lo <= r.value <= hi for r in runs) else ""
+            notes.append(f"{status}: seed{'s' if len(runs) > 1 else ''} {', '.join(str(r.seed) for r in runs)}{off}")
+        else:
+            notes.append(f"{len(runs)} seeds {status}")
+    right = bool((failed["value"] > hi).all())
+    ax.annotate("; ".join(notes), xy=(0.99 if right else 0.01, i - 0.53), xycoords=("axes fraction", "data"),
+                ha="right" if right else "left", va="center", fontsize=8, color="tab:red", zorder=4,
+                bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
+
+
 def _seed_panel(ax, data, label):
     """One metric: per cell a box over the trained seeds, every seed a point (failed seeds as red crosses, clipped
-    to the edge with their value written when off the scale), the paper's interval and the true-data line."""
+    to the edge when off the scale, named under the cell), the paper's interval and the true-data line."""
     cells = sorted(data["cell"].unique())
     lo, hi = _value_limits(data)
     for i, cell in enumerate(cells):
         rows = data[data["cell"] == cell]
         trained = rows[rows["status"] == Status.COMPLETED]
         if len(trained) > 1:
-            ax.boxplot(trained["value"], positions=[i], vert=False, widths=0.5, showfliers=False,
+            ax.boxplot(trained["value"], positions=[i], **HORIZONTAL, widths=0.5, showfliers=False,
                        medianprops={"color": "0.2"}, boxprops={"color": "0.5"}, whiskerprops={"color": "0.5"},
                        capprops={"color": "0.5"})
         ref = rows["ref"].dropna()
@@ -180,15 +209,10 @@ def _seed_panel(ax, data, label):
                     label=f"true data as centres: {true_data.iloc[0]:.0f}")
         for r in rows.itertuples():
             failed = r.status != Status.COMPLETED
-            x = min(max(r.value, lo), hi)
-            ax.plot(x, i, marker="X" if failed else "o", markersize=9 if failed else 7, linestyle="none",
-                    color="tab:red" if failed else "tab:blue", alpha=0.9,
+            ax.plot(min(max(r.value, lo), hi), i, marker="X" if failed else "o", markersize=9 if failed else 7,
+                    linestyle="none", color="tab:red" if failed else "tab:blue", alpha=0.9,
                     label=f"{r.status} seed" if failed else "trained seed", clip_on=False, zorder=3)
-            if failed:
-                off = " (off scale)" if x != r.value else ""
-                ax.annotate(f"seed {r.seed} {r.status}: {r.value:.1f}{off}", (x, i), xytext=(0, -16),
-                            textcoords="offset points", ha="left" if x == lo else "right" if x == hi else "center",
-                            fontsize=8, color="tab:red")
+        _failed_seeds_note(ax, rows[rows["status"] != Status.COMPLETED], i, lo, hi)
     ax.set_xlim(lo, hi)
     ax.set_yticks(range(len(cells)), cells)
     ax.set_ylim(-0.7, len(cells) - 0.3)

@@ -5,7 +5,7 @@ import matplotlib
 import pandas as pd
 
 from gan_study.config import load_config
-from gan_study.figures import _paired_scatter, _separation_panel, figures, separation
+from gan_study.figures import _paired_scatter, _seed_panel, _separation_panel, figures, separation
 from gan_study.paired import summarise_pair
 
 matplotlib.use("Agg")
@@ -101,3 +101,47 @@ def test_the_figures_include_the_paired_table_and_figure_when_given(tmp_path, ti
     assert "models.mlp\\_gan.noise gaussian in here, uniform in there" in tex
     figures(tiny_config, [log], [], tmp_path / "without")
     assert "paired" not in (tmp_path / "without" / "figures.tex").read_text()
+
+
+def _seed_data(values, statuses, cells=("MLP GAN (2014)\nMNIST",)):
+    return pd.DataFrame([{"cell": cell, "seed": seed, "value": value, "status": status, "ref": (225, 2),
+                          "true_data": None} for cell in cells
+                         for seed, (value, status) in enumerate(zip(values, statuses))])
+
+
+def _note_and_data_extents(values, statuses, cells=("MLP GAN (2014)\nMNIST",)):
+    """The failed-seed notes of a seed panel, their extents, the extents of everything plotted, and the axes'."""
+    fig, ax = plt.subplots(figsize=(7.0, 1.1 + 0.75 * len(cells)))
+    _seed_panel(ax, _seed_data(values, statuses, cells), "Parzen")
+    fig.tight_layout()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    notes = [t for t in ax.texts if t.get_text()]
+    drawn = [line.get_window_extent(renderer) for line in ax.lines] + [p.get_window_extent(renderer)
+                                                                       for p in ax.collections]
+    texts, extents, frame = [t.get_text() for t in notes], [t.get_window_extent(renderer) for t in notes], \
+        ax.get_window_extent(renderer)
+    plt.close(fig)
+    return texts, extents, drawn, frame
+
+
+def _clear(extents, drawn, frame):
+    """No note crosses a plotted box, point or band, and each lies inside the axes."""
+    return (not [(e, d) for e in extents for d in drawn if e.overlaps(d)]
+            and all(frame.x0 <= e.x0 and e.x1 <= frame.x1 for e in extents))
+
+
+def test_failed_seeds_are_named_under_their_cell_clear_of_every_box_point_and_band():
+    """The note sits below the box, not across it (it used to cross the box and its whiskers), with a true minus sign;
+    several failed seeds make one short line inside the axes, not labels written over each other."""
+    completed, collapsed, diverged = "completed", "collapsed", "diverged"
+    texts, *extents = _note_and_data_extents([-370.1, 173.4, 182.7, 179.4, 176.4], [collapsed] + [completed] * 4,
+                                             cells=("a", "b"))
+    assert texts == ["seed 0 collapsed: \N{MINUS SIGN}370.1 (off scale)"] * 2 and _clear(*extents)
+    texts, *extents = _note_and_data_extents([-502.9, 176.4, 180.0, -376.8, -320.7, 60.0],
+                                             [collapsed, completed, completed, collapsed, diverged, completed])
+    assert texts == ["collapsed: seeds 0, 3 (off scale); diverged: seed 4 (off scale)"] and _clear(*extents)
+    texts, *extents = _note_and_data_extents([300.0, 176.4, 180.0], [collapsed, completed, completed])
+    assert texts == ["seed 0 collapsed: 300.0 (off scale)"] and _clear(*extents)  # on the right, where it sits
+    texts, *extents = _note_and_data_extents([-400.0] * 12 + [176.4, 180.0], [collapsed] * 12 + [completed] * 2)
+    assert texts == ["12 seeds collapsed"] and _clear(*extents)
