@@ -161,6 +161,11 @@ def _padded_limits(values):
     return lo - pad, hi + pad
 
 
+def _number(value, spec=".1f"):
+    """A number for a text label, with a true minus sign (as the tick labels have)."""
+    return format(value, spec).replace("-", "\N{MINUS SIGN}")
+
+
 def _failed_seeds_note(ax, failed, i, lo, hi):
     """One short line under cell `i`, below its box, naming its failed seeds by outcome: a lone one with its value
     ("off scale" where drawn on the edge), several by number (their values are in the tables), past ten by count. On
@@ -173,8 +178,8 @@ def _failed_seeds_note(ax, failed, i, lo, hi):
     notes = []
     for status, runs in groups.items():
         if len(failed) == 1:
-            notes += [f"seed {r.seed} {status}: {r.value:.1f}".replace("-", "\N{MINUS SIGN}")
-                      + (" (off scale)" if not lo <= r.value <= hi else "") for r in runs]
+            notes += [f"seed {r.seed} {status}: {_number(r.value)}" + (" (off scale)" if not lo <= r.value <= hi else "")
+                      for r in runs]
         elif len(runs) <= 10:
             off = " (off scale)" if all(not lo <= r.value <= hi for r in runs) else ""
             notes.append(f"{status}: seed{'s' if len(runs) > 1 else ''} {', '.join(str(r.seed) for r in runs)}{off}")
@@ -351,7 +356,7 @@ def _paired_differences(ax, paired, p, title):
         ax.axvspan(p.difference_low, p.difference_high, color="tab:orange", alpha=0.25, label="95% t interval")
     if pd.notna(p.mean_difference):
         ax.axvline(p.mean_difference, color="tab:orange", linewidth=1.5,
-                   label=f"mean {p.mean_difference:+.1f} nats")
+                   label=f"mean {_number(p.mean_difference, '+.1f')} nats")
     ax.plot(paired["difference"], range(len(paired)), "o", color="tab:blue", alpha=0.8)
     ax.set_yticks(range(len(paired)), [f"seed {s}" for s in paired["seed"]], fontsize=6)
     ax.set_xlabel(f"{p.study} minus {p.other_study} (nats)")

@@ -5,7 +5,7 @@ import matplotlib
 import pandas as pd
 
 from gan_study.config import load_config
-from gan_study.figures import _paired_scatter, _seed_panel, _separation_panel, figures, separation
+from gan_study.figures import _paired_differences, _paired_scatter, _seed_panel, _separation_panel, figures, separation
 from gan_study.paired import summarise_pair
 
 matplotlib.use("Agg")
@@ -88,6 +88,15 @@ def test_the_paired_scatter_keeps_a_failed_seed_on_the_edge_and_names_it(tmp_pat
     crosses = [line for line in ax.get_lines() if line.get_marker() == "X"]
     assert len(crosses) == 1 and crosses[0].get_xdata()[0] == lo > -300.0  # clipped to the edge, not dropped
     assert ax.get_ylabel() == "here: test log-likelihood (nats)"
+    plt.close(fig)
+
+
+def test_the_paired_differences_label_their_mean_with_a_true_minus_sign(tmp_path):
+    seeds, (_, summary_csv) = _paired(tmp_path)
+    p = next(pd.read_csv(summary_csv).assign(mean_difference=-9.9).itertuples())
+    fig, ax = plt.subplots()
+    _paired_differences(ax, seeds[seeds["paired"]], p, "MLP GAN (2014) / MNIST")
+    assert "mean \N{MINUS SIGN}9.9 nats" in [t.get_text() for t in ax.get_legend().get_texts()]
     plt.close(fig)
 
 
