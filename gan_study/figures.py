@@ -172,21 +172,22 @@ def _failed_seeds_note(ax, failed, i, lo, hi):
     a white ground, so no grid line or whisker runs through it; on the right when they all sit there."""
     if failed.empty:
         return
-    groups = {}
-    for r in failed.itertuples():
-        groups.setdefault(r.status, []).append(r)
-    notes = []
-    for status, runs in groups.items():
-        if len(failed) == 1:
-            notes += [f"seed {r.seed} {status}: {_number(r.value)}" + (" (off scale)" if not lo <= r.value <= hi else "")
-                      for r in runs]
-        elif len(runs) <= 10:
-            off = " (off scale)" if all(not lo <= r.value <= hi for r in runs) else ""
-            notes.append(f"{status}: seed{'s' if len(runs) > 1 else ''} {', '.join(str(r.seed) for r in runs)}{off}")
-        else:
-            notes.append(f"{len(runs)} seeds {status}")
+
+    def off_scale(runs):
+        return " (off scale)" if all(not lo <= r.value <= hi for r in runs) else ""
+
+    runs = list(failed.itertuples())
+    if len(runs) == 1:
+        note = f"seed {runs[0].seed} {runs[0].status}: {_number(runs[0].value)}{off_scale(runs)}"
+    else:
+        by_status = {}
+        for r in runs:
+            by_status.setdefault(r.status, []).append(r)
+        note = "; ".join(f"{len(same)} seeds {status}" if len(same) > 10 else
+                         f"{status}: seed{'s' if len(same) > 1 else ''} {', '.join(str(r.seed) for r in same)}"
+                         f"{off_scale(same)}" for status, same in by_status.items())
     right = bool((failed["value"] > hi).all())
-    ax.annotate("; ".join(notes), xy=(0.99 if right else 0.01, i - 0.53), xycoords=("axes fraction", "data"),
+    ax.annotate(note, xy=(0.99 if right else 0.01, i - 0.53), xycoords=("axes fraction", "data"),
                 ha="right" if right else "left", va="center", fontsize=8, color="tab:red", zorder=4,
                 bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
 
