@@ -154,3 +154,19 @@ def test_failed_seeds_are_named_under_their_cell_clear_of_every_box_point_and_ba
     assert texts == ["seed 0 collapsed: 300.0 (off scale)"] and _clear(*extents)  # on the right, where it sits
     texts, *extents = _note_and_data_extents([-400.0] * 12 + [176.4, 180.0], [collapsed] * 12 + [completed] * 2)
     assert texts == ["12 seeds collapsed"] and _clear(*extents)
+
+
+def test_training_curves_tell_seeds_apart_by_style_only_while_styles_can(tmp_path, monkeypatch):
+    """Past six seeds the dash styles (and a legend entry each) no longer tell seeds apart: every seed is drawn alike,
+    the legend keeps the losses."""
+    from gan_study import figures as module
+
+    drawn = {}
+    monkeypatch.setattr(module, "run_panels", lambda data, *args, **kwargs: drawn.update(kwargs, seeds=data["seed"]))
+    for n, expected in ((6, {"style": "seed"}), (20, {"units": "seed", "estimator": None})):
+        logs = [_log(tmp_path / str(n) / "runs" / "mlp_gan" / "mnist" / f"seed{s}" / "train_log.csv", 0.3)
+                for s in range(n)]
+        drawn.clear()
+        module.training_curves(logs, tmp_path / "curves.pdf")
+        assert drawn["seeds"].nunique() == n and drawn["hue"] == "loss"
+        assert {k: drawn.get(k) for k in expected} == expected and ("style" in drawn) == (n <= 6)
