@@ -429,7 +429,7 @@ def _separation_caption(rule):
 
 
 def _figure_tex(pdf_name, label, caption):
-    return [r"\begin{figure}[tbp]\centering", rf"\includegraphics[max width=\linewidth]{{results/figures/{pdf_name}}}",
+    return [r"\begin{figure}[tbp]\centering", latex.includegraphics(f"results/figures/{pdf_name}"),
             rf"\caption{{{caption}}}", rf"\label{{{label}}}", r"\end{figure}"]
 
 

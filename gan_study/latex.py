@@ -3,6 +3,14 @@
 import math
 import re
 
+# A figure at its own size, shrunk only to fit the text block (the report loads adjustbox with `export`): enlarged to
+# the text width, a one-panel figure's fonts would dwarf the text's; a figure of many cells could run off the page.
+FIGURE_SIZE = r"max width=\linewidth,max totalheight=0.8\textheight"
+
+
+def includegraphics(path):
+    return rf"\includegraphics[{FIGURE_SIZE}]{{{path}}}"
+
 
 def escape(text):
     return re.sub(r"([&%$#_{}])", r"\\\1", str(text))

@@ -230,7 +230,7 @@ def paired_tex(summary):
         r"\label{tab:paired}", r"\small",
         r"\begin{adjustbox}{max width=\linewidth}", r"\input{results/tables/paired.tex}", r"\end{adjustbox}",
         r"\end{table}",
-        r"\begin{figure}[tbp]\centering", r"\includegraphics[max width=\linewidth]{results/figures/paired.pdf}",
+        r"\begin{figure}[tbp]\centering", latex.includegraphics("results/figures/paired.pdf"),
         r"\caption{Seed by seed: (left) each seed's test log-likelihood here against the other study's, the diagonal "
         r"where they agree, failed seeds as red crosses at the edge; (right) the differences of the seeds that "
         r"trained in both, their mean and its 95\% $t$ interval.}",
