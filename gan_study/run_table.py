@@ -6,7 +6,7 @@ from .errors import GanStudyError
 from .identity import RUN_KEYS, read_record
 
 
-def run_key(record):
+def _run_key(record):
     return tuple(record[key] for key in RUN_KEYS)
 
 
@@ -14,7 +14,7 @@ def unique_runs(records, what):
     """`records` keyed by (model, dataset, seed); the same run given twice is refused (it would count twice)."""
     keyed = {}
     for record in records:
-        key = run_key(record)
+        key = _run_key(record)
         if key in keyed:
             raise GanStudyError(f"{what} for {'/'.join(map(str, key))} given twice; pass each run's file once")
         keyed[key] = record
@@ -22,8 +22,9 @@ def unique_runs(records, what):
 
 
 def read_runs(paths, what, runs=None):
-    """The records of the per-run files `paths` (each named `what`, e.g. "fid.json"), keyed by run, each run once;
-    with `runs` (the study's Parzen table), each must be one of its runs, made under that run's config."""
+    """The records of the per-run files `paths` (`what` names them in errors, e.g. "fid.json"), keyed by run, each run
+    once; with `runs` (the study's Parzen table), each must be one of its runs, made under that run's config: a result
+    of another run or config is refused, in one line naming the fix."""
     keyed = unique_runs((read_record(path) for path in paths), what)
     if runs is not None:
         hashes = _config_hashes(runs)
@@ -40,16 +41,6 @@ def with_run_status(frame, runs):
     status = runs.set_index(list(RUN_KEYS))["status"]
     keys = list(zip(frame["model"], frame["dataset"], frame["seed"]))
     return frame.assign(status=[status.get(k, s) for k, s in zip(keys, frame["status"])])
-
-
-def check_same_runs(frame, runs, what):
-    """Refuse per-run `what` results of a run the Parzen table does not have, or made under another run config."""
-    if frame is None:
-        return None
-    hashes = _config_hashes(runs)
-    for r in frame.itertuples():
-        _check_same_run((r.model, r.dataset, r.seed), r.run_config_hash, hashes, what)
-    return frame
 
 
 def _config_hashes(runs):

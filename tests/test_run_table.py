@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from gan_study.errors import GanStudyError
-from gan_study.run_table import check_same_runs, read_runs, with_run_status
+from gan_study.run_table import read_runs, with_run_status
 from tests.conftest import without_torch
 
 
@@ -31,12 +31,13 @@ def test_a_per_run_file_given_twice_is_refused_as_it_would_count_twice(tmp_path)
         read_runs([one, two, one], "parzen_curve.json")
 
 
-def test_a_metric_row_of_another_run_or_config_is_refused_and_rows_take_the_reported_status():
+def test_a_metric_result_of_another_run_or_config_is_refused_and_rows_take_the_reported_status(tmp_path):
     runs = pd.DataFrame({"model": ["mlp_gan"] * 2, "dataset": ["mnist"] * 2, "seed": [0, 1],
                          "status": ["completed", "collapsed"], "run_config_hash": ["aaa", "aaa"]})
-    rows = runs.assign(status="completed", fid=[1.0, 2.0])
-    assert list(with_run_status(check_same_runs(rows, runs, "FID"), runs)["status"]) == ["completed", "collapsed"]
+    files = [_record(tmp_path, f"{seed}.json", seed, status="completed", run_config_hash="aaa") for seed in (0, 1)]
+    rows = pd.DataFrame(read_runs(files, "FID", runs).values())
+    assert list(with_run_status(rows, runs)["status"]) == ["completed", "collapsed"]
     with pytest.raises(GanStudyError, match="FID result for mlp_gan/mnist/2, which has no train.json"):
-        check_same_runs(rows.assign(seed=[0, 2]), runs, "FID")
+        read_runs([files[0], _record(tmp_path, "2.json", 2, run_config_hash="aaa")], "FID", runs)
     with pytest.raises(GanStudyError, match="the FID result of mlp_gan/mnist/1 was made under run config bbb"):
-        check_same_runs(rows.assign(run_config_hash=["aaa", "bbb"]), runs, "FID")
+        read_runs([files[0], _record(tmp_path, "1b.json", 1, run_config_hash="bbb")], "FID", runs)

@@ -11,7 +11,7 @@ from ..datasets import REGISTRY as DATASETS
 from ..errors import GanStudyError
 from ..outcome import outcome_counts
 from ..reference import lucic_fid
-from ..run_table import check_same_runs, read_runs, with_run_status
+from ..run_table import read_runs, with_run_status
 from ..status import SCORED, Status
 from . import Metric, MetricTable, register
 
@@ -46,7 +46,7 @@ register(Metric(
 def tables(config, files, runs, allow_mixed=False):
     """The FID outputs of a study (OUTPUTS: the CSVs only when FID was computed) and their macros, from the fid and
     fid_curve files, checked against the Parzen `runs` table."""
-    fid_runs = with_run_status(check_same_runs(collect_fid(files.get("fid", ())), runs, "FID"), runs)
+    fid_runs = with_run_status(collect_fid(files.get("fid", ()), runs), runs)
     fid_curves = with_run_status(collect_fid_curves(files.get("fid_curve", ()), runs), runs)
     summary = None if fid_runs is None else summarise_fid(fid_runs, allow_mixed, fid_curves)
     outputs = {"fid_runs.csv": fid_runs, "fid_summary.csv": summary, "fid_curves.csv": fid_curves,
@@ -58,9 +58,10 @@ def tables(config, files, runs, allow_mixed=False):
 FID_METRICS = ("fid", "kid_mean", "precision", "recall")
 
 
-def collect_fid(fid_files):
+def collect_fid(fid_files, runs):
+    """One row per run from the fid files, each of one of the Parzen `runs` under its config; None when FID was off."""
     rows = []
-    for record in read_runs(fid_files, "fid.json").values():
+    for record in read_runs(fid_files, "FID", runs).values():
         rows.append({key: record.get(key) for key in (
             "model", "dataset", "seed", "status", *FID_METRICS, "kid_std", "f_score", "n_generated", "n_real",
             "batch_size", "run_config_hash", "note")})
