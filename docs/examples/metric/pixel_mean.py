@@ -46,8 +46,8 @@ def pixel_mean_command(config, args):
 
 
 def tables(config, files, runs, allow_mixed=False):
-    """pixel_mean.csv (one row per run, each one of the study's Parzen `runs` under its config, with the status the study
-    reports for it) and its LaTeX table; no macros."""
+    """pixel_mean.csv (one row per run, each one of the study's Parzen `runs` under its config, with the status the
+    study reports for it) and its LaTeX table; no macros."""
     records = read_runs(files["pixel_mean"], "pixel_mean.json", runs).values()
     if not records:
         return {"tables/pixel_mean.tex": "Not computed in this study.\n"}, []
