@@ -126,7 +126,7 @@ def check_update_orders(config, source="config"):
             )
 
 
-CONFIG_VERSION = 3  # 3: the conv models' `redundant_biases`
+CONFIG_VERSION = 4  # 3: the conv models' `redundant_biases`; 4: cGAN's `sample_dropout`
 CONV_MODELS = ("dcgan", "wgan", "wgan_gp")  # the models built on the DCGAN nets
 # Keys added after the first studies were committed, with the value the code of that time behaved as. A key missing
 # from an older study's config.json and not listed here gets today's default (e.g. the collapse rule, applied now).
@@ -134,6 +134,7 @@ OLDER_BEHAVIOUR = {
     ("batch_seeds",): False, ("allow_tf32",): False, ("cuda_graphs",): False,
     ("snapshots", "every_n_epochs"): None, ("parzen", "per_snapshot"): False, ("fid", "per_snapshot"): False,
     **{("models", model, "redundant_biases"): True for model in CONV_MODELS},
+    ("models", "cgan", "sample_dropout"): False,  # the sampler of that time switched dropout off
 }
 
 
@@ -144,10 +145,22 @@ HASH_NEUTRAL = {"mlp_gan": {"noise": "uniform"},
                 **{model: {"redundant_biases": True} for model in CONV_MODELS}}
 
 
+# Model keys that only the sample stage reads: training is the same whatever their value, so no run hash holds them
+# (a run's checkpoints are sampled either way) and only the jobs that sample depend on them.
+SAMPLING_KEYS = ("sample_dropout",)
+
+
 def hashed_model_config(model, cfg):
-    """The model section `cfg` as run hashes see it (HASH_NEUTRAL keys at their neutral value left out)."""
+    """The model section `cfg` as run hashes see it (HASH_NEUTRAL keys at their neutral value and the sampling keys
+    left out)."""
     neutral = HASH_NEUTRAL.get(model, {})
-    return {key: value for key, value in cfg.items() if key not in neutral or neutral[key] != value}
+    return {key: value for key, value in cfg.items()
+            if key not in SAMPLING_KEYS and (key not in neutral or neutral[key] != value)}
+
+
+def sampling_config(cfg):
+    """The sampling keys of the model section `cfg` (what the sample stage reads beyond the run's weights)."""
+    return {key: cfg[key] for key in SAMPLING_KEYS if key in cfg}
 
 
 def model_run_config(model, dataset, cfg):

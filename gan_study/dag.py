@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from .atomic import write_text
-from .config import REPO_ROOT, grid, hashed_model_config, run_id, snapshot_epochs
+from .config import REPO_ROOT, grid, hashed_model_config, run_id, sampling_config, snapshot_epochs
 from .datasets import get_dataset
 
 # A run's place under a study's results and work dirs (runs/<RUN>), as Snakemake wildcards: config.run_dir's layout.
@@ -89,6 +89,12 @@ def config_digest(config, *keys):
     if len(keys) == 2 and keys[0] == "models":  # a model's section as its runs hash it
         section = hashed_model_config(keys[1], section)
     return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def sampling_digest(config, model):
+    """A digest of the model's sampling keys: the jobs that sample its generators re-run when they change (its
+    training jobs do not: no run hash holds them)."""
+    return hashlib.sha256(json.dumps(sampling_config(config["models"][model]), sort_keys=True).encode()).hexdigest()[:12]
 
 
 def write_resolved_config(path, config):

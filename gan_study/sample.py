@@ -46,8 +46,10 @@ def generate(variant, gen, n, seed, device, labels=None, batch_size=1000):
     parts = []
     for start in range(0, n, batch_size):
         z = variant.sample_noise(min(batch_size, n - start), rng, device)
+        masks = variant.sampling_masks(gen, z.shape[0], rng, device)
         y = None if labels is None else labels[start : start + z.shape[0]].to(device)
-        parts.append(variant.to_unit_range(gen(z, y)).float().cpu())
+        images = gen(z, y) if masks is None else gen(z, y, masks)
+        parts.append(variant.to_unit_range(images).float().cpu())
     return torch.cat(parts)
 
 
@@ -71,7 +73,11 @@ def interpolations(variant, gen, seed, device, rows=6, steps=10):
     labels = None
     if variant.conditional:  # each row keeps one class while the noise moves
         labels = (torch.arange(rows, device=device) % 10).repeat_interleave(steps)
-    return variant.to_unit_range(gen(z, labels)).float().cpu()
+    masks = variant.sampling_masks(gen, rows, rng, device)  # one set a row: only the noise moves along it
+    if masks is None:
+        return variant.to_unit_range(gen(z, labels)).float().cpu()
+    masks = [m.repeat_interleave(steps, dim=0) for m in masks]
+    return variant.to_unit_range(gen(z, labels, masks)).float().cpu()
 
 
 def nearest_training_examples(samples, train_x):

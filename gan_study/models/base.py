@@ -59,6 +59,11 @@ class GanVariant:
         the noise is an exactly rounded transform of uniforms (drawn for all seeds at once)."""
         return lambda generator: self.sample_noise(n, generator, device)
 
+    def sampling_masks(self, gen, n, generator, device):
+        """Dropout masks for `n` evaluation samples from `gen`, drawn from `generator` after their noise, or None:
+        sampling then runs the net without dropout. None unless a variant samples with its training dropout."""
+        return None
+
     def sample_labels(self, n, device):
         """Labels for `n` evaluation samples of a conditional model: n/10 per class, in blocks; None otherwise."""
         if not self.conditional:

@@ -97,13 +97,22 @@ class ConditionalGan(MlpGan):
     def noise_draw(self, n, device):  # U[0, 1)^100 (sample_noise, inherited, draws it alone)
         return UniformDraw([(n, NOISE_DIM)], lambda u: u, device)
 
+    def sampling_masks(self, gen, n, generator, device):
+        """The generator's training dropout (config `sample_dropout`): the discriminator only ever saw samples drawn
+        with it, so they are the trained model's distribution. Without it the net is the mean of its dropout
+        ensemble: it averages the variety dropout gave and, having learnt to vary through the masks, mostly ignores z."""
+        return gen.dropout_masks(n, generator, device) if self.cfg["sample_dropout"] else None
+
     def describe(self):
         return (
             r"Mirza \& Osindero's MNIST model: generator $z\sim U[0,1]^{100}\to$ ReLU 200 and one-hot "
             r"$y\to$ ReLU 1000, joined, ReLU 1200, sigmoid 784; discriminator maxout $240\times5$ on $x$ and "
             r"$50\times5$ on $y$, joined maxout $240\times4$, sigmoid. Dropout 0.5 in both nets, as the paper states; "
             r"where it applies the paper does not say, and our choice is the inputs of the joint layer and of the "
-            r"output layer in each net (inverted: kept units $\times2$; none when sampling). pylearn2 SGD as the "
-            r"MLP GAN. "
+            r"output layer in each net (inverted: kept units $\times2$). "
+            + (r"Samples are drawn with the generator's dropout, as in training: the distribution the discriminator "
+               r"was trained against (the paper does not say). " if self.cfg["sample_dropout"] else
+               r"Samples are drawn without dropout (the mean network; the paper does not say). ")
+            + r"pylearn2 SGD as the MLP GAN. "
             + self.describe_settings()
         )

@@ -67,6 +67,10 @@ def config_digest(*keys):
     return dag.config_digest(config, *keys)
 
 
+def sampling_digest(model):
+    return dag.sampling_digest(config, model)
+
+
 def data_files(wildcards):
     """The dataset files a job reads (declared when present; see gan_study.dag.data_files)."""
     return dag.data_files(config, wildcards.dataset)

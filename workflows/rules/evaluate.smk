@@ -22,6 +22,7 @@ rule sample:
     params:
         cli=GAN_STUDY,
         settings=lambda w: config_digest("models", w.model)
+        + sampling_digest(w.model)
         + config_digest("parzen")
         + config_digest("fid")
         + config_digest("report"),
@@ -101,6 +102,7 @@ for metric in METRICS:
             command=metric.command,
             options=metric.options,
             settings=config_digest(*(metric.settings or (metric.section,))),
+            sampling=lambda w: sampling_digest(w.model),  # a curve samples the run's snapshots itself
         shell:
             "OMP_NUM_THREADS={threads} {params.cli} {params.command} --model {wildcards.model} --dataset {wildcards.dataset} "
             "--seed {wildcards.seed} {params.options} --out {output} > {log} 2>&1"
