@@ -15,6 +15,21 @@ from .commands import arg, command
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+def snakemake_command(study):
+    """The command that runs `study`: the profile that names it, else the command its study file gives, else the
+    study file as the config file."""
+    from .config import REPO_ROOT, STUDIES_DIR, read_mapping
+
+    study_path = STUDIES_DIR / f"{study}.yaml"
+    for profile in sorted((REPO_ROOT / "workflows" / "profiles").glob("*/config.yaml")):
+        if read_mapping(profile).get("configfile") == str(study_path):
+            return f"snakemake --profile {profile.parent.relative_to(REPO_ROOT)}"
+    study_file = REPO_ROOT / study_path
+    given = re.findall(r"^#\s+(snakemake .*--configfile " + re.escape(str(study_path)) + r")\s*$",
+                       study_file.read_text() if study_file.is_file() else "", re.M)
+    return given[0] if given else f"snakemake --configfile {study_path}"
+
+
 def results_table(results_dir):
     results_dir = Path(results_dir)
     summary_csv, runs_csv = results_dir / "parzen_summary.csv", results_dir / "parzen_runs.csv"
@@ -32,7 +47,7 @@ def results_table(results_dir):
     lines = [
         f"Study `{results_dir.name}` (`results/{results_dir.name}/`, trained by commit "
         f"`{runs['git_commit'].iloc[0][:10]}`, device: {runs['device'].iloc[0]}), made by "
-        f"`snakemake --profile workflows/profiles/{results_dir.name}`. Parzen-window test log-likelihood in nats over "
+        f"`{snakemake_command(results_dir.name)}`. Parzen-window test log-likelihood in nats over "
         "the *trained* seeds (a seed that collapsed or diverged is counted and listed, never averaged in): mean ± "
         "standard error over test examples (the paper's convention), seed std separately; the median and range over "
         "all seeds beside it. *Final*: the weights at the end of the budget; *chosen on validation*: the checkpoint "

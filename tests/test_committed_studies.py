@@ -74,8 +74,17 @@ def test_reaggregate_rebuilds_the_committed_tables_exactly(study, repo_copy):
 
 @pytest.mark.parametrize("study", STUDIES)
 def test_readme_table_of_every_committed_study(study):
+    """The table names the command that made the study, and that command names files that exist."""
+    import re
+
     table = results_table(REPO / "results" / study)
     assert f"Study `{study}`" in table and "seeds trained / run" in table
+    command = re.search(r"made by `(snakemake [^`]*)`", table).group(1)
+    profile = re.search(r"--profile (\S+)", command).group(1)
+    assert (REPO / profile / "config.yaml").is_file(), command
+    configfile = re.search(r"--configfile (\S+)", command)
+    named = configfile.group(1) if configfile else (REPO / profile / "config.yaml").read_text().split("configfile: ")[1]
+    assert named.split()[0] == f"workflows/studies/{study}.yaml", command
 
 
 def test_the_paper_study_reports_four_trained_seeds_and_names_the_collapse():

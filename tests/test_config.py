@@ -89,7 +89,7 @@ def test_a_study_written_before_redundant_biases_reads_as_the_nets_it_trained(tm
     from gan_study.train import run_config
 
     config = load_config()
-    assert CONFIG_VERSION == 3 and config["models"]["dcgan"]["redundant_biases"] is False
+    assert CONFIG_VERSION >= 3 and config["models"]["dcgan"]["redundant_biases"] is False
     older = json.loads(json.dumps(config))
     older["config_version"] = 2
     for model in ("dcgan", "wgan", "wgan_gp"):
@@ -108,3 +108,31 @@ def test_a_study_written_before_redundant_biases_reads_as_the_nets_it_trained(tm
     assert config_hash(run_config(migrated, "dcgan", "mnist")) == config_hash(as_trained)
     assert config_hash(run_config(config, "dcgan", "mnist")) != config_hash(run_config(migrated, "dcgan", "mnist"))
     assert HASH_NEUTRAL["wgan_gp"] == {"redundant_biases": True}
+
+
+def test_cgan_sample_dropout_is_a_sampling_key_and_an_older_cgan_study_sampled_without(tmp_path):
+    """`sample_dropout` (config version 4) changes no run's hash, so the same checkpoints are sampled either way,
+    and re-runs the jobs that sample (their digest) but not training. A version-3 study that ran the cGAN sampled
+    without dropout: it reads as `false`."""
+    import json
+
+    from gan_study import dag
+    from gan_study.provenance import config_hash
+    from gan_study.train import run_config
+
+    config = load_config()
+    assert config["models"]["cgan"]["sample_dropout"] is True
+    off = json.loads(json.dumps(config))
+    off["models"]["cgan"]["sample_dropout"] = False
+    assert config_hash(run_config(config, "cgan", "mnist")) == config_hash(run_config(off, "cgan", "mnist"))
+    assert dag.config_digest(config, "models", "cgan") == dag.config_digest(off, "models", "cgan")
+    assert dag.sampling_digest(config, "cgan") != dag.sampling_digest(off, "cgan")
+    assert dag.sampling_digest(config, "mlp_gan") == dag.sampling_digest(off, "mlp_gan")
+    older = json.loads(json.dumps(config))
+    older["config_version"] = 3
+    del older["models"]["cgan"]["sample_dropout"]
+    older["runs"] = [{"model": "cgan", "datasets": ["mnist"]}]
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    migrated = load_config(base=tmp_path / "config.json")
+    assert migrated["models"]["cgan"]["sample_dropout"] is False
+    assert migrated["migrated"]["filled"]["models.cgan.sample_dropout"] is False

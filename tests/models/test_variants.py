@@ -213,6 +213,40 @@ def test_cgan_generator_dropout_masks_change_the_output():
     assert torch.equal(gen(z, y), gen(z, y, None))  # evaluation: no dropout
 
 
+def test_cgan_samples_with_its_training_dropout_unless_told_not_to():
+    """`sample_dropout: true` draws each sample's masks from the sampling stream right after its noise; `false` runs
+    the net without dropout, and draws exactly what the sampler drew before the key existed."""
+    from gan_study.sample import generate
+
+    with_dropout, without = get_variant("cgan", {"sample_dropout": True}), get_variant("cgan", {"sample_dropout": False})
+    gen, _ = with_dropout.build(MNIST, torch.rand(20, *MNIST))
+    gen.eval()
+    labels = torch.arange(6) % 10
+    rng = torch.Generator().manual_seed(7 + 1_000_003)  # generate's stream for seed 7
+    z = with_dropout.sample_noise(6, rng, "cpu")
+    masks = gen.dropout_masks(6, rng, "cpu")
+    with torch.no_grad():
+        by_hand = gen(z, labels, masks), gen(z, labels)
+    assert torch.equal(generate(with_dropout, gen, 6, 7, "cpu", labels=labels), by_hand[0])
+    assert torch.equal(generate(without, gen, 6, 7, "cpu", labels=labels), by_hand[1])
+    assert not torch.equal(by_hand[0], by_hand[1])
+    assert get_variant("mlp_gan", {}).sampling_masks(gen, 6, rng, "cpu") is None
+
+
+def test_cgan_interpolation_keeps_a_row_s_masks_while_its_noise_moves():
+    from gan_study.sample import interpolations
+
+    variant = get_variant("cgan", {"sample_dropout": True})
+    gen, _ = variant.build(MNIST, torch.rand(20, *MNIST))
+    gen.eval()
+    with torch.no_grad():
+        gen.z_branch.weight.zero_()  # the noise no longer reaches the output: what remains varies with the masks only
+        rows = interpolations(variant, gen, 0, "cpu", rows=3, steps=4).view(3, 4, -1)
+        mean_net = interpolations(get_variant("cgan", {"sample_dropout": False}), gen, 0, "cpu", rows=3, steps=4)
+    assert torch.equal(rows, rows[:, :1].expand_as(rows))  # one mask set a row
+    assert not torch.equal(rows[:, 0], mean_net.view(3, 4, -1)[:, 0])  # drawn with dropout
+
+
 def test_nets_without_dropout_draw_no_masks():
     for name, cfg in (("mlp_gan", {}), ("dcgan", CONV_CFG)):
         gen, _ = get_variant(name, cfg).build(MNIST, None)
@@ -221,7 +255,7 @@ def test_nets_without_dropout_draw_no_masks():
         assert gen.dropout_masks(4, rng, "cpu") is None and torch.equal(rng.get_state(), state)
 
 
-VARIANTS = (("mlp_gan", {}), ("mlp_gan", {"noise": "gaussian"}), ("cgan", {}), ("dcgan", CONV_CFG), ("dcgan", {**CONV_CFG, "noise": "normal"}),
+VARIANTS = (("mlp_gan", {}), ("mlp_gan", {"noise": "gaussian"}), ("cgan", {"sample_dropout": True}), ("dcgan", CONV_CFG), ("dcgan", {**CONV_CFG, "noise": "normal"}),
             ("wgan", {**CONV_CFG, "noise": "normal"}))
 
 
