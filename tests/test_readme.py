@@ -73,7 +73,8 @@ def test_the_docs_cpu_training_times_are_the_committed_ones():
         minutes = sorted(round(json.loads(p.read_text())["wall_time_s"] / 60)
                          for p in (REPO / "results" / study).glob("runs/*/*/*/train.json"))
         row = next(line for line in running.splitlines() if line.startswith(f"| {study} |"))
-        assert f"training {minutes[0]}–{minutes[-1]} min per seed in `results/{study}`" in row, (study, minutes)
+        span = f"{minutes[0]}–{minutes[-1]}" if minutes[0] != minutes[-1] else f"{minutes[0]}"
+        assert f"training {span} min per seed in `results/{study}`" in row, (study, minutes)
 
 
 def test_committed_results_carry_provenance():
@@ -286,3 +287,22 @@ def test_the_docs_quote_the_noise_study_and_its_comparison_seed_by_seed():
     assert (f"{paired['failed_here_only']} seeds failed with Gaussian noise only, {paired['failed_there_only']} with "
             f"uniform noise only (exact McNemar test, p = {paired['failure_mcnemar_p']:.2f})") in quoted
     assert f"their scores correlate at r = {paired['correlation']:.2f}" in quoted
+
+
+def test_the_docs_quote_the_cgan_studies_and_their_comparison_seed_by_seed():
+    """cpu-cgan's verdict, and how far sampling without the generator's dropout moves it, as the committed files say."""
+    import pandas as pd
+
+    quoted = passage("protocol.md", "`results/cpu-cgan/` is", "TFD is licensed")
+    verdict = pd.read_csv(REPO / "results" / "cpu-cgan" / "parzen_summary.csv").iloc[0]["verdict"]
+    assert verdict[: verdict.index("(test images).") + len("(test images).")] in quoted
+    paired = pd.read_csv(REPO / "results" / "cpu-cgan-no-dropout" / "paired_summary.csv").iloc[0]
+    assert (paired["other_study"], paired["differs_in"]) == (
+        "cpu-cgan", "models.cgan.sample_dropout false in cpu-cgan-no-dropout, true in cpu-cgan")
+    sentence = paired["verdict"]
+    assert sentence[sentence.index("over the"): sentence.index(" seeds);") + len(" seeds)")] in quoted
+    fid = {study: pd.read_csv(REPO / "results" / study / "fid_summary.csv").iloc[0]
+           for study in ("cpu-cgan", "cpu-cgan-no-dropout")}
+    assert (f"FID on 2,048 images {fid['cpu-cgan-no-dropout']['fid_mean']:.1f} against "
+            f"{fid['cpu-cgan']['fid_mean']:.1f} with dropout, recall {fid['cpu-cgan-no-dropout']['recall_mean']:.2f} "
+            f"against {fid['cpu-cgan']['recall_mean']:.2f}") in quoted
