@@ -88,13 +88,17 @@ def config_digest(config, *keys):
         section = section[key]
     if len(keys) == 2 and keys[0] == "models":  # a model's section as its runs hash it
         section = hashed_model_config(keys[1], section)
-    return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()[:12]
+    return _digest(section)
 
 
 def sampling_digest(config, model):
     """A digest of the model's sampling keys: the jobs that sample its generators re-run when they change (its
     training jobs do not: no run hash holds them)."""
-    return hashlib.sha256(json.dumps(sampling_config(config["models"][model]), sort_keys=True).encode()).hexdigest()[:12]
+    return _digest(sampling_config(config["models"][model]))
+
+
+def _digest(section):
+    return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def write_resolved_config(path, config):

@@ -96,14 +96,10 @@ def test_the_paper_study_reports_four_trained_seeds_and_names_the_collapse():
     assert r"\newcommand{\gsParzenMlpGanMnistAllMean}{68.3}" in macros
 
 
-def rescored(study, out_dir):
-    """The test log-likelihoods `rescore` recomputes from a study's published generators, in manifest order."""
-    done = subprocess.run([sys.executable, "-m", "gan_study", "rescore", "--results-dir", f"results/{study}",
-                           "--out-dir", str(out_dir)], cwd=REPO, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return [float(line.split("recomputed ")[1].split()[0]) for line in done.stdout.splitlines()
-            if "recomputed" in line]
-
-
 def test_rescore_reproduces_the_published_cpu_long_numbers(tmp_path):
-    assert rescored("cpu-long", tmp_path) == pytest.approx([178.35, 180.66], abs=0.01)
+    done = subprocess.run([sys.executable, "-m", "gan_study", "rescore", "--results-dir", "results/cpu-long",
+                           "--out-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    recomputed = [float(line.split("recomputed ")[1].split()[0]) for line in done.stdout.splitlines()
+                  if "recomputed" in line]
+    assert recomputed == pytest.approx([178.35, 180.66], abs=0.01)
