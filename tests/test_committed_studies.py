@@ -1,15 +1,18 @@
 """Committed results are an interface: the current code loads, re-scores and rebuilds every committed study."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
+from gan_study.atomic import read_csv
 from gan_study.config import CONFIG_VERSION, load_config
 from gan_study.readme import results_table
 from tests.conftest import REPO
 
 STUDIES = sorted(p.parent.name for p in (REPO / "results").glob("*/parzen_summary.csv") if p.parent.name != "smoke")
+PUBLISHED = sorted(p.parents[1].name for p in (REPO / "results").glob("*/weights/weights.json"))
 # What `reaggregate` rebuilds from the committed per-run files; each must come out as committed.
 REBUILT = ("parzen_runs.csv", "parzen_summary.csv", "macros.tex", "methods.tex", "tables/table1.tex",
            "tables/parzen_all.tex", "tables/fid.tex", "tables/metrics.tex")
@@ -96,10 +99,30 @@ def test_the_paper_study_reports_four_trained_seeds_and_names_the_collapse():
     assert r"\newcommand{\gsParzenMlpGanMnistAllMean}{68.3}" in macros
 
 
-def test_rescore_reproduces_the_published_cpu_long_numbers(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "gan_study", "rescore", "--results-dir", "results/cpu-long",
+def test_the_studies_with_published_weights_are_the_two_we_know():
+    assert PUBLISHED == ["cpu-cgan", "cpu-long"]
+
+
+@pytest.mark.parametrize("study", PUBLISHED)
+def test_rescore_reproduces_the_numbers_a_study_reported_for_its_published_weights(study, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "gan_study", "rescore", "--results-dir", f"results/{study}",
                            "--out-dir", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-2000:]
     recomputed = [float(line.split("recomputed ")[1].split()[0]) for line in done.stdout.splitlines()
                   if "recomputed" in line]
-    assert recomputed == pytest.approx([178.35, 180.66], abs=0.01)
+    assert recomputed == pytest.approx(_reported(study), abs=1e-4)
+
+
+def _reported(study):
+    """The test log-likelihood the study's tables report for each published file, in the manifest's order: the final
+    generator's from parzen_runs.csv, a snapshot's from its run's curve."""
+    runs = {(r.model, r.dataset, r.seed): r for r in read_csv(REPO / "results" / study / "parzen_runs.csv").itertuples()}
+    reported = []
+    for entry in json.loads((REPO / "results" / study / "weights" / "weights.json").read_text())["weights"]:
+        run = runs[entry["model"], entry["dataset"], entry["seed"]]
+        if entry["checkpoint"] == "final":
+            reported.append(run.test_mean_ll)
+        else:
+            assert entry["epoch"] == run.selected_epoch
+            reported.append(run.selected_test_mean_ll)
+    return reported

@@ -36,6 +36,17 @@ def prepare_command(args):
     print(f"{len(manifest['files'])} files in bundles of ≤ {manifest['limit'] / 2**20:.1f} MiB under {args.out}/ "
           f"(what a call leaves beside this checkout's working tree); {len(calls)} call{'s' * (len(calls) != 1)}, "
           f"each sending the folders in one pair of brackets, in this order: {groups}")
+    _remind_to_set_aside()
+
+
+def _remind_to_set_aside():
+    from .aside import still_in_place
+
+    waiting = still_in_place(".")
+    if waiting:
+        size = core.travelling_tree_bytes(as_set_aside=False) - core.travelling_tree_bytes()
+        print(f"before the first call: `python -m tools.remote_gpu set-aside` ({len(waiting)} committed weight files, "
+              f"{size / 2**20:.1f} MiB, are still in the tree; the bundles are sized for the tree without them)")
 
 
 def run_command(args):
@@ -76,7 +87,8 @@ def set_aside_command(args):
 
     moved = set_aside(".", args.to, int(args.min_mib * 2**20))
     print(f"{len(moved)} files set aside (links in their place); the tree that travels is now "
-          f"{core.travelling_tree_bytes() / 2**20:.1f} MiB; `python -m tools.remote_gpu put-back` afterwards")
+          f"{core.travelling_tree_bytes(as_set_aside=False) / 2**20:.1f} MiB; `python -m tools.remote_gpu put-back` "
+          "afterwards")
 
 
 def put_back_command(args):

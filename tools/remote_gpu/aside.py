@@ -24,18 +24,28 @@ def _tracked(repo, pattern=PATTERN):
     return [name for name in _git(repo, "ls-files", "-z", "--", pattern).split("\0") if name]
 
 
+def aside_folder(repo, to=None):
+    """Where `set_aside` moves the files of `repo`: `to`, by default <repo>/../<repo name>-aside."""
+    repo = Path(repo).resolve()
+    return Path(to).resolve() if to else repo.parent / f"{repo.name}-aside"
+
+
+def still_in_place(repo=".", min_bytes=2**20):
+    """The relative paths `set_aside` would move now: tracked weight files of ≥ min_bytes that are not links yet."""
+    repo = Path(repo).resolve()
+    return [name for name in _tracked(repo) if not (repo / name).is_symlink() and (repo / name).is_file()
+            and (repo / name).stat().st_size >= min_bytes]
+
+
 def set_aside(repo=".", to=None, min_bytes=2**20):
     """Move the large tracked weight files of `repo` to `to` (default: <repo>/../<repo name>-aside) and link them;
     returns the relative paths set aside."""
-    repo = Path(repo).resolve()
-    to = Path(to).resolve() if to else repo.parent / f"{repo.name}-aside"
+    repo, to = Path(repo).resolve(), aside_folder(repo, to)
     if to == repo or repo in to.parents:
         raise GanStudyError(f"set-aside --to {to}: the folder must lie outside the checkout, or it travels too")
     moved = []
-    for name in _tracked(repo):
+    for name in still_in_place(repo, min_bytes):
         path = repo / name
-        if path.is_symlink() or not path.is_file() or path.stat().st_size < min_bytes:
-            continue
         target = to / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)

@@ -91,12 +91,19 @@ def _split(path, dest_dirs, limit):
     return parts
 
 
-def travelling_tree_bytes(repo="."):
-    """Bytes of the working tree that travels with every call: tracked and untracked-not-ignored files."""
+def travelling_tree_bytes(repo=".", as_set_aside=True):
+    """Bytes of the working tree that travels with every call: tracked and untracked-not-ignored files. Calls travel
+    with the committed weights set aside, so by default a weight file `set-aside` would move counts as the link it
+    would leave; as_set_aside=False counts the tree as it is now."""
+    from .aside import aside_folder, still_in_place
+
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=repo, capture_output=True,
                             check=True).stdout.decode().split("\0")
-    paths = [Path(repo) / name for name in listed if name]
-    return sum(path.lstat().st_size for path in paths if path.is_symlink() or path.is_file())  # a link travels as one
+    movable = set(still_in_place(repo)) if as_set_aside else set()
+    link_bytes = {name: len(str(aside_folder(repo) / name).encode()) for name in movable}  # a link's size: its target
+    paths = {name: Path(repo) / name for name in listed if name}
+    return sum(link_bytes[name] if name in movable else path.lstat().st_size for name, path in paths.items()
+               if path.is_symlink() or path.is_file())  # a link travels as one
 
 
 def bundle_limit(tree_bytes):
