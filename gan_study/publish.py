@@ -6,7 +6,9 @@ with a manifest that records each file's sha256, epoch, status and the Parzen nu
 When the study's checkpoints are gone, `reproduce` retrains its runs and `publish-weights --reproduced` publishes
 those whose training log came out identical to the committed one. `rescore` samples every published
 generator exactly as the sample step did and scores it with the study's own config, printing the reported and the
-recomputed number side by side: a reader can check a committed number in minutes, with no training.
+recomputed number side by side: a reader can check a committed number in minutes, with no training. A study that
+scores another study's runs otherwise (the same checkpoints, sampled another way) re-scores from that study's
+weights (`--weights-from`).
 """
 
 import json
@@ -104,17 +106,22 @@ def publish_weights(results_dir, work_dir, reproduced=None):
     return entries
 
 
-def rescore(results_dir, out_dir, device=None):
+def rescore(results_dir, out_dir, device=None, weights_from=None):
     """Sample and Parzen-score every published generator with the study's config (on `device` instead of the
-    study's if given); returns (entry, recomputed)."""
+    study's if given); returns (entry, recomputed). `weights_from`: another study's published generators of the same
+    runs (the same run-config hash, so the same checkpoints), scored with this study's config (sampled otherwise,
+    say) against the numbers this study reports."""
     from .config import load_config
     from .evaluate import parzen
     from .sample import sample
 
     results_dir, out_dir = Path(results_dir), Path(out_dir)
-    manifest = results_dir / "weights" / MANIFEST
+    source = Path(weights_from) if weights_from else results_dir
+    manifest = source / "weights" / MANIFEST
     if not manifest.is_file():
-        raise GanStudyError(f"{manifest} is missing: this study published no weights")
+        raise GanStudyError(f"{manifest} is missing: that study published no weights" if weights_from else
+                            f"{manifest} is missing: this study published no weights (`--weights-from RESULTS_DIR` "
+                            "scores those another study published of the same runs)")
     config = load_config(base=results_dir / "config.json")
     other_device = device is not None and device != config["device"]
     if other_device:
@@ -124,19 +131,41 @@ def rescore(results_dir, out_dir, device=None):
         config["device"] = device
     results = []
     for entry in json.loads(manifest.read_text())["weights"]:
-        weights = results_dir / entry["file"]
+        weights = source / entry["file"]
         if file_sha256(weights) != entry["sha256"]:
             raise GanStudyError(f"{weights} does not match its sha256 in {manifest}; restore it from git")
+        if weights_from:
+            entry = _as_reported_by(results_dir, entry, weights)
         stem = out_dir / Path(entry["file"]).stem
         run = (entry["model"], entry["dataset"], entry["seed"])
         sample(config, *run, weights, stem.with_suffix(".samples.pt"), stem.with_suffix(".png"))
         record = parzen(config, *run, stem.with_suffix(".samples.pt"), stem.with_suffix(".parzen.json"))
         results.append((entry, record["test_mean_ll"]))
-        apart = record["test_mean_ll"] - entry["reported_test_mean_ll"]
-        print(f"{entry['file']} (epoch {entry['epoch']}): reported {entry['reported_test_mean_ll']:.4f}, "
-              f"recomputed {record['test_mean_ll']:.4f} ± {record['test_se']:.4f} nats" +
-              (f" ({apart / record['test_se']:+.1f} standard errors)" if other_device else ""), flush=True)
+        print(_rescored_line(entry, record, other_device), flush=True)
     return results
+
+
+def _rescored_line(entry, record, other_device):
+    recomputed = f"recomputed {record['test_mean_ll']:.4f} ± {record['test_se']:.4f} nats"
+    if entry["reported_test_mean_ll"] is None:
+        return f"{entry['file']} (epoch {entry['epoch']}): not reported by this study, {recomputed}"
+    apart = record["test_mean_ll"] - entry["reported_test_mean_ll"]
+    return (f"{entry['file']} (epoch {entry['epoch']}): reported {entry['reported_test_mean_ll']:.4f}, {recomputed}"
+            + (f" ({apart / record['test_se']:+.1f} standard errors)" if other_device else ""))
+
+
+def _as_reported_by(results_dir, entry, weights):
+    """Another study's manifest entry with the number `results_dir` reports for that run and epoch (None if it
+    reports none there), once the file is known to hold one of results_dir's runs."""
+    runs = {(r.model, r.dataset, int(r.seed)): r for r in _runs(results_dir).itertuples()}
+    run = runs.get((entry["model"], entry["dataset"], int(entry["seed"])))
+    held = torch.load(weights, map_location="cpu", weights_only=True).get("run_config_hash")
+    if run is None or run.run_config_hash != held:
+        raise GanStudyError(f"{weights} holds run {held} of {entry['model']} {entry['dataset']} seed {entry['seed']}, "
+                            f"which {results_dir} did not score; --weights-from needs a study of the same runs")
+    points = {int(p["epoch"]): p["test_mean_ll"] for p in _curve_points(results_dir, run)}
+    points[int(run.epochs)] = run.test_mean_ll
+    return {**entry, "reported_test_mean_ll": points.get(int(entry["epoch"]))}
 
 
 def generator_only(path):
@@ -157,6 +186,9 @@ def publish_weights_command(config, args):
                      arg("--out-dir", required=True, help="scratch dir for the samples and scores"),
                      arg("--device", choices=["cpu", "cuda"],
                          help="sample and score here instead of on the study's device (a GPU study on a CPU: other "
-                              "noise, so close to the reported numbers, not equal)")])
+                              "noise, so close to the reported numbers, not equal)"),
+                     arg("--weights-from", metavar="RESULTS_DIR",
+                         help="score the generators another study published of the same runs, with this study's "
+                              "config, against this study's numbers (e.g. a study that samples them otherwise)")])
 def rescore_command(config, args):
-    rescore(args.results_dir, args.out_dir, args.device)
+    rescore(args.results_dir, args.out_dir, args.device, args.weights_from)

@@ -113,6 +113,20 @@ def test_rescore_reproduces_the_numbers_a_study_reported_for_its_published_weigh
     assert recomputed == pytest.approx(_reported(study), abs=1e-4)
 
 
+def test_the_no_dropout_study_rescores_from_cpu_cgans_weights_to_its_own_numbers(tmp_path):
+    """The paired comparison's other side, checkable from the same published generators sampled otherwise."""
+    done = subprocess.run([sys.executable, "-m", "gan_study", "rescore", "--results-dir", "results/cpu-cgan-no-dropout",
+                           "--weights-from", "results/cpu-cgan", "--out-dir", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stdout.splitlines() if "recomputed" in line]
+    reported = [float(line.split("reported ")[1].split(",")[0]) for line in lines]
+    recomputed = [float(line.split("recomputed ")[1].split()[0]) for line in lines]
+    runs = read_csv(REPO / "results" / "cpu-cgan-no-dropout" / "parzen_runs.csv").sort_values("seed")
+    assert reported[:2] == pytest.approx(list(runs.test_mean_ll), abs=1e-4) and max(reported) < 0
+    assert recomputed == pytest.approx(reported, abs=1e-4)
+
+
 def _reported(study):
     """The test log-likelihood the study's tables report for each published file, in the manifest's order: the final
     generator's from parzen_runs.csv, a snapshot's from its run's curve."""

@@ -1,7 +1,9 @@
 """Published generator weights re-score to the committed numbers without retraining."""
 
 import json
+import shutil
 
+import pandas as pd
 import pytest
 import torch
 
@@ -59,3 +61,23 @@ def test_a_rescore_on_another_device_says_its_samples_are_other_ones(committed, 
     said = capsys.readouterr().out
     assert "these are other samples; expect each number within a few standard errors" in said
     assert said.count("standard errors)") == len(results) == 2
+
+
+def test_rescore_weights_from_another_study_of_the_same_runs_against_this_ones_numbers(committed, tmp_path):
+    publish_weights(committed, tmp_path / "gone")
+    other = tmp_path / "results" / "other"  # the same runs, scored by another study (its own numbers)
+    shutil.copytree(committed, other, ignore=shutil.ignore_patterns("weights"))
+    with pytest.raises(GanStudyError, match="this study published no weights .*--weights-from RESULTS_DIR"):
+        rescore(other, tmp_path / "out")
+    runs = pd.read_csv(other / "parzen_runs.csv")
+    runs.loc[runs.seed == 1, "test_mean_ll"] = 12.5
+    runs.to_csv(other / "parzen_runs.csv", index=False)
+    rescored = rescore(other, tmp_path / "out", weights_from=committed)
+    assert [entry["reported_test_mean_ll"] for entry, _ in rescored][1] == 12.5  # the other study's number
+    assert [entry["file"] for entry, _ in rescored] == ["weights/mlp_gan-mnist-seed0-final.pt",
+                                                      "weights/mlp_gan-mnist-seed1-final.pt"]
+    assert rescored[0][1] == pytest.approx(rescored[0][0]["reported_test_mean_ll"], abs=1e-9)
+    runs.loc[runs.seed == 1, "run_config_hash"] = "0123456789ab"  # another run of seed 1
+    runs.to_csv(other / "parzen_runs.csv", index=False)
+    with pytest.raises(GanStudyError, match="seed 1, which .*other did not score; --weights-from needs a study of"):
+        rescore(other, tmp_path / "out", weights_from=committed)
