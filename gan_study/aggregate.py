@@ -292,13 +292,14 @@ def replication_verdict(summary, curves, budgets, config, runs):
         gap = by_epoch.loc[at] - mean
         where = (f"at the paper profile's budget of {at} epochs" if at == paper_budget else
                  f"at this study's last epoch ({at}; the paper profile trains {paper_budget})")
-        all_seeds = (f" Over all {cell.runs} seeds the final log-likelihood has median {cell.parzen_all_median:.1f} "
-                     f"(range {cell.parzen_all_min:.1f} to {cell.parzen_all_max:.1f}; all-seeds mean "
-                     f"{cell.parzen_all_mean:.1f})." if cell.trained < cell.runs and not math.isnan(cell.parzen_all_mean)
-                     else "")
+        number = latex.text_number
+        all_seeds = (f" Over all {cell.runs} seeds the final log-likelihood has median "
+                     f"{number(cell.parzen_all_median)} (range {number(cell.parzen_all_min)} to "
+                     f"{number(cell.parzen_all_max)}; all-seeds mean {number(cell.parzen_all_mean)})."
+                     if cell.trained < cell.runs and not math.isnan(cell.parzen_all_mean) else "")
         images = int(runs[(runs["model"] == cell.model) & (runs["dataset"] == cell.dataset)]["train_images"].iloc[0])
         sentences[(cell.model, cell.dataset)] = (
-            f"{title}: {seeds}; over the trained seeds {reach}; {where} it is {by_epoch.loc[at]:.1f} nats, "
+            f"{title}: {seeds}; over the trained seeds {reach}; {where} it is {number(by_epoch.loc[at])} nats, "
             f"{abs(gap):.1f} nats {'below' if gap < 0 else 'above'} the paper (test images).{all_seeds}"
             + budget_sentence(cell, config, images))
     return sentences

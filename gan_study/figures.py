@@ -168,11 +168,6 @@ def _padded_limits(values):
     return lo - pad, hi + pad
 
 
-def _number(value, spec=".1f"):
-    """A number for a text label, with a true minus sign (as the tick labels have)."""
-    return format(value, spec).replace("-", "\N{MINUS SIGN}")
-
-
 def _failed_seeds_note(ax, failed, i, lo, hi):
     """One short line under cell `i`, below its box, naming its failed seeds by outcome: a lone one with its value
     ("off scale" where drawn on the edge), several by number (their values are in the tables), past ten by count. On
@@ -185,7 +180,7 @@ def _failed_seeds_note(ax, failed, i, lo, hi):
 
     runs = list(failed.itertuples())
     if len(runs) == 1:
-        note = f"seed {runs[0].seed} {runs[0].status}: {_number(runs[0].value)}{off_scale(runs)}"
+        note = f"seed {runs[0].seed} {runs[0].status}: {latex.text_number(runs[0].value)}{off_scale(runs)}"
     else:
         by_status = {}
         for r in runs:
@@ -364,7 +359,7 @@ def _paired_differences(ax, paired, p, title):
         ax.axvspan(p.difference_low, p.difference_high, color="tab:orange", alpha=0.25, label="95% t interval")
     if pd.notna(p.mean_difference):
         ax.axvline(p.mean_difference, color="tab:orange", linewidth=1.5,
-                   label=f"mean {_number(p.mean_difference, '+.1f')} nats")
+                   label=f"mean {latex.text_number(p.mean_difference, '+.1f')} nats")
     ax.plot(paired["difference"], range(len(paired)), "o", color="tab:blue", alpha=0.8)
     ax.set_yticks(range(len(paired)), [f"seed {s}" for s in paired["seed"]], fontsize=6)
     ax.set_xlabel(f"{p.study} minus {p.other_study} (nats)")

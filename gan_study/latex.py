@@ -1,4 +1,4 @@
-"""Small helpers for the LaTeX fragments the DAG writes (tables, macros, lists)."""
+"""Small helpers for the LaTeX fragments the DAG writes (tables, macros, lists), and for numbers in its sentences."""
 
 import math
 import re
@@ -12,8 +12,17 @@ def includegraphics(path):
     return rf"\includegraphics[{FIGURE_SIZE}]{{{path}}}"
 
 
+MINUS = "\N{MINUS SIGN}"
+
+
 def escape(text):
-    return re.sub(r"([&%$#_{}])", r"\\\1", str(text))
+    """Text for LaTeX: its special characters escaped, a true minus sign as \\textminus (pdflatex has no U+2212)."""
+    return re.sub(r"([&%$#_{}])", r"\\\1", str(text)).replace(MINUS, r"\textminus{}")
+
+
+def text_number(value, spec=".1f"):
+    """A number for a sentence or a label, with a true minus sign, as the tables typeset it."""
+    return format(value, spec).replace("-", MINUS)
 
 
 def camel(name):

@@ -167,12 +167,13 @@ def pair_verdict(p):
         finding = f"{p['study']}'s is {'higher' if low > 0 else 'lower'}: the interval excludes zero"
     else:
         finding = "the interval holds zero: at this number of seeds the two cannot be told apart"
+    number = latex.text_number
     correlation = ("" if not math.isfinite(p["correlation"])
-                   else f" The paired scores correlate at r = {p['correlation']:.2f}.")
+                   else f" The paired scores correlate at r = {number(p['correlation'], '.2f')}.")
     return (f"{head}: over the {p['paired_seeds']} seeds that trained in both, the test log-likelihood of "
-            f"{p['study']} minus that of {p['other_study']} is {p['mean_difference']:+.1f} nats on average (95% t "
-            f"interval over seeds {low:+.1f} to {high:+.1f}; higher in {p['study']} for {p['higher_here']} of "
-            f"{p['paired_seeds']} seeds); {finding}.{correlation} {failures}{code}")
+            f"{p['study']} minus that of {p['other_study']} is {number(p['mean_difference'], '+.1f')} nats on average "
+            f"(95% t interval over seeds {number(low, '+.1f')} to {number(high, '+.1f')}; higher in {p['study']} for "
+            f"{p['higher_here']} of {p['paired_seeds']} seeds); {finding}.{correlation} {failures}{code}")
 
 
 def compare(config, runs, other_dirs):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import latex
 from .atomic import read_csv, write_text
 from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
@@ -82,7 +83,7 @@ def results_table(results_dir):
 
 
 def _num(value):
-    return "n/a" if pd.isna(value) else f"{value:.1f}".replace("-", "−")
+    return "n/a" if pd.isna(value) else latex.text_number(value)
 
 
 def _pm(mean, se):

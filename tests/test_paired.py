@@ -1,4 +1,5 @@
 import copy
+import re
 
 import pandas as pd
 import pytest
@@ -64,6 +65,11 @@ def test_an_interval_holding_zero_is_said_to_tell_nothing_apart(tmp_path, tiny_c
     assert p.difference_low < 0 < p.difference_high
     assert "cannot be told apart" in p.verdict and p.differs_in == "the same settings"
     assert pd.isna(p.failure_mcnemar_p) and "McNemar" not in p.verdict  # no seed failed: nothing to test
+    # Its numbers carry a true minus sign, as the tables print them, and the report's macro typesets it.
+    low = f"{p.difference_low:+.1f}".replace("-", "\N{MINUS SIGN}")
+    assert f"over seeds {low} to +" in p.verdict and not re.search(r"-\d", p.verdict)
+    macros = (here[2] / "macros.tex").read_text()
+    assert f"over seeds \\textminus{{}}{low[1:]} to +" in macros and "\N{MINUS SIGN}" not in macros
 
 
 def test_a_study_without_pairing_writes_no_paired_files(tmp_path, tiny_config):
