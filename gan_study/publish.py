@@ -159,7 +159,7 @@ def _as_reported_by(results_dir, entry, weights):
     reports none there), once the file is known to hold one of results_dir's runs."""
     runs = {(r.model, r.dataset, int(r.seed)): r for r in _runs(results_dir).itertuples()}
     run = runs.get((entry["model"], entry["dataset"], int(entry["seed"])))
-    held = torch.load(weights, map_location="cpu", weights_only=True).get("run_config_hash")
+    held = checkpoint.load(weights).get("run_config_hash")
     if run is None or run.run_config_hash != held:
         raise GanStudyError(f"{weights} holds run {held} of {entry['model']} {entry['dataset']} seed {entry['seed']}, "
                             f"which {results_dir} did not score; --weights-from needs a study of the same runs")

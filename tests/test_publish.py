@@ -63,7 +63,7 @@ def test_a_rescore_on_another_device_says_its_samples_are_other_ones(committed, 
     assert said.count("standard errors)") == len(results) == 2
 
 
-def test_rescore_weights_from_another_study_of_the_same_runs_against_this_ones_numbers(committed, tmp_path):
+def test_rescore_weights_from_another_study_of_the_same_runs_against_its_numbers(committed, tmp_path, capsys):
     publish_weights(committed, tmp_path / "gone")
     other = tmp_path / "results" / "other"  # the same runs, scored by another study (its own numbers)
     shutil.copytree(committed, other, ignore=shutil.ignore_patterns("weights"))
@@ -77,6 +77,11 @@ def test_rescore_weights_from_another_study_of_the_same_runs_against_this_ones_n
     assert [entry["file"] for entry, _ in rescored] == ["weights/mlp_gan-mnist-seed0-final.pt",
                                                       "weights/mlp_gan-mnist-seed1-final.pt"]
     assert rescored[0][1] == pytest.approx(rescored[0][0]["reported_test_mean_ll"], abs=1e-9)
+    manifest = json.loads((committed / "weights" / "weights.json").read_text())
+    manifest["weights"][0]["epoch"] = 7  # an epoch the other study scored no checkpoint of
+    (committed / "weights" / "weights.json").write_text(json.dumps(manifest))
+    rescore(other, tmp_path / "out", weights_from=committed)
+    assert "seed0-final.pt (epoch 7): not reported by this study, recomputed" in capsys.readouterr().out
     runs.loc[runs.seed == 1, "run_config_hash"] = "0123456789ab"  # another run of seed 1
     runs.to_csv(other / "parzen_runs.csv", index=False)
     with pytest.raises(GanStudyError, match="seed 1, which .*other did not score; --weights-from needs a study of"):
