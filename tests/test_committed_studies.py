@@ -99,8 +99,11 @@ def test_the_paper_study_reports_four_trained_seeds_and_names_the_collapse():
     assert r"\newcommand{\gsParzenMlpGanMnistAllMean}{68.3}" in macros
 
 
-def test_the_studies_with_published_weights_are_the_two_we_know():
+def test_the_studies_with_published_weights_are_the_two_we_know_and_the_readme_names():
     assert PUBLISHED == ["cpu-cgan", "cpu-long"]
+    sentence = next(line for line in (REPO / "README.md").read_text().splitlines()
+                    if line.startswith("Published generator weights"))
+    assert all(f"`{study}`" in sentence for study in PUBLISHED)
 
 
 @pytest.mark.parametrize("study", PUBLISHED)
