@@ -130,12 +130,13 @@ def rescore(results_dir, out_dir, device=None, weights_from=None):
               "errors of the reported one, not equal to it", flush=True)
         config["device"] = device
     results = []
+    runs = {(r.model, r.dataset, int(r.seed)): r for r in _runs(results_dir).itertuples()} if weights_from else None
     for entry in json.loads(manifest.read_text())["weights"]:
         weights = source / entry["file"]
         if file_sha256(weights) != entry["sha256"]:
             raise GanStudyError(f"{weights} does not match its sha256 in {manifest}; restore it from git")
         if weights_from:
-            entry = _as_reported_by(results_dir, entry, weights)
+            entry = _as_reported_by(results_dir, runs, entry, weights)
         stem = out_dir / Path(entry["file"]).stem
         run = (entry["model"], entry["dataset"], entry["seed"])
         sample(config, *run, weights, stem.with_suffix(".samples.pt"), stem.with_suffix(".png"))
@@ -154,10 +155,9 @@ def _rescored_line(entry, record, other_device):
             + (f" ({apart / record['test_se']:+.1f} standard errors)" if other_device else ""))
 
 
-def _as_reported_by(results_dir, entry, weights):
+def _as_reported_by(results_dir, runs, entry, weights):
     """Another study's manifest entry with the number `results_dir` reports for that run and epoch (None if it
-    reports none there), once the file is known to hold one of results_dir's runs."""
-    runs = {(r.model, r.dataset, int(r.seed)): r for r in _runs(results_dir).itertuples()}
+    reports none there), once the file is known to hold one of its `runs` ((model, dataset, seed) -> run)."""
     run = runs.get((entry["model"], entry["dataset"], int(entry["seed"])))
     held = checkpoint.load(weights).get("run_config_hash")
     if run is None or run.run_config_hash != held:

@@ -44,7 +44,7 @@ def _remind_to_set_aside():
 
     waiting = still_in_place(".")
     if waiting:
-        size = core.travelling_tree_bytes(as_set_aside=False) - core.travelling_tree_bytes()
+        size = sum(Path(name).stat().st_size for name in waiting)
         print(f"before the first call: `python -m tools.remote_gpu set-aside` ({len(waiting)} committed weight files, "
               f"{size / 2**20:.1f} MiB, are still in the tree; the bundles are sized for the tree without them)")
 
