@@ -1,12 +1,14 @@
 """Figures for the report: training curves (seaborn) and the sample grids, with a LaTeX include list."""
 
 import json
+from collections import namedtuple
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -32,52 +34,38 @@ def run_key(path):
     return parts[-4], parts[-3], int(parts[-2].removeprefix("seed"))
 
 
-STYLED_SEEDS = 6
+# What a training log holds, by the name a reader knows it by.
+CURVES = {"d_loss": "discriminator loss", "g_loss": "generator loss", "wasserstein": "critic's Wasserstein estimate"}
+# A failed seed's curves: its finite logged values, for the scale and its note.
+FailedSeed = namedtuple("FailedSeed", "seed status values")
 
 
-def training_curves(log_files, out_pdf):
-    frames = []
-    for path in log_files:
-        model, dataset, seed = run_key(path)
+def run_statuses(runs_csv):
+    """{(model, dataset, seed): status} from a runs table (parzen_runs.csv); empty without one."""
+    if runs_csv is None or not Path(runs_csv).is_file():
+        return {}
+    return {(r.model, r.dataset, int(r.seed)): r.status for r in read_csv(runs_csv).itertuples()}
+
+
+def _seeds_by_cell(log_files, has_rows):
+    """{(model, dataset): [(seed, log frame), ...]} over the logs that `has_rows(frame)` keeps, seeds in order."""
+    cells = {}
+    for path in sorted(log_files, key=run_key):
         frame = read_log(path)
-        if frame.empty:  # a run that diverged before its first log row
-            continue
-        # Losses, and the critic's Wasserstein estimate for the WGANs (its own curve, same panel).
-        curves = [c for c in ("d_loss", "g_loss", "wasserstein") if c in frame.columns]
-        frame = frame.melt(id_vars=["epoch"], value_vars=curves, var_name="loss", value_name="value")
-        frame["run"] = f"{variant_class(model).title} / {DATASETS[dataset].title}"
-        frame["seed"] = str(seed)
-        frames.append(frame)
-    if not frames:  # every run diverged before its first log row: say so rather than fail the report
-        return empty_figure("no training-log rows: every run diverged before its first logged step", out_pdf)
-    data = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
-    # A line per seed: told apart by dash style up to STYLED_SEEDS seeds; past that the styles (and a legend entry
-    # each) no longer tell them apart, so every seed is drawn alike (the separation figure names the failed ones).
-    seeds = ({"style": "seed"} if data["seed"].nunique() <= STYLED_SEEDS else
-             {"units": "seed", "estimator": None, "linewidth": 0.6, "alpha": 0.5})
-    run_panels(data, "value", "minibatch mean", out_pdf, hue="loss", height=2.6, **seeds)
+        if has_rows(frame):
+            model, dataset, seed = run_key(path)
+            cells.setdefault((model, dataset), []).append((seed, frame))
+    return cells
 
 
-def separation(log_files, runs_csv, rule, out_pdf):
-    """When each seed's discriminator separated real from generated images: D(G(z)) per seed over training (log
-    scale), one panel per run, failed seeds in red and named, the collapse rule's threshold and window drawn. Returns
-    False (and draws a note) when no run has a probability discriminator to show."""
-    status = {}
-    if runs_csv is not None and Path(runs_csv).is_file():
-        runs = read_csv(runs_csv)
-        status = {(r.model, r.dataset, int(r.seed)): r.status for r in runs.itertuples()}
-    frames = [(run_key(path), frame) for path in sorted(log_files, key=run_key)
-              for frame in [read_log(path)] if "d_fake" in frame.columns and frame["d_fake"].notna().any()]
-    if not frames:
-        empty_figure("no run of this study has a probability discriminator (the WGAN critics output scores)", out_pdf)
-        return False
-    cells = sorted({(model, dataset) for (model, dataset, _), _ in frames})
+def _panel_figure(cells, draw_panel, out_pdf):
+    """One panel per (model, dataset), three to a row, drawn by `draw_panel(ax, cell, seeds)`; one legend below."""
     columns = min(3, len(cells))
     sns.set_theme(style="whitegrid", context="paper")
     rows = -(-len(cells) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows + 0.5), squeeze=False)
-    for ax, cell in zip(axes.flat, cells):
-        _separation_panel(ax, [(key[2], frame) for key, frame in frames if key[:2] == cell], cell, status, rule)
+    for ax, cell in zip(axes.flat, sorted(cells)):
+        draw_panel(ax, cell, cells[cell])
     for ax in list(axes.flat)[len(cells):]:
         ax.set_axis_off()
     legend = {}
@@ -87,6 +75,61 @@ def separation(log_files, runs_csv, rule, out_pdf):
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=2, fontsize=7, frameon=False)
     write_figure_pdf(fig, out_pdf)
     plt.close(fig)
+
+
+def training_curves(log_files, out_pdf, status=None):
+    """The losses over training, one panel per (model, dataset), a thin line per trained seed. A collapsed
+    generator's loss climbs far above the trained seeds' and would flatten them: the scale is the trained seeds', and
+    a failed seed is dashed, leaves the scale where its losses do, and is named in red."""
+    cells = _seeds_by_cell(log_files, lambda frame: not frame.empty)  # empty: diverged before its first log row
+    if not cells:  # every run diverged before its first log row: say so rather than fail the report
+        return empty_figure("no training-log rows: every run diverged before its first logged step", out_pdf)
+    _panel_figure(cells, lambda ax, cell, seeds: _curves_panel(ax, cell, seeds, status or {}), out_pdf)
+
+
+def _curves_panel(ax, cell, seeds, status):
+    """One (model, dataset): each seed's losses coloured by what they are; failed seeds dashed and named."""
+    colours = dict(zip(CURVES, sns.color_palette(n_colors=len(CURVES))))
+    trained, failed = [], []
+    for seed, frame in seeds:
+        seed_status = status.get((*cell, seed), Status.COMPLETED)
+        bad = seed_status != Status.COMPLETED
+        columns = [c for c in CURVES if c in frame.columns and frame[c].notna().any()]
+        for column in columns:
+            ax.plot(frame["epoch"], frame[column], color=colours[column], linestyle="--" if bad else "-",
+                    linewidth=1.2 if bad else 0.7, alpha=0.95 if bad else 0.6, zorder=3 if bad else 2,
+                    label=CURVES[column])
+        values = frame[columns].to_numpy(dtype=float).ravel()
+        values = list(values[np.isfinite(values)])
+        if bad:
+            failed.append(FailedSeed(seed, seed_status, values))
+        else:
+            trained.extend(values)
+    lo, hi = _padded_limits(trained or [v for run in failed for v in run.values] or [0.0])
+    ax.set_ylim(lo, hi)
+    ax.plot([], [], color="0.4", linewidth=0.7, label="trained seed")
+    if failed:
+        ax.plot([], [], color="0.4", linewidth=1.2, linestyle="--", label="failed seed (named)")
+        note = _failed_seeds_text(failed, lambda runs: " (off scale)" if any(
+            not lo <= v <= hi for run in runs for v in run.values) else "", lone_value=False)
+        ax.annotate(note, xy=(0.98, 0.95), xycoords="axes fraction", ha="right", va="top", fontsize=7,
+                    color="tab:red", zorder=4,
+                    bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("minibatch mean")
+    ax.set_title(f"{variant_class(cell[0]).title} / {DATASETS[cell[1]].title}", fontsize=9)
+
+
+def separation(log_files, runs_csv, rule, out_pdf):
+    """When each seed's discriminator separated real from generated images: D(G(z)) per seed over training (log
+    scale), one panel per run, failed seeds in red and named, the collapse rule's threshold and window drawn. Returns
+    False (and draws a note) when no run has a probability discriminator to show."""
+    status = run_statuses(runs_csv)
+    cells = _seeds_by_cell(log_files, lambda frame: "d_fake" in frame.columns and frame["d_fake"].notna().any())
+    if not cells:
+        empty_figure("no run of this study has a probability discriminator (the WGAN critics output scores)", out_pdf)
+        return False
+    _panel_figure(cells, lambda ax, cell, seeds: _separation_panel(ax, seeds, cell, status, rule), out_pdf)
     return True
 
 
@@ -168,26 +211,27 @@ def _padded_limits(values):
     return lo - pad, hi + pad
 
 
+def _failed_seeds_text(runs, off_scale, lone_value=True):
+    """Failed seeds in a few words, by outcome: a lone one (with its `value` when `lone_value`), several by number,
+    past ten by count; `off_scale(runs)` adds " (off scale)" where they are drawn on or past the frame."""
+    if len(runs) == 1:
+        value = f": {latex.text_number(runs[0].value)}" if lone_value else ""
+        return f"seed {runs[0].seed} {runs[0].status}{value}{off_scale(runs)}"
+    by_status = {}
+    for r in runs:
+        by_status.setdefault(r.status, []).append(r)
+    return "; ".join(f"{len(same)} seeds {status}" if len(same) > 10 else
+                     f"{status}: seed{'s' if len(same) > 1 else ''} {', '.join(str(r.seed) for r in same)}"
+                     f"{off_scale(same)}" for status, same in by_status.items())
+
+
 def _failed_seeds_note(ax, failed, i, lo, hi):
-    """One short line under cell `i`, below its box, naming its failed seeds by outcome: a lone one with its value
-    ("off scale" where drawn on the edge), several by number (their values are in the tables), past ten by count. On
-    a white ground, so no grid line or whisker runs through it; on the right when they all sit there."""
+    """One short line under cell `i`, below its box, naming its failed seeds (`_failed_seeds_text`). On a white
+    ground, so no grid line or whisker runs through it; on the right when they all sit there."""
     if failed.empty:
         return
-
-    def off_scale(runs):
-        return " (off scale)" if all(not lo <= r.value <= hi for r in runs) else ""
-
-    runs = list(failed.itertuples())
-    if len(runs) == 1:
-        note = f"seed {runs[0].seed} {runs[0].status}: {latex.text_number(runs[0].value)}{off_scale(runs)}"
-    else:
-        by_status = {}
-        for r in runs:
-            by_status.setdefault(r.status, []).append(r)
-        note = "; ".join(f"{len(same)} seeds {status}" if len(same) > 10 else
-                         f"{status}: seed{'s' if len(same) > 1 else ''} {', '.join(str(r.seed) for r in same)}"
-                         f"{off_scale(same)}" for status, same in by_status.items())
+    note = _failed_seeds_text(list(failed.itertuples()), lambda runs: " (off scale)" if all(
+        not lo <= r.value <= hi for r in runs) else "")
     right = bool((failed["value"] > hi).all())
     ax.annotate(note, xy=(0.99 if right else 0.01, i - 0.53), xycoords=("axes fraction", "data"),
                 ha="right" if right else "left", va="center", fontsize=8, color="tab:red", zorder=4,
@@ -384,7 +428,7 @@ def _curves_caption(sources, own_study):
 def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None, curves_csv=None,
             parzen_curves_csv=None, baselines_csv=None, curves_from=(), paired=None):
     out_dir = Path(out_dir)
-    training_curves(log_files, out_dir / "training_curves.pdf")
+    training_curves(log_files, out_dir / "training_curves.pdf", run_statuses(runs_csv))
     if runs_csv:
         seed_distributions(runs_csv, fid_csv, out_dir / "seeds.pdf", baselines_csv)
     lines = ["% Generated by `python -m gan_study figures`; do not edit."]

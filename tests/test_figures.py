@@ -156,17 +156,48 @@ def test_failed_seeds_are_named_under_their_cell_clear_of_every_box_point_and_ba
     assert texts == ["12 seeds collapsed"] and _clear(*extents)
 
 
-def test_training_curves_tell_seeds_apart_by_style_only_while_styles_can(tmp_path, monkeypatch):
-    """Past six seeds the dash styles (and a legend entry each) no longer tell seeds apart: every seed is drawn alike,
-    the legend keeps the losses."""
+def _loss_log(g_loss, d_loss=0.5, epochs=10):
+    return pd.DataFrame({"epoch": [epochs * (i + 1) / len(g_loss) for i in range(len(g_loss))], "g_loss": g_loss,
+                         "d_loss": d_loss})
+
+
+def test_training_curves_keep_the_trained_seeds_scale_and_name_the_failed_seed_off_it():
+    """A collapsed generator's loss climbs to ~17 where the trained seeds' stay near 1: the scale is the trained
+    seeds' (it used to be the collapsed seed's, flattening every trained curve), the failed seed is dashed and named."""
+    from gan_study.figures import _curves_panel
+
+    trained = [1.0, 4.0, 2.0, 1.5]
+    seeds = [(0, _loss_log(trained)), (1, _loss_log([1.0, 4.0, 12.0, 17.0], d_loss=[0.5, 0.2, 0.0, 0.0])),
+             (2, _loss_log([x + 0.1 for x in trained]))]
+    fig, ax = plt.subplots()
+    _curves_panel(ax, ("mlp_gan", "mnist"), seeds, {("mlp_gan", "mnist", 1): "collapsed"})
+    low, high = ax.get_ylim()
+    assert 4.1 < high < 5.0 and -0.1 < low < 0.5
+    assert [t.get_text() for t in ax.texts] == ["seed 1 collapsed (off scale)"]
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--" and len(line.get_xdata())]
+    assert len(dashed) == 2 and max(max(line.get_ydata()) for line in dashed) == 17.0  # drawn, leaving the frame
+    labels = ax.get_legend_handles_labels()[1]
+    assert {"generator loss", "discriminator loss", "trained seed", "failed seed (named)"} == set(labels)
+    plt.close(fig)
+
+
+def test_training_curves_of_failed_seeds_alone_are_on_their_own_scale():
+    from gan_study.figures import _curves_panel
+
+    fig, ax = plt.subplots()
+    _curves_panel(ax, ("mlp_gan", "mnist"), [(0, _loss_log([1.0, 17.0])), (1, _loss_log([1.0, float("inf")]))],
+                  {("mlp_gan", "mnist", 0): "collapsed", ("mlp_gan", "mnist", 1): "diverged"})
+    assert ax.get_ylim()[1] > 17.0
+    assert [t.get_text() for t in ax.texts] == ["collapsed: seed 0; diverged: seed 1"]
+    plt.close(fig)
+
+
+def test_the_training_curves_figure_reads_the_seeds_outcomes_from_the_runs_table(tmp_path, tiny_config, monkeypatch):
     from gan_study import figures as module
 
-    drawn = {}
-    monkeypatch.setattr(module, "run_panels", lambda data, *args, **kwargs: drawn.update(kwargs, seeds=data["seed"]))
-    for n, expected in ((6, {"style": "seed"}), (20, {"units": "seed", "estimator": None})):
-        logs = [_log(tmp_path / str(n) / "runs" / "mlp_gan" / "mnist" / f"seed{s}" / "train_log.csv", 0.3)
-                for s in range(n)]
-        drawn.clear()
-        module.training_curves(logs, tmp_path / "curves.pdf")
-        assert drawn["seeds"].nunique() == n and drawn["hue"] == "loss"
-        assert {k: drawn.get(k) for k in expected} == expected and ("style" in drawn) == (n <= 6)
+    seen = {}
+    monkeypatch.setattr(module, "_curves_panel", lambda ax, cell, seeds, status: seen.update(status))
+    runs = tmp_path / "runs" / "mlp_gan" / "mnist"
+    logs = [_log(runs / "seed0" / "train_log.csv", 0.3), _log(runs / "seed1" / "train_log.csv", 1e-5, d_real=1.0)]
+    figures(tiny_config, logs, [], tmp_path / "figures", runs_csv=_runs(tmp_path, {0: "completed", 1: "collapsed"}))
+    assert seen == {("mlp_gan", "mnist", 0): "completed", ("mlp_gan", "mnist", 1): "collapsed"}
