@@ -58,12 +58,13 @@ def _seeds_by_cell(log_files, has_rows):
     return cells
 
 
-def _panel_figure(cells, draw_panel, out_pdf):
-    """One panel per (model, dataset), three to a row, drawn by `draw_panel(ax, cell, seeds)`; one legend below."""
+def _panel_figure(cells, draw_panel, out_pdf, legend_first=()):
+    """One panel per (model, dataset), three to a row, drawn by `draw_panel(ax, cell, seeds)`; one legend below (the
+    labels of `legend_first` first, in that order, then the others as drawn)."""
     columns = min(3, len(cells))
     sns.set_theme(style="whitegrid", context="paper")
     rows = -(-len(cells) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.6 * rows), squeeze=False)
     for ax, cell in zip(axes.flat, sorted(cells)):
         draw_panel(ax, cell, cells[cell])
     for ax in list(axes.flat)[len(cells):]:
@@ -71,7 +72,11 @@ def _panel_figure(cells, draw_panel, out_pdf):
     legend = {}
     for ax in axes.flat:
         legend.update({label: handle for handle, label in zip(*ax.get_legend_handles_labels())})
-    fig.tight_layout(rect=(0, 0.12 / axes.shape[0], 1, 1))
+    first = [label for label in legend_first if label in legend]
+    legend = {label: legend[label] for label in first + [label for label in legend if label not in first]}
+    legend_rows = max(2, -(-len(legend) // 2))  # two entries a row, room for two rows at least
+    fig.set_figheight(2.6 * rows + 0.25 * legend_rows)
+    fig.tight_layout(rect=(0, 0.06 * legend_rows / rows, 1, 1))
     fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=2, fontsize=7, frameon=False)
     write_figure_pdf(fig, out_pdf)
     plt.close(fig)
@@ -84,13 +89,14 @@ def training_curves(log_files, out_pdf, status=None):
     cells = _seeds_by_cell(log_files, lambda frame: not frame.empty)  # empty: diverged before its first log row
     if not cells:  # every run diverged before its first log row: say so rather than fail the report
         return empty_figure("no training-log rows: every run diverged before its first logged step", out_pdf)
-    _panel_figure(cells, lambda ax, cell, seeds: _curves_panel(ax, cell, seeds, status or {}), out_pdf)
+    _panel_figure(cells, lambda ax, cell, seeds: _curves_panel(ax, cell, seeds, status or {}), out_pdf,
+                  legend_first=CURVES.values())
 
 
 def _curves_panel(ax, cell, seeds, status):
     """One (model, dataset): each seed's losses coloured by what they are; failed seeds dashed and named."""
     colours = dict(zip(CURVES, sns.color_palette(n_colors=len(CURVES))))
-    trained, failed = [], []
+    trained, failed, any_trained = [], [], False
     for seed, frame in seeds:
         seed_status = status.get((*cell, seed), Status.COMPLETED)
         bad = seed_status != Status.COMPLETED
@@ -105,9 +111,11 @@ def _curves_panel(ax, cell, seeds, status):
             failed.append(FailedSeed(seed, seed_status, values))
         else:
             trained.extend(values)
+            any_trained = True
     lo, hi = _padded_limits(trained or [v for run in failed for v in run.values] or [0.0])
     ax.set_ylim(lo, hi)
-    ax.plot([], [], color="0.4", linewidth=0.7, label="trained seed")
+    if any_trained:
+        ax.plot([], [], color="0.4", linewidth=0.7, label="trained seed")
     if failed:
         ax.plot([], [], color="0.4", linewidth=1.2, linestyle="--", label="failed seed (named)")
         note = _failed_seeds_text(failed, lambda runs: " (off scale)" if any(

@@ -201,3 +201,25 @@ def test_the_training_curves_figure_reads_the_seeds_outcomes_from_the_runs_table
     logs = [_log(runs / "seed0" / "train_log.csv", 0.3), _log(runs / "seed1" / "train_log.csv", 1e-5, d_real=1.0)]
     figures(tiny_config, logs, [], tmp_path / "figures", runs_csv=_runs(tmp_path, {0: "completed", 1: "collapsed"}))
     assert seen == {("mlp_gan", "mnist", 0): "completed", ("mlp_gan", "mnist", 1): "collapsed"}
+
+
+def test_the_training_curves_legend_names_the_curves_first_and_makes_room_for_them(tmp_path, monkeypatch):
+    """A WGAN's third curve comes first in the legend with the losses, not after the seed styles; a third legend row
+    gets room of its own below the panels instead of running into their axis labels."""
+    from gan_study import figures as module
+
+    drawn = {}
+    monkeypatch.setattr(module, "write_figure_pdf", lambda fig, path: drawn.update(
+        legend=[t.get_text() for t in fig.legends[0].get_texts()], height=fig.get_figheight()))
+    logs = []
+    for model in ("mlp_gan", "wgan"):
+        frame = _loss_log([1.0, 2.0])
+        if model == "wgan":
+            frame["wasserstein"] = 0.3
+        logs.append(tmp_path / "runs" / model / "mnist" / "seed0" / "train_log.csv")
+        logs[-1].parent.mkdir(parents=True)
+        frame.to_csv(logs[-1], index=False)
+    module.training_curves(logs, tmp_path / "curves.pdf", {("mlp_gan", "mnist", 0): "collapsed"})
+    assert drawn["legend"] == ["discriminator loss", "generator loss", "critic's Wasserstein estimate",
+                               "failed seed (named)", "trained seed"]
+    assert drawn["height"] == 2.6 + 0.25 * 3
