@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -184,6 +185,25 @@ def test_cpu_long_dry_run(repo_copy):
                 if line.split()[:1] in (["train"], ["parzen_curve"], ["fid_curve"]))
     assert jobs == {"train": "2", "parzen_curve": "2"}  # FID per checkpoint is off: a CPU FID costs minutes
     assert "--seed 2" in done.stdout and "--seed 3" in done.stdout
+
+
+def test_a_study_grown_by_a_seed_rewrites_its_methods_in_a_fresh_clone(repo_copy):
+    """A clone holds no Snakemake record of the methods rule's params: the methods follow the results' config, so a
+    committed study given one more seed trains that seed alone and rewrites its methods (which name the seeds), not
+    only its tables (its methods once stayed at the old seed list beside tables of the new one)."""
+    results, now = repo_copy / "results" / "cpu-failures", time.time()
+    for path in results.rglob("*"):  # as a clone leaves them: each run's files checked out after the study's tables
+        os.utime(path, (now + ("runs" in path.relative_to(results).parts),) * 2)
+    study = repo_copy / "workflows" / "studies" / "cpu-failures.yaml"
+    seeds = load_config(study)["seeds"]
+    study.write_text(study.read_text().replace(f"seeds: {seeds}", f"seeds: {seeds + [max(seeds) + 1]}"))
+    done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/cpu", "--configfile", str(study))
+    assert done.returncode == 0, done.stderr
+    stats = done.stdout[done.stdout.index("Job stats"):]
+    jobs = dict(line.split() for line in stats[:stats.index("\n\n")].splitlines()[3:])  # the table's rows
+    assert {job: jobs.get(job) for job in ("train", "aggregate", "methods", "report")} == {
+        "train": "1", "aggregate": "1", "methods": "1", "report": "1"}
+    assert f"--seed {max(seeds) + 1} " in done.stdout
 
 
 def test_paper_long_dry_run(repo_copy):

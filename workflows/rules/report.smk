@@ -74,7 +74,11 @@ rule figure1:
         "OMP_NUM_THREADS={threads} {params.cli} figure1 --out-pdf {output.pdf} --out-json {output.json} > {log} 2>&1"
 
 
+# The results' resolved config as input: a study whose config grew (more seeds, another cell) re-aggregates, and its
+# methods follow, also in a fresh clone, where Snakemake holds no record of the params below to compare against.
 rule methods:
+    input:
+        rules.aggregate.output.config,
     output:
         f"{RESULTS}/methods.tex",
     log:
