@@ -148,23 +148,38 @@ def _separation_panel(ax, seeds, cell, status, rule, floor=1e-8):
                label=f"judged: last {rule['last_fraction']:.0%} of epochs")
     ax.axhline(rule["d_fake_below"], color="0.3", linestyle="--", linewidth=1,
                label=f"D(G(z)) = {rule['d_fake_below']:g} (and D(x) > {rule['d_real_above']:g})")
-    failed = 0
+    ends = []  # (last value, last epoch, seed) of each failed seed, for its label
     for seed, frame in seeds:
         seed_status = status.get((*cell, seed), Status.COMPLETED)
         bad = seed_status != Status.COMPLETED
-        failed += bad
         ax.plot(frame["epoch"], frame["d_fake"].clip(lower=floor), linewidth=1.2 if bad else 0.7,
                 color="tab:red" if bad else "tab:blue", alpha=0.95 if bad else 0.45, zorder=3 if bad else 2,
                 label=f"{seed_status} seed" if bad else "trained seed")
         if bad:
-            ax.annotate(f"seed {seed}", (frame["epoch"].iloc[-1], max(frame["d_fake"].iloc[-1], floor)),
-                        xytext=(3, 0), textcoords="offset points", fontsize=7, color="tab:red", va="center")
+            ends.append((max(frame["d_fake"].iloc[-1], floor), frame["epoch"].iloc[-1], seed))
     ax.set_yscale("log")
     ax.set_xlim(0, last_epoch)
+    _name_line_ends(ax, ends)
+    failed = len(ends)
     ax.set_xlabel("epoch")
     ax.set_ylabel("D(G(z)), minibatch mean")
     ax.set_title(f"{variant_class(cell[0]).title} / {DATASETS[cell[1]].title}: {failed} of {len(seeds)} seeds failed",
                  fontsize=9)
+
+
+def _name_line_ends(ax, ends, gap=0.07):
+    """"seed N" in red at the end of each failed seed's line (on a log y-axis). Failed seeds tend to end at the same
+    floor, where their labels would print over each other: each label sits at least `gap` (axes fraction) above the
+    one below it, the lowest at its line's end."""
+    low, high = np.log10(ax.get_ylim())
+    below = -np.inf
+    for value, epoch, seed in sorted(ends):
+        natural = (np.log10(value) - low) / (high - low)
+        at = max(natural, below + gap)
+        y = value if at == natural else 10 ** (low + at * (high - low))  # unmoved: exactly at its line's end
+        below = at
+        ax.annotate(f"seed {seed}", (epoch, y), xytext=(3, 0), textcoords="offset points", fontsize=7,
+                    color="tab:red", va="center", annotation_clip=False)
 
 
 def empty_figure(message, out_pdf):

@@ -223,3 +223,19 @@ def test_the_training_curves_legend_names_the_curves_first_and_makes_room_for_th
     assert drawn["legend"] == ["discriminator loss", "generator loss", "critic's Wasserstein estimate",
                                "failed seed (named)", "trained seed"]
     assert drawn["height"] == 2.6 + 0.25 * 3
+
+
+def test_failed_seeds_ending_at_the_same_floor_get_labels_apart(tmp_path):
+    """Three collapsed seeds end at one D(G(z)): their names used to print over each other ("seed 16" and "seed 18"
+    as one smudge); now each sits a fixed step above the one below, the lowest at its line's end."""
+    runs = tmp_path / "runs" / "mlp_gan" / "mnist"
+    seeds = [(s, pd.read_csv(_log(runs / f"seed{s}" / "train_log.csv", 0.3 if s == 0 else 1e-5, d_real=1.0)))
+             for s in (0, 4, 16, 18)]
+    status = {("mlp_gan", "mnist", s): "collapsed" for s in (4, 16, 18)}
+    fig, ax = plt.subplots()
+    _separation_panel(ax, seeds, ("mlp_gan", "mnist"), status, RULE)
+    to_axes = ax.transAxes.inverted()
+    heights = [to_axes.transform(ax.transData.transform(t.xy))[1] for t in ax.texts]
+    assert [t.get_text() for t in ax.texts] == ["seed 4", "seed 16", "seed 18"]
+    assert ax.texts[0].xy[1] == 1e-5 and all(b - a > 0.069 for a, b in zip(heights, heights[1:]))
+    plt.close(fig)
