@@ -11,6 +11,7 @@ from .datasets import REGISTRY as DATASETS
 from .errors import GanStudyError
 from .models import variant_class
 from .reference import parzen_table1
+from .run_table import in_order_of_appearance
 from .commands import arg, command
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -45,9 +46,11 @@ def results_table(results_dir):
     published = dict(parzen_table1())
     fid_csv = results_dir / "fid_summary.csv"
     fid = read_csv(fid_csv).set_index(["model", "dataset"]) if fid_csv.is_file() else None
+    commits = in_order_of_appearance(f"`{commit[:10]}`" for commit in runs["git_commit"])
+    devices = in_order_of_appearance(runs["device"])
     lines = [
-        f"Study `{results_dir.name}` (`results/{results_dir.name}/`, trained by commit "
-        f"`{runs['git_commit'].iloc[0][:10]}`, device: {runs['device'].iloc[0]}), made by "
+        f"Study `{results_dir.name}` (`results/{results_dir.name}/`, trained by commit{'s' * (len(commits) > 1)} "
+        f"{', '.join(commits)}, device{'s' * (len(devices) > 1)}: {'; '.join(devices)}), made by "
         f"`{snakemake_command(results_dir.name)}`. Parzen-window test log-likelihood in nats over "
         "the *trained* seeds (a seed that collapsed or diverged is counted and listed, never averaged in): mean ± "
         "standard error over test examples (the paper's convention), seed std separately; the median and range over "

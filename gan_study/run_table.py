@@ -33,6 +33,12 @@ def read_runs(paths, what, runs=None):
     return keyed
 
 
+def in_order_of_appearance(values):
+    """The distinct `values`, in the order they first appear: the commits (or devices) that trained a study's runs,
+    several when it was trained in parts."""
+    return list(dict.fromkeys(values))
+
+
 def with_run_status(frame, runs):
     """`frame` (per-run or per-checkpoint rows) with each run's reported status from `runs`: a collapse is decided at
     aggregation, so the evaluators' records of older studies still say `completed`."""

@@ -13,13 +13,13 @@ PROV = {"git_commit": "abc123def456", "git_dirty": False, "device": "cpu", "pack
         "started": "t0", "finished": "t1"}
 
 
-def write_run(tmp, seed, status="completed", ll=100.0, se=2.0, run_hash="h1"):
+def write_run(tmp, seed, status="completed", ll=100.0, se=2.0, run_hash="h1", prov=PROV):
     base = {"model": "mlp_gan", "dataset": "mnist", "seed": seed}
     train_json, parzen_json = tmp / f"train{seed}.json", tmp / f"parzen{seed}.json"
     train_json.write_text(json.dumps({**base, "status": status, "epochs_completed": 3, "train_images": 50000,
                                       "diverged": {"step": 7} if status == "diverged" else None,
-                                      "wall_time_s": 1.0, "provenance": PROV}))
-    record = {**base, "status": status, "run_config_hash": run_hash, "wall_time_s": 1.0, "provenance": PROV}
+                                      "wall_time_s": 1.0, "provenance": prov}))
+    record = {**base, "status": status, "run_config_hash": run_hash, "wall_time_s": 1.0, "provenance": prov}
     if status == "completed":
         record.update(test_mean_ll=ll, test_se=se, sigma=0.2, n_centres=10000, n_test=10000)
     parzen_json.write_text(json.dumps(record))
@@ -46,6 +46,18 @@ def test_mean_and_std_over_seeds_with_diverged_runs_counted_not_averaged(tmp_pat
     table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
     assert r"\num{121 +- 1.6}" in table and r"\num{105.0 +- 3.0}" in table and "2/3" in table
     assert "Package versions: torch 2.x." in (tmp_path / "out" / "tables" / "provenance.tex").read_text()
+
+
+def test_a_study_trained_in_parts_names_every_commit_that_trained_it(tmp_path, tiny_config):
+    """\\gsGitCommit names the first run's commit; a study trained at two commits says so (its report's title page and
+    \\gsGitCommits), rather than letting the first commit stand for every run."""
+    files = [write_run(tmp_path, 0), write_run(tmp_path, 1),
+             write_run(tmp_path, 2, prov={**PROV, "git_commit": "fedcba987654"})]
+    aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
+    macros = (tmp_path / "out" / "macros.tex").read_text()
+    assert r"\newcommand{\gsGitCommit}{abc123def4}" in macros
+    assert r"\newcommand{\gsGitCommits}{abc123def4, fedcba9876}" in macros
+    assert r"\newcommand{\gsGitCommitCount}{2}" in macros
 
 
 def test_refuses_to_mix_configs_in_one_cell_unless_told(tmp_path, tiny_config):

@@ -228,6 +228,19 @@ def test_readme_gpu_numbers_match_the_committed_gpu_files():
     assert failed == ["dcgan", "wgan", "wgan_gp"] and "DCGAN, WGAN and WGAN-GP do not" in quoted
 
 
+def test_a_results_table_names_every_commit_that_trained_the_study():
+    """cpu-failures was trained in parts: the table's first line names each training commit, not the first alone."""
+    import pandas as pd
+
+    from gan_study.readme import results_table
+
+    study = REPO / "results" / "cpu-failures"
+    commits = list(dict.fromkeys(pd.read_csv(study / "parzen_runs.csv")["git_commit"].str[:10]))
+    assert len(commits) > 1
+    first_line = results_table(study).splitlines()[0]
+    assert "trained by commits " + ", ".join(f"`{c}`" for c in commits) + ", device: " in first_line
+
+
 def test_readme_shows_every_seed_of_the_study():
     """A mean over seeds hides a failed seed: the generated section lists each one."""
     import pandas as pd
