@@ -46,11 +46,8 @@ def results_table(results_dir):
     published = dict(parzen_table1())
     fid_csv = results_dir / "fid_summary.csv"
     fid = read_csv(fid_csv).set_index(["model", "dataset"]) if fid_csv.is_file() else None
-    commits = in_order_of_appearance(f"`{commit[:10]}`" for commit in runs["git_commit"])
-    devices = in_order_of_appearance(runs["device"])
     lines = [
-        f"Study `{results_dir.name}` (`results/{results_dir.name}/`, trained by commit{'s' * (len(commits) > 1)} "
-        f"{', '.join(commits)}, device{'s' * (len(devices) > 1)}: {'; '.join(devices)}), made by "
+        f"Study `{results_dir.name}` (`results/{results_dir.name}/`, {_trained_by(runs)}), made by "
         f"`{snakemake_command(results_dir.name)}`. Parzen-window test log-likelihood in nats over "
         "the *trained* seeds (a seed that collapsed or diverged is counted and listed, never averaged in): mean ± "
         "standard error over test examples (the paper's convention), seed std separately; the median and range over "
@@ -83,6 +80,14 @@ def results_table(results_dir):
     if verdicts:
         lines += ["", *[f"**Replication verdict (computed).** {v}" for v in verdicts]]
     return "\n".join(lines)
+
+
+def _trained_by(runs):
+    """The commits and devices that trained the runs: several when a study was trained in parts."""
+    commits = in_order_of_appearance(f"`{commit[:10]}`" for commit in runs["git_commit"])
+    devices = in_order_of_appearance(runs["device"])
+    return (f"trained by commit{'s' * (len(commits) > 1)} {', '.join(commits)}, "
+            f"device{'s' * (len(devices) > 1)}: {'; '.join(devices)}")
 
 
 def _num(value):
