@@ -126,7 +126,7 @@ def check_update_orders(config, source="config"):
             )
 
 
-CONFIG_VERSION = 4  # 3: the conv models' `redundant_biases`; 4: cGAN's `sample_dropout`
+CONFIG_VERSION = 5  # 3: the conv models' `redundant_biases`; 4: cGAN's `sample_dropout`; 5: Figure 1's k and lr decay
 CONV_MODELS = ("dcgan", "wgan", "wgan_gp")  # the models built on the DCGAN nets
 # Keys added after the first studies were committed, with the value the code of that time behaved as. A key missing
 # from an older study's config.json and not listed here gets today's default (e.g. the collapse rule, applied now).
@@ -135,6 +135,7 @@ OLDER_BEHAVIOUR = {
     ("snapshots", "every_n_epochs"): None, ("parzen", "per_snapshot"): False, ("fid", "per_snapshot"): False,
     **{("models", model, "redundant_biases"): True for model in CONV_MODELS},
     ("models", "cgan", "sample_dropout"): False,  # the sampler of that time switched dropout off
+    ("figure1", "d_steps_per_g_step"): 1, ("figure1", "lr_decay_d"): False,  # (d) alternated single steps at one lr
 }
 
 

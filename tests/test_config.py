@@ -137,3 +137,20 @@ def test_cgan_sample_dropout_is_a_sampling_key_and_an_older_cgan_study_sampled_w
     migrated = load_config(base=tmp_path / "config.json")
     assert migrated["models"]["cgan"]["sample_dropout"] is False
     assert migrated["migrated"]["filled"]["models.cgan.sample_dropout"] is False
+
+
+def test_an_older_study_drew_figure1_with_single_steps_at_one_learning_rate(tmp_path):
+    """Figure 1's `d_steps_per_g_step` and `lr_decay_d` (config version 5): a version-4 study's panel (d) alternated
+    one discriminator step with one generator step at a fixed learning rate, and reads so."""
+    import json
+
+    config = load_config()
+    assert config["figure1"]["d_steps_per_g_step"] > 1 and config["figure1"]["lr_decay_d"] is True
+    older = json.loads(json.dumps(config))
+    older["config_version"] = 4
+    for key in ("d_steps_per_g_step", "lr_decay_d"):
+        del older["figure1"][key]
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    migrated = load_config(base=tmp_path / "config.json")
+    assert migrated["figure1"]["d_steps_per_g_step"] == 1 and migrated["figure1"]["lr_decay_d"] is False
+    assert migrated["migrated"]["filled"] == {"figure1.d_steps_per_g_step": 1, "figure1.lr_decay_d": False}
