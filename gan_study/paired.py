@@ -102,6 +102,12 @@ def _commits(column):
     return " ".join(sorted({str(commit)[:7] for commit in column}))
 
 
+def _commits_in_words(commits):
+    """'10017a6 bc764c5' (a `_commits` column) as 'commits 10017a6, bc764c5'; one as 'commit 10017a6'."""
+    names = commits.split()
+    return ("commit " if len(names) == 1 else "commits ") + ", ".join(names)
+
+
 def _failure_discordance(seeds):
     """The seeds that failed on one side only, and the exact McNemar test of the two failure rates on them (a seed
     failing on both sides or on neither says nothing about which side fails more often)."""
@@ -158,10 +164,11 @@ def pair_verdict(p):
                      f"{p['failed_there_only']} in {p['other_study']} (exact McNemar test of the two failure rates: "
                      f"p = {p['failure_mcnemar_p']:.2f})")
     failures += "."
-    code = (f" Trained by the code of commit(s) {p['commits']} and {p['other_commits']} respectively."
-            if p["commits"] != p["other_commits"] else "")
+    code = (f" Trained by the code of {_commits_in_words(p['commits'])} in {p['study']} and of "
+            f"{_commits_in_words(p['other_commits'])} in {p['other_study']}." if p["commits"] != p["other_commits"] else "")
     if p["paired_seeds"] < 2:
-        return f"{head}: {p['paired_seeds']} seed(s) trained in both, too few to compare. {failures}{code}"
+        seeds = "1 seed" if p["paired_seeds"] == 1 else f"{p['paired_seeds']} seeds"
+        return f"{head}: {seeds} trained in both, too few to compare. {failures}{code}"
     low, high = p["difference_low"], p["difference_high"]
     if low > 0 or high < 0:
         finding = f"{p['study']}'s is {'higher' if low > 0 else 'lower'}: the interval excludes zero"

@@ -119,3 +119,19 @@ def test_the_failure_rates_are_tested_on_the_seeds_that_failed_on_one_side_only(
     assert (p["failed"], p["other_failed"], p["failed_here_only"], p["failed_there_only"]) == (4, 2, 3, 1)
     assert p["failure_mcnemar_p"] == pytest.approx(0.625) and "p = 0.62" in p["verdict"]
     assert p["paired_seeds"] == 3 and p["mean_difference"] == pytest.approx(7.0)
+
+
+def test_the_verdict_names_each_sides_commits_and_counts_a_lone_seed_in_words():
+    """A side trained in parts lists its commits ("commits a1, b2 in a"), a side of one commit says "commit"; one
+    paired seed is "1 seed", never "1 seed(s)"."""
+    from gan_study.paired import summarise_pair
+
+    seeds = pd.DataFrame([{"model": "mlp_gan", "dataset": "mnist", "other_study": "b", "seed": i, "status": here,
+                           "other_status": "completed", "test_mean_ll": 100.0, "other_test_mean_ll": 99.0,
+                           "git_commit": commit, "other_git_commit": "c3"}
+                          for i, (here, commit) in enumerate([("completed", "a1"), ("collapsed", "b2")])])
+    seeds["paired"] = (seeds["status"] == "completed") & (seeds["other_status"] == "completed")
+    seeds["difference"] = (seeds["test_mean_ll"] - seeds["other_test_mean_ll"]).where(seeds["paired"])
+    verdict = summarise_pair(seeds, [], "a", "b")["verdict"]
+    assert ": 1 seed trained in both, too few to compare." in verdict
+    assert verdict.endswith("Trained by the code of commits a1, b2 in a and of commit c3 in b.")
