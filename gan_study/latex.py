@@ -25,6 +25,16 @@ def text_number(value, spec=".1f"):
     return format(value, spec).replace("-", MINUS)
 
 
+def count(n, noun):
+    """'5 seeds', '1 seed': a count in words for a sentence (nouns that take an s)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def every(n, noun):
+    """'every 10 epochs', 'every epoch'."""
+    return f"every {noun}" if n == 1 else f"every {count(n, noun)}"
+
+
 def camel(name):
     """'fashion_mnist' → 'FashionMnist' (LaTeX macro names take letters only)."""
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z]+", name) if part)

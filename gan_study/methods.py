@@ -34,7 +34,7 @@ def _setup_paragraphs(config):
         rf"This report is study \texttt{{{latex.escape(config['study'])}}} (config hash "
         rf"\texttt{{{config_hash(config)}}}). Every number below was computed by the Snakemake DAG from this config.",
         r"\paragraph{Data.} " + _data_sentence(datasets),
-        rf"\paragraph{{Seeds.}} {len(config['seeds'])} seeds per model and dataset: "
+        rf"\paragraph{{Seeds.}} {latex.count(len(config['seeds']), 'seed')} per model and dataset: "
         + ", ".join(str(s) for s in config["seeds"]) + ". A seed fixes initialisation, minibatch order, noise and dropout masks."
         + (" The seeds of each model and dataset were trained together as one batched model (parameters stacked, "
            r"evaluated with \texttt{torch.func.vmap} on a GPU, one seed after another on a CPU), each seed drawing its "
@@ -104,8 +104,9 @@ def _parzen_paragraph(config):
         rf"by the mean log-likelihood of the first {p['n_valid']:,} validation images; we report the mean "
         rf"log-likelihood of {p['n_test']:,} test images in nats with its standard error over test examples "
         r"(the paper's convention) and, separately, the standard deviation over seeds."
-        + (rf" \emph{{Model selection.}} A generator snapshot is kept every {config['snapshots']['every_n_epochs']} "
-           r"epoch(s) and scored exactly like the final weights (its own $\sigma$ from the same validation images). "
+        + (r" \emph{Model selection.} A generator snapshot is kept "
+           rf"{latex.every(config['snapshots']['every_n_epochs'], 'epoch')} and scored exactly like the final weights "
+           r"(its own $\sigma$ from the same validation images). "
            rf"The checkpoint reported as ``selected on validation'' is the snapshot or final weights with the highest "
            rf"mean log-likelihood of validation images {p['n_valid'] + 1:,}--{p['n_valid'] + p['n_select']:,} "
            r"(disjoint from those that choose $\sigma$) at its $\sigma$; no test image takes part in either choice. "

@@ -195,8 +195,9 @@ def methods_paragraph(config):
             r"PyTorch port of the same 2015 Inception graph (it reproduces TensorFlow~1's bilinear resize to "
             r"$299\times299$), images are quantised to 8 bits before the network, and the models and their "
             r"hyper-parameters are ours, not the result of their large-scale search."
-            + (rf" FID per checkpoint: a generator snapshot is kept every {config['snapshots']['every_n_epochs']} epoch(s) and scored "
-               r"exactly like the final weights; the table's best-over-checkpoints FID is each run's minimum over "
-               r"them and its final weights (selected on the test set, hence optimistic)."
+            + (r" FID per checkpoint: a generator snapshot is kept "
+               rf"{latex.every(config['snapshots']['every_n_epochs'], 'epoch')} and scored exactly like the final "
+               r"weights; the table's best-over-checkpoints FID is each run's minimum over them and its final weights "
+               r"(selected on the test set, hence optimistic)."
                if f["per_snapshot"] and config["snapshots"]["every_n_epochs"] else "")
     )
