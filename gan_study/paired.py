@@ -165,10 +165,11 @@ def pair_verdict(p):
                      f"p = {p['failure_mcnemar_p']:.2f})")
     failures += "."
     code = (f" Trained by the code of {_commits_in_words(p['commits'])} in {p['study']} and of "
-            f"{_commits_in_words(p['other_commits'])} in {p['other_study']}." if p["commits"] != p["other_commits"] else "")
+            f"{_commits_in_words(p['other_commits'])} in {p['other_study']}."
+            if p["commits"] != p["other_commits"] else "")
     if p["paired_seeds"] < 2:
-        seeds = "1 seed" if p["paired_seeds"] == 1 else f"{p['paired_seeds']} seeds"
-        return f"{head}: {seeds} trained in both, too few to compare. {failures}{code}"
+        return (f"{head}: {latex.count(p['paired_seeds'], 'seed')} trained in both, too few to compare. "
+                f"{failures}{code}")
     low, high = p["difference_low"], p["difference_high"]
     if low > 0 or high < 0:
         finding = f"{p['study']}'s is {'higher' if low > 0 else 'lower'}: the interval excludes zero"
