@@ -25,9 +25,14 @@ def text_number(value, spec=".1f"):
     return format(value, spec).replace("-", MINUS)
 
 
+def plural(noun, n):
+    """The noun for n of it: 'seed' for 1, 'seeds' otherwise (nouns that take an s)."""
+    return noun if n == 1 else f"{noun}s"
+
+
 def count(n, noun):
-    """'5 seeds', '1 seed': a count in words for a sentence (nouns that take an s)."""
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+    """'5 seeds', '1 seed': a count in words for a sentence."""
+    return f"{n:,} {plural(noun, n)}"
 
 
 def every(n, noun):

@@ -105,7 +105,7 @@ def _commits(column):
 def _commits_in_words(commits):
     """'10017a6 bc764c5' (a `_commits` column) as 'commits 10017a6, bc764c5'; one as 'commit 10017a6'."""
     names = commits.split()
-    return ("commit " if len(names) == 1 else "commits ") + ", ".join(names)
+    return f"{latex.plural('commit', len(names))} {', '.join(names)}"
 
 
 def _failure_discordance(seeds):

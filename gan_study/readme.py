@@ -86,8 +86,8 @@ def _trained_by(runs):
     """The commits and devices that trained the runs: several when a study was trained in parts."""
     commits = in_order_of_appearance(f"`{commit[:10]}`" for commit in runs["git_commit"])
     devices = in_order_of_appearance(runs["device"])
-    return (f"trained by commit{'s' * (len(commits) > 1)} {', '.join(commits)}, "
-            f"device{'s' * (len(devices) > 1)}: {'; '.join(devices)}")
+    return (f"trained by {latex.plural('commit', len(commits))} {', '.join(commits)}, "
+            f"{latex.plural('device', len(devices))}: {'; '.join(devices)}")
 
 
 def _num(value):
