@@ -89,6 +89,7 @@ def _run_row(key, t, record):
         "torch": t["provenance"]["packages"].get("torch"),
         "packages": json.dumps(t["provenance"]["packages"], sort_keys=True),
         "train_wall_s": t["wall_time_s"],
+        "trained_together": " ".join(map(str, t.get("batched_seeds") or [])),  # a stack's seeds share its wall time
         "parzen_wall_s": record["wall_time_s"],
         "started": t["provenance"]["started"],
         "finished": prov["finished"],
@@ -393,7 +394,16 @@ def macros(config, summary, runs, more_macros=(), baselines=None):
     return "\n".join(lines) + "\n"
 
 
+def _trained_together(runs):
+    """Per run, the seeds of the batched model it trained in ("0 1 2 3 4"); "" for a run trained alone."""
+    if "trained_together" not in runs:  # a runs table read from before the column
+        return pd.Series("", index=runs.index)
+    return runs["trained_together"].fillna("").astype(str)
+
+
 def provenance_table(runs):
+    """Each run's code, config, device and training time; a stack's seeds are marked: its time is theirs together."""
+    together = _trained_together(runs)
     rows = [{
         "Run": latex.escape(f"{r.model}/{r.dataset}/{r.seed}"),
         "Status": r.status,
@@ -401,9 +411,13 @@ def provenance_table(runs):
         "Config": r.run_config_hash,
         "Device": latex.escape(r.device),
         "torch": latex.escape(r.torch),
-        "Train (s)": latex.fmt(r.train_wall_s),
-    } for r in runs.itertuples()]
+        "Train (s)": latex.fmt(r.train_wall_s) + ("$^*$" if seeds else ""),
+    } for r, seeds in zip(runs.itertuples(), together)]
     table = latex.tabular(pd.DataFrame(rows), "lllllll")
+    for model, dataset, seeds in sorted({(r.model, r.dataset, seeds) for r, seeds in zip(runs.itertuples(), together)
+                                         if seeds}):
+        table += (f"\\par\\smallskip $^*$Seeds {', '.join(seeds.split())} of {latex.escape(f'{model}/{dataset}')} "
+                  "trained together as one batched model: the time is the stack's, for all of them together.\n")
     for packages in sorted(runs["packages"].unique()):
         versions = ", ".join(f"{name} {version}" for name, version in json.loads(packages).items() if version)
         table += f"\\par\\smallskip Package versions: {latex.escape(versions)}.\n"

@@ -60,6 +60,21 @@ def test_a_study_trained_in_parts_names_every_commit_that_trained_it(tmp_path, t
     assert r"\newcommand{\gsGitCommitCount}{2}" in macros
 
 
+def test_seeds_trained_together_share_one_training_time_and_the_provenance_table_says_so(tmp_path, tiny_config):
+    """A batched model's seeds record the stack's wall time each: the table marks them, so that nobody sums them."""
+    files = [write_run(tmp_path, seed) for seed in (0, 1, 2)]
+    for seed in (0, 1):  # seeds 0 and 1 as one stack; seed 2 alone
+        train_json = files[seed][1]
+        train_json.write_text(json.dumps({**json.loads(train_json.read_text()), "batched_seeds": [0, 1]}))
+    aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
+    runs = pd.read_csv(tmp_path / "out" / "parzen_runs.csv", keep_default_na=False, dtype={"trained_together": str})
+    assert runs["trained_together"].tolist() == ["0 1", "0 1", ""]
+    table = (tmp_path / "out" / "tables" / "provenance.tex").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("mlp")]
+    assert [row.endswith("1.0$^*$ \\\\") for row in rows] == [True, True, False]
+    assert "$^*$Seeds 0, 1 of mlp\\_gan/mnist trained together as one batched model" in table
+
+
 def test_refuses_to_mix_configs_in_one_cell_unless_told(tmp_path, tiny_config):
     files = [write_run(tmp_path, 0, run_hash="h1"), write_run(tmp_path, 1, run_hash="h2")]
     args = (tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
