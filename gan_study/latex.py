@@ -35,6 +35,12 @@ def count(n, noun):
     return f"{n:,} {plural(noun, n)}"
 
 
+def and_list(items):
+    """'A', 'A and B', 'A, B and C'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def every(n, noun):
     """'every 10 epochs', 'every epoch'."""
     return f"every {noun}" if n == 1 else f"every {count(n, noun)}"

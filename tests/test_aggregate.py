@@ -13,9 +13,9 @@ PROV = {"git_commit": "abc123def456", "git_dirty": False, "device": "cpu", "pack
         "started": "t0", "finished": "t1"}
 
 
-def write_run(tmp, seed, status="completed", ll=100.0, se=2.0, run_hash="h1", prov=PROV):
-    base = {"model": "mlp_gan", "dataset": "mnist", "seed": seed}
-    train_json, parzen_json = tmp / f"train{seed}.json", tmp / f"parzen{seed}.json"
+def write_run(tmp, seed, status="completed", ll=100.0, se=2.0, run_hash="h1", prov=PROV, model="mlp_gan"):
+    base = {"model": model, "dataset": "mnist", "seed": seed}
+    train_json, parzen_json = tmp / f"train-{model}{seed}.json", tmp / f"parzen-{model}{seed}.json"
     train_json.write_text(json.dumps({**base, "status": status, "epochs_completed": 3, "train_images": 50000,
                                       "diverged": {"step": 7} if status == "diverged" else None,
                                       "wall_time_s": 1.0, "provenance": prov}))
@@ -43,6 +43,8 @@ def test_mean_and_std_over_seeds_with_diverged_runs_counted_not_averaged(tmp_pat
     assert r"\newcommand{\gsParzenMlpGanMnistTrained}{2}" in macros
     assert r"\newcommand{\gsParzenMlpGanMnistFailures}{seed 2 diverged at step 7}" in macros
     assert r"\newcommand{\gsPaperParzenMnistMean}{225}" in macros
+    assert r"\newcommand{\gsCells}{MLP GAN (2014) on MNIST}" in macros
+    assert "gsOtherCellOutcomes" not in macros  # Table 1's cell has its own paragraph
     table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
     assert r"\num{121 +- 1.6}" in table and r"\num{105.0 +- 3.0}" in table and "2/3" in table
     assert "Package versions: torch 2.x." in (tmp_path / "out" / "tables" / "provenance.tex").read_text()
@@ -58,6 +60,25 @@ def test_a_study_trained_in_parts_names_every_commit_that_trained_it(tmp_path, t
     assert r"\newcommand{\gsGitCommit}{abc123def4}" in macros
     assert r"\newcommand{\gsGitCommits}{abc123def4, fedcba9876}" in macros
     assert r"\newcommand{\gsGitCommitCount}{2}" in macros
+
+
+def test_a_study_without_table_1s_cell_says_what_it_trains_and_how_each_cell_ended(tmp_path, tiny_config):
+    """The report's abstract and discussion of a study of other models (cpu-conv, cpu-cgan) come from \\gsCells and
+    \\gsOtherCellOutcomes: each cell's seeds and score, or its verdict where a paper published a number."""
+    files = [write_run(tmp_path, 0, model="dcgan", ll=90.0), write_run(tmp_path, 1, model="dcgan", ll=110.0),
+             write_run(tmp_path, 0, model="wgan_gp", ll=50.0), write_run(tmp_path, 1, model="wgan_gp", status="diverged"),
+             write_run(tmp_path, 0, model="cgan"), write_run(tmp_path, 1, model="cgan")]
+    aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
+    macros = (tmp_path / "out" / "macros.tex").read_text()
+    assert r"\newcommand{\gsCells}{Conditional GAN, DCGAN and WGAN-GP on MNIST}" in macros
+    outcomes = next(line for line in macros.splitlines() if line.startswith(r"\newcommand{\gsOtherCellOutcomes}"))
+    assert ("DCGAN on MNIST: 2 of 2 seeds trained, a failure rate of 0\\% (95\\% Wilson interval 0\\% to 66\\%); over "
+            "the trained seeds 100.0 ± 2.0 nats after 3 epochs (seed std 14.1), 100.0 ± 2.0 at the checkpoint chosen on "
+            "validation (epoch 3); no published Parzen number to set beside it.") in outcomes
+    assert "WGAN-GP on MNIST: 1 of 2 seeds trained (seed 1 diverged at step 7)" in outcomes
+    assert "after 3 epochs, 50.0 ± 2.0 at the checkpoint" in outcomes  # one trained seed: no seed std
+    assert "Conditional GAN on MNIST: 2 of 2 seeds trained" in outcomes and "the paper's 132 ± 1.8 nats" in outcomes
+    assert r"\gsParzenMlpGanMnist" not in macros
 
 
 def test_seeds_trained_together_share_one_training_time_and_the_provenance_table_says_so(tmp_path, tiny_config):
