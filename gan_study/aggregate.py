@@ -179,6 +179,8 @@ def summarise(runs, allow_mixed=False):
             "selected_seed_std": done["selected_test_mean_ll"].astype(float).std(ddof=1) if len(done) > 1 else math.nan,
             "selected_epochs": " ".join(str(int(e)) for e in done["selected_epoch"]),
             "run_config_hashes": " ".join(hashes),
+            # False for critics (WGAN): their scores are not probabilities, so only divergence counts as failure
+            "collapse_judged": bool(cell["collapse_assessed"].all()),
         })
     return pd.DataFrame(out)
 
@@ -270,9 +272,12 @@ def _cell_title(cell):
 
 def _seed_outcomes(cell):
     """'4 of 5 seeds trained (seed 1 collapsed: …), a failure rate of 20% (95% Wilson interval 4% to 62%)'."""
-    return (f"{cell.trained} of {cell.runs} seeds trained" + (f" ({cell.failures})" if cell.failures else "")
+    unjudged = ("; divergence only: the collapse rule needs a discriminator's probabilities, and a critic outputs "
+                "scores" if not cell.collapse_judged else "")
+    failures = cell.failures if isinstance(cell.failures, str) else ""  # read back from a CSV, none is NaN
+    return (f"{cell.trained} of {cell.runs} seeds trained" + (f" ({failures})" if failures else "")
             + f", a failure rate of {cell.failure_rate:.0%} (95% Wilson interval {cell.failure_low:.0%} to "
-            f"{cell.failure_high:.0%})")
+            f"{cell.failure_high:.0%}{unjudged})")
 
 
 def cell_outcome(cell):
@@ -356,7 +361,7 @@ def parzen_all_datasets(summary, baselines=None):
         "Trained seeds (s.e.)": latex.num_pm(c.parzen_mean, c.parzen_mean_se),
         "Seed std": latex.fmt(c.parzen_seed_std),
         "All seeds: median (range)": f"{_num(c.parzen_all_median)} ({_num(c.parzen_all_min)} to {_num(c.parzen_all_max)})",
-        "Trained/coll./div.": f"{c.trained}/{c.collapsed}/{c.diverged} of {c.runs}",
+        "Trained/coll./div.": f"{c.trained}/{c.collapsed if c.collapse_judged else '---'}/{c.diverged} of {c.runs}",
     } for c in summary.itertuples()]
     if baselines is not None:
         rows.append({"Model": "\\midrule", **{k: "" for k in rows[0] if k != "Model"}})

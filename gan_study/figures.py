@@ -298,7 +298,8 @@ def _seed_panel(ax, data, label):
 
 
 def seed_distributions(runs_csv, fid_csv, out_pdf, baselines_csv=None):
-    """Per-seed values of the headline metrics, one panel per metric, one row per (model, dataset)."""
+    """Per-seed values of the headline metrics, one panel per metric, one row per (model, dataset). Returns whether
+    it drew the paper's interval and the true-data baseline anywhere (the caption names only what is drawn)."""
     published = dict(parzen_table1())
     baselines = read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
     metrics = [(runs_csv, "test_mean_ll", "Parzen log-likelihood of the test set (nats; higher is better)"),
@@ -318,6 +319,8 @@ def seed_distributions(runs_csv, fid_csv, out_pdf, baselines_csv=None):
     fig.tight_layout()
     write_figure_pdf(fig, out_pdf)
     plt.close(fig)
+    drawn = pd.concat([frame for frame, _ in frames]) if frames else pd.DataFrame(columns=["ref", "true_data"])
+    return drawn["ref"].notna().any(), drawn["true_data"].notna().any()
 
 
 def fid_curves(curves_csv, out_pdf):
@@ -345,23 +348,27 @@ def read_curve_sources(own_csv, own_config, other_dirs):
 
 def parzen_curves(sources, baselines_csv, out_pdf):
     """Test Parzen log-likelihood per kept checkpoint, one line per trained seed, one panel per (study, model,
-    dataset); the paper's interval as a band and the Theis et al. true-data baseline as a line, where they exist."""
+    dataset); the paper's interval as a band and the Theis et al. true-data baseline as a line, where they exist.
+    Returns whether it drew each anywhere."""
     baselines = read_csv(baselines_csv) if baselines_csv and Path(baselines_csv).is_file() else None
     published = dict(parzen_table1())
     panels = [(config, key, cell) for config, data in sources
               for key, cell in data[data["status"] == Status.COMPLETED].groupby(["model", "dataset"], sort=True)]
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.2), squeeze=False)
+    band_drawn = line_drawn = False
     for ax, (config, (model, dataset), cell) in zip(axes[0], panels):
         variant = variant_class(model)
         ref = published.get(variant.published_row, {}).get(dataset)
         if ref is not None:
             ax.axhspan(ref[0] - ref[1], ref[0] + ref[1], color="0.75", alpha=0.6, label=f"paper: {ref[0]} ± {ref[1]}")
+            band_drawn = True
         if baselines is not None:
             true_data = baselines[(baselines["baseline"] == "true_data") & (baselines["dataset"] == dataset)]
             for b in true_data.itertuples():
                 ax.axhline(b.test_mean_ll, color="0.3", linestyle="--", linewidth=1,
                            label=f"true data as centres: {b.test_mean_ll:.0f}")
+                line_drawn = True
         for seed, run in cell.groupby("seed"):
             line, = ax.plot(run["epoch"], run["test_mean_ll"], marker="o", markersize=2.5, label=f"seed {seed}")
             chosen = run[run["selected"]]
@@ -373,6 +380,7 @@ def parzen_curves(sources, baselines_csv, out_pdf):
         ax.legend(fontsize=6, loc="lower right")
     write_figure_pdf(fig, out_pdf)
     plt.close(fig)
+    return band_drawn, line_drawn
 
 
 def paired_figure(seeds, summary, out_pdf):
@@ -434,37 +442,51 @@ def _paired_differences(ax, paired, p, title):
     ax.legend(fontsize=7, loc="lower right")
 
 
-def _curves_caption(sources, own_study):
+def _references_text(drawn, band_colour):
+    """The caption's key to the reference marks a figure `drawn` (paper band, true-data line): only those it drew."""
+    band, line = drawn
+    keys = ([rf"{band_colour} band: the paper's Table~1 value $\pm$ its standard error"] if band else []) + (
+        [r"dashed line: the true-data baseline of \citet{theis2016note} (the training images as centres)"] if line
+        else [])
+    text = "; ".join(keys)
+    return f" {text[0].upper()}{text[1:]}." if text else ""
+
+
+def _curves_caption(sources, own_study, drawn):
     """The caption of the Parzen-curve figure: which study each panel comes from and how often it kept snapshots."""
     kept = "; ".join(
         f"study \\texttt{{{latex.escape(c['study'])}}}" + (" (this study)" if c["study"] == own_study else
                                                             " (another committed study of this repository)")
-        + f": a generator snapshot every {c['snapshots']['every_n_epochs']} epochs, seeds "
+        + f": a generator snapshot {latex.every(c['snapshots']['every_n_epochs'], 'epoch')}, seeds "
         + ", ".join(str(s) for s in sorted(d.loc[d["status"] == Status.COMPLETED, "seed"].unique()))
         for c, d in sources)
     return (r"Parzen-window test log-likelihood during training, each checkpoint scored like the final weights (its own "
             rf"$\sigma$ from validation images), one line per trained seed; {kept}. Stars: the checkpoint chosen on "
-            r"validation images (never on test images). Grey band: the paper's Table~1 value $\pm$ its standard error; "
-            r"dashed line: the true-data baseline of \citet{theis2016note} (the training images as centres).")
+            r"validation images (never on test images)." + _references_text(drawn, "Grey"))
+
+
+def _seeds_caption(drawn):
+    return (r"Every seed of every cell, one point each: boxes over the trained seeds, failed seeds (collapsed or "
+            r"diverged) as red crosses, drawn at the edge when they lie off the scale and named under their cell (a "
+            r"lone one with its value; the values of several are in the tables)." + _references_text(drawn, "Green"))
 
 
 def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None, curves_csv=None,
             parzen_curves_csv=None, baselines_csv=None, curves_from=(), paired=None):
     out_dir = Path(out_dir)
     training_curves(log_files, out_dir / "training_curves.pdf", run_statuses(runs_csv))
-    if runs_csv:
-        seed_distributions(runs_csv, fid_csv, out_dir / "seeds.pdf", baselines_csv)
+    seeds_drawn = seed_distributions(runs_csv, fid_csv, out_dir / "seeds.pdf", baselines_csv) if runs_csv else None
     lines = ["% Generated by `python -m gan_study figures`; do not edit."]
     every = config["snapshots"]["every_n_epochs"]
     sources = read_curve_sources(parzen_curves_csv, config, curves_from)
     if sources:
-        parzen_curves(sources, baselines_csv, out_dir / "parzen_curves.pdf")
+        drawn = parzen_curves(sources, baselines_csv, out_dir / "parzen_curves.pdf")
         lines += [r"\providecommand{\gsHasParzenCurves}{}"]  # the report's discussion refers to this figure
-        lines += _figure_tex("parzen_curves.pdf", "fig:parzen-curves", _curves_caption(sources, config["study"]))
+        lines += _figure_tex("parzen_curves.pdf", "fig:parzen-curves", _curves_caption(sources, config["study"], drawn))
     if curves_csv:
         fid_curves(curves_csv, out_dir / "fid_curves.pdf")
         lines += _figure_tex("fid_curves.pdf", "fig:fid-curves", (
-            rf"FID during training: generator snapshots every {every} epoch{'s' if every > 1 else ''} and the "
+            rf"FID during training: generator snapshots {latex.every(every, 'epoch')} and the "
             r"final weights, scored like the final FID (same sample count, noise and reference features). The table's "
             r"best-over-checkpoints FID is each line's minimum."))
     first = {}
@@ -480,6 +502,8 @@ def figures(config, log_files, grid_files, out_dir, runs_csv=None, fid_csv=None,
     if separation(log_files, runs_csv, config["collapse"], out_dir / "separation.pdf"):
         lines += [r"\providecommand{\gsHasSeparationFigure}{}"]  # the discussion of failed seeds refers to it
         lines += _figure_tex("separation.pdf", "fig:separation", _separation_caption(config["collapse"]))
+    if seeds_drawn is not None:  # last, after the report's tables of the same numbers
+        lines += _figure_tex("seeds.pdf", "fig:seeds", _seeds_caption(seeds_drawn))
     write_text(out_dir / "figures.tex", "\n".join(lines) + "\n")
 
 

@@ -68,6 +68,11 @@ def test_a_study_without_table_1s_cell_says_what_it_trains_and_how_each_cell_end
     files = [write_run(tmp_path, 0, model="dcgan", ll=90.0), write_run(tmp_path, 1, model="dcgan", ll=110.0),
              write_run(tmp_path, 0, model="wgan_gp", ll=50.0), write_run(tmp_path, 1, model="wgan_gp", status="diverged"),
              write_run(tmp_path, 0, model="cgan"), write_run(tmp_path, 1, model="cgan")]
+    for _, train_json in files:  # the discriminators' logs were judged by the collapse rule; WGAN-GP's critic's not
+        record = json.loads(train_json.read_text())
+        judged = record["model"] != "wgan_gp"
+        record["collapse"] = {"assessed": True, "collapsed": False} if judged else {"assessed": False, "reason": "-"}
+        train_json.write_text(json.dumps(record))
     aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
     macros = (tmp_path / "out" / "macros.tex").read_text()
     assert r"\newcommand{\gsCells}{Conditional GAN, DCGAN and WGAN-GP on MNIST}" in macros
@@ -75,7 +80,11 @@ def test_a_study_without_table_1s_cell_says_what_it_trains_and_how_each_cell_end
     assert ("DCGAN on MNIST: 2 of 2 seeds trained, a failure rate of 0\\% (95\\% Wilson interval 0\\% to 66\\%); over "
             "the trained seeds 100.0 ± 2.0 nats after 3 epochs (seed std 14.1), 100.0 ± 2.0 at the checkpoint chosen on "
             "validation (epoch 3); no published Parzen number to set beside it.") in outcomes
-    assert "WGAN-GP on MNIST: 1 of 2 seeds trained (seed 1 diverged at step 7)" in outcomes
+    assert ("WGAN-GP on MNIST: 1 of 2 seeds trained (seed 1 diverged at step 7), a failure rate of 50\\% (95\\% Wilson "
+            "interval 9\\% to 91\\%; divergence only: the collapse rule needs a discriminator's probabilities, and a "
+            "critic outputs scores)") in outcomes
+    table = (tmp_path / "out" / "tables" / "parzen_all.tex").read_text()
+    assert "2/0/0 of 2" in table and "1/---/1 of 2" in table  # DCGAN's collapses were judged, the critic's not
     assert "after 3 epochs, 50.0 ± 2.0 at the checkpoint" in outcomes  # one trained seed: no seed std
     assert "Conditional GAN on MNIST: 2 of 2 seeds trained" in outcomes and "the paper's 132 ± 1.8 nats" in outcomes
     assert r"\gsParzenMlpGanMnist" not in macros

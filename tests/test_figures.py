@@ -239,3 +239,34 @@ def test_failed_seeds_ending_at_the_same_floor_get_labels_apart(tmp_path):
     assert [t.get_text() for t in ax.texts] == ["seed 4", "seed 16", "seed 18"]
     assert ax.texts[0].xy[1] == 1e-5 and all(b - a > 0.069 for a, b in zip(heights, heights[1:]))
     plt.close(fig)
+
+
+def _curves(tmp_path, model):
+    path = tmp_path / f"curves-{model}.csv"
+    rows = [{"model": model, "dataset": "mnist", "seed": 0, "status": "completed", "epoch": e, "test_mean_ll": 50.0 + e,
+             "selected": e == 2} for e in (1, 2)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_the_captions_name_only_the_reference_marks_their_figure_draws(tmp_path, tiny_config):
+    """The paper's band and the true-data line are named only where a cell has them: a study of DCGAN (no published
+    Parzen number) without baselines gets neither in its captions; the MLP GAN with its baseline gets both."""
+    config = {**tiny_config, "snapshots": {**tiny_config["snapshots"], "every_n_epochs": 1}}
+    log = _log(tmp_path / "runs" / "dcgan" / "mnist" / "seed0" / "train_log.csv", 0.3)
+    runs = tmp_path / "dcgan_runs.csv"
+    pd.DataFrame([{"model": "dcgan", "dataset": "mnist", "seed": 0, "status": "completed", "test_mean_ll": 80.0}]
+                 ).to_csv(runs, index=False)
+    figures(config, [log], [], tmp_path / "dcgan", runs_csv=runs, parzen_curves_csv=_curves(tmp_path, "dcgan"))
+    tex = (tmp_path / "dcgan" / "figures.tex").read_text()
+    assert "a generator snapshot every epoch, seeds 0" in tex
+    assert "band" not in tex and "true-data baseline" not in tex
+    assert r"\label{fig:seeds}" in tex and tex.index("fig:parzen-curves") < tex.index("fig:seeds")
+
+    baselines = tmp_path / "parzen_baselines.csv"
+    pd.DataFrame([{"baseline": "true_data", "dataset": "mnist", "test_mean_ll": 241.0}]).to_csv(baselines, index=False)
+    figures(config, [log], [], tmp_path / "mlp", runs_csv=_runs(tmp_path, {0: "completed"}),
+            parzen_curves_csv=_curves(tmp_path, "mlp_gan"), baselines_csv=baselines)
+    tex = (tmp_path / "mlp" / "figures.tex").read_text()
+    assert tex.count("band: the paper's Table~1 value") == 2  # Grey (curves) and Green (seeds)
+    assert tex.count(r"dashed line: the true-data baseline of \citet{theis2016note}") == 2
