@@ -69,7 +69,7 @@ def test_the_docs_cpu_training_times_are_the_committed_ones():
     import json
 
     running = (REPO / "docs" / "running.md").read_text()
-    for study in ("cpu", "cpu-long", "cpu-cgan"):
+    for study in ("cpu", "cpu-long", "cpu-cgan", "cpu-conv"):
         minutes = sorted(round(json.loads(p.read_text())["wall_time_s"] / 60)
                          for p in (REPO / "results" / study).glob("runs/*/*/*/train.json"))
         row = next(line for line in running.splitlines() if line.startswith(f"| {study} |"))
@@ -319,3 +319,23 @@ def test_the_docs_quote_the_cgan_studies_and_their_comparison_seed_by_seed():
     assert (f"FID on 2,048 images {fid['cpu-cgan-no-dropout']['fid_mean']:.1f} against "
             f"{fid['cpu-cgan']['fid_mean']:.1f} with dropout, recall {fid['cpu-cgan-no-dropout']['recall_mean']:.2f} "
             f"against {fid['cpu-cgan']['recall_mean']:.2f}") in quoted
+
+
+def test_the_docs_quote_the_conv_study_cell_by_cell():
+    """cpu-conv's cells (seeds, Parzen, the checkpoint chosen on validation) and FIDs, as the committed files say."""
+    import pandas as pd
+
+    from gan_study.aggregate import cell_outcome
+
+    quoted = passage("protocol.md", "`results/cpu-conv/` trains", "TFD is licensed")
+    summary = pd.read_csv(REPO / "results" / "cpu-conv" / "parzen_summary.csv")
+    assert sorted(summary["model"]) == ["dcgan", "wgan", "wgan_gp"]
+    for cell in summary.itertuples():
+        assert cell_outcome(cell) in quoted, cell.model
+    fid = pd.read_csv(REPO / "results" / "cpu-conv" / "fid_summary.csv").set_index("model")
+    for model, title in (("dcgan", "DCGAN"), ("wgan_gp", "WGAN-GP"), ("wgan", "WGAN (clipping)")):
+        assert f"{title} {fid.loc[model, 'fid_mean']:.1f} ± {fid.loc[model, 'fid_std']:.1f}" in quoted, model
+    curves = pd.read_csv(REPO / "results" / "cpu-conv" / "parzen_curves.csv")
+    for model in ("wgan", "wgan_gp"):  # "the critics' Parzen numbers peak at epoch 2 and fall after it"
+        by_epoch = curves[curves["model"] == model].groupby("epoch")["test_mean_ll"].mean()
+        assert by_epoch.idxmax() == 2 and by_epoch.iloc[-1] < by_epoch.max(), model
