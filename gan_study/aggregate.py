@@ -439,16 +439,9 @@ def macros(config, summary, runs, more_macros=(), baselines=None):
     return "\n".join(lines) + "\n"
 
 
-def _trained_together(runs):
-    """Per run, the seeds of the batched model it trained in ("0 1 2 3 4"); "" for a run trained alone."""
-    if "trained_together" not in runs:  # a runs table read from before the column
-        return pd.Series("", index=runs.index)
-    return runs["trained_together"].fillna("").astype(str)
-
-
 def provenance_table(runs):
     """Each run's code, config, device and training time; a stack's seeds are marked: its time is theirs together."""
-    together = _trained_together(runs)
+    together = runs["trained_together"]  # "0 1 2 3 4" for the seeds of one batched model, "" for a lone run
     rows = [{
         "Run": latex.escape(f"{r.model}/{r.dataset}/{r.seed}"),
         "Status": r.status,
