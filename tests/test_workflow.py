@@ -199,11 +199,32 @@ def test_a_study_grown_by_a_seed_rewrites_its_methods_in_a_fresh_clone(repo_copy
     study.write_text(study.read_text().replace(f"seeds: {seeds}", f"seeds: {seeds + [max(seeds) + 1]}"))
     done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/cpu", "--configfile", str(study))
     assert done.returncode == 0, done.stderr
-    stats = done.stdout[done.stdout.index("Job stats"):]
-    jobs = dict(line.split() for line in stats[:stats.index("\n\n")].splitlines()[3:])  # the table's rows
+    jobs = job_counts(done.stdout)
     assert {job: jobs.get(job) for job in ("train", "aggregate", "methods", "report")} == {
         "train": "1", "aggregate": "1", "methods": "1", "report": "1"}
     assert f"--seed {max(seeds) + 1} " in done.stdout
+
+
+def job_counts(stdout):
+    """The job-stats table of a dry run: rule -> count."""
+    stats = stdout[stdout.index("Job stats"):]
+    return dict(line.split() for line in stats[:stats.index("\n\n")].splitlines()[3:])
+
+
+def test_a_committed_curve_stays_done_when_a_clone_writes_train_json_last(repo_copy):
+    """A clone's checkout writes each run's files in name order: train.json after parzen_curve.json, at times a clock
+    tick later. The curve, whose command samples snapshots a clone does not hold, must not be planned for that; a
+    retraining still replans it (through parzen.json)."""
+    results, now = repo_copy / "results" / "cpu-long", time.time()
+    for path in results.rglob("*"):
+        os.utime(path, (now + (path.name in ("train.json", "train_log.csv")),) * 2)
+    done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/cpu-long")
+    assert done.returncode == 0, done.stderr
+    assert not {"train", "sample", "parzen", "parzen_curve"} & job_counts(done.stdout).keys()
+    done = snakemake(repo_copy, "-n", "--profile", "workflows/profiles/cpu-long", "--forcerun", "train")
+    assert done.returncode == 0, done.stderr
+    assert {job: job_counts(done.stdout).get(job) for job in ("train", "parzen", "parzen_curve")} == {
+        "train": "2", "parzen": "2", "parzen_curve": "2"}
 
 
 def test_paper_long_dry_run(repo_copy):

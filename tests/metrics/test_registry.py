@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from gan_study.config import load_config
-from gan_study.metrics import REGISTRY, enabled_metrics, per_run_files
+from gan_study.metrics import REGISTRY, Metric, enabled_metrics, per_run_files, register
 from tests.conftest import data_dir
 
 EXAMPLE = "docs/examples/metric"
@@ -42,6 +43,16 @@ def test_the_study_s_metrics_follow_its_config():
     config["snapshots"]["every_n_epochs"] = None
     assert per_run_files(config) == ["train.json", "parzen.json"]
     assert {REGISTRY[name].command for name in REGISTRY} == {"parzen", "parzen-curve", "fid", "fid-curve"}
+
+
+def test_a_metric_orders_itself_only_by_inputs_it_declares():
+    curve = Metric(name="example_curve", command="example-curve", module="evaluate", help="", section="parzen",
+                   inputs={"parzen": "{results}/runs/{run}/parzen.json"}, order_only=("train",))
+    with pytest.raises(ValueError, match="order_only names"):
+        register(curve)
+    assert "example_curve" not in REGISTRY
+    assert {name: REGISTRY[name].order_only for name in ("parzen_curve", "fid_curve")} == {
+        "parzen_curve": ("train",), "fid_curve": ("train",)}
 
 
 def test_a_metric_added_as_the_docs_say_is_scored_aggregated_and_described(repo_copy):

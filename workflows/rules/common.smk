@@ -85,5 +85,11 @@ def metric_outputs(metric):
     return outputs
 
 
+def metric_inputs(metric):
+    """The files `metric`'s rule reads, by option name; those it reads only for their order are `ancient`."""
+    inputs = metric.rule_inputs(RESULTS, WORK, RUN)
+    return {name: ancient(path) if name in metric.order_only else path for name, path in inputs.items()}
+
+
 def run_files(pattern, runs=RUNS):
     return [pattern.format(**run) for run in runs]

@@ -84,7 +84,7 @@ for metric in METRICS:
         name:
             metric.name
         input:
-            **metric.rule_inputs(RESULTS, WORK, RUN),
+            **metric_inputs(metric),
             data=data_files,
         output:
             f"{RESULTS}/runs/{RUN}/{metric.file}",
