@@ -228,17 +228,6 @@ def test_the_report_names_the_first_real_latex_error(tmp_path):
     assert not (tmp_path / "out.pdf").exists()
 
 
-def test_the_rules_run_from_a_checkout_path_with_a_space(repo_copy, tmp_path):
-    import shutil
-
-    spaced = tmp_path / "a checkout" / "gan study"
-    shutil.copytree(repo_copy, spaced)
-    done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "--profile", "workflows/profiles/smoke",
-                           "results/smoke/methods.tex"], cwd=spaced, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "Training outcome" in (spaced / "results" / "smoke" / "methods.tex").read_text()
-
-
 def test_hundreds_of_seeds_in_one_stack_are_refused_before_training(tmp_path, tiny_config):
     cfg, d = config_file(tmp_path, tiny_config), tmp_path / "run"
     seeds = [str(s) for s in range(3000)]

@@ -89,6 +89,9 @@ def test_paper_dry_run_includes_cifar10_when_present(repo_copy, tmp_path):
 
 @pytest.mark.slow
 def test_smoke_study_builds_the_pdf_with_the_computed_number(repo_copy):
+    """The whole smoke DAG to the PDF, from a checkout whose path holds spaces (every rule's shell line quotes it)."""
+    (repo_copy.parent / "a checkout").mkdir()
+    repo_copy = repo_copy.rename(repo_copy.parent / "a checkout" / "gan study")
     done = snakemake(repo_copy, "--profile", "workflows/profiles/smoke")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     pdf = repo_copy / "report" / "smoke" / "gan_study.pdf"
