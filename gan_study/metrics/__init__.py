@@ -36,11 +36,11 @@ class Metric:
     # The command's inputs besides the dataset: name -> path template ({results}, {work}: the study's dirs; {run}:
     # the run's place; {{dataset}}: the dataset wildcard). Each becomes the rule's input and the option --<name>.
     inputs: dict = field(default_factory=dict)
-    # Inputs that only order the job after another (the run's train.json before its curve): their files' times are not
-    # compared (Snakemake's `ancient`). A clone's checkout writes runs/<run>/train.json after the curves' files, at
-    # times a clock tick later, which made a committed run's curve look out of date; a retraining still reruns the job,
-    # through the metric it extends (train → sample → parzen → parzen_curve).
-    order_only: tuple = ()
+    # Inputs whose file times are not compared with the output's (Snakemake's `ancient`; the command still reads them).
+    # A clone's checkout writes runs/<run>/train.json after the curves' files, at times a clock tick later, which made
+    # a committed run's curve look out of date; a retraining still reruns the curve, through the metric it extends
+    # (train → sample → parzen → parzen_curve).
+    ancient_inputs: tuple = ()
     per_checkpoint: bool = False  # scored at every generator snapshot (runs that keep some, `per_snapshot: true`)
     resources: str = "evaluate"  # the rules' memory/time class (common.smk: MEM_MB, RUNTIME_MIN)
     threads: int = 2
@@ -78,8 +78,8 @@ REGISTRY = {}
 def register(metric):
     if metric.name in REGISTRY:
         raise ValueError(f"metric {metric.name!r} registered twice")
-    if not set(metric.order_only) <= set(metric.inputs):
-        raise ValueError(f"metric {metric.name!r}: order_only names {metric.order_only}, not all among its inputs")
+    if not set(metric.ancient_inputs) <= set(metric.inputs):
+        raise ValueError(f"metric {metric.name!r}: ancient_inputs {metric.ancient_inputs} are not all among its inputs")
     REGISTRY[metric.name] = metric
     return metric
 

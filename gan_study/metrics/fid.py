@@ -40,7 +40,7 @@ register(Metric(
     help="FID/KID/PR of every generator snapshot of a run (snapshots.every_n_epochs)",
     inputs={"train": "{results}/runs/{run}/train.json", "fid": "{results}/runs/{run}/fid.json",
             "reference": REFERENCE},
-    order_only=("train",),
+    ancient_inputs=("train",),
 ))
 
 

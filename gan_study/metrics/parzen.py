@@ -14,5 +14,5 @@ register(Metric(
     name="parzen_curve", command="parzen-curve", module="evaluate", section="parzen", order=1, per_checkpoint=True,
     help="Parzen of every generator snapshot of a run; the checkpoint chosen on validation",
     inputs={"train": "{results}/runs/{run}/train.json", "parzen": "{results}/runs/{run}/parzen.json"},
-    order_only=("train",),
+    ancient_inputs=("train",),
 ))

@@ -45,13 +45,13 @@ def test_the_study_s_metrics_follow_its_config():
     assert {REGISTRY[name].command for name in REGISTRY} == {"parzen", "parzen-curve", "fid", "fid-curve"}
 
 
-def test_a_metric_orders_itself_only_by_inputs_it_declares():
+def test_a_metric_s_ancient_inputs_are_among_its_inputs():
     curve = Metric(name="example_curve", command="example-curve", module="evaluate", help="", section="parzen",
-                   inputs={"parzen": "{results}/runs/{run}/parzen.json"}, order_only=("train",))
-    with pytest.raises(ValueError, match="order_only names"):
+                   inputs={"parzen": "{results}/runs/{run}/parzen.json"}, ancient_inputs=("train",))
+    with pytest.raises(ValueError, match="ancient_inputs"):
         register(curve)
     assert "example_curve" not in REGISTRY
-    assert {name: REGISTRY[name].order_only for name in ("parzen_curve", "fid_curve")} == {
+    assert {name: REGISTRY[name].ancient_inputs for name in ("parzen_curve", "fid_curve")} == {
         "parzen_curve": ("train",), "fid_curve": ("train",)}
 
 

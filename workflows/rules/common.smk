@@ -86,9 +86,9 @@ def metric_outputs(metric):
 
 
 def metric_inputs(metric):
-    """The files `metric`'s rule reads, by option name; those it reads only for their order are `ancient`."""
+    """The files `metric`'s rule reads, by option name; its `ancient_inputs` marked so."""
     inputs = metric.rule_inputs(RESULTS, WORK, RUN)
-    return {name: ancient(path) if name in metric.order_only else path for name, path in inputs.items()}
+    return {name: ancient(path) if name in metric.ancient_inputs else path for name, path in inputs.items()}
 
 
 def run_files(pattern, runs=RUNS):
