@@ -81,8 +81,8 @@ def tabular(frame, column_format):
     """A booktabs table from a DataFrame of already formatted cells."""
     lines = [rf"\begin{{tabular}}{{{column_format}}}", r"\toprule", " & ".join(frame.columns) + r" \\", r"\midrule"]
     for row in frame.itertuples(index=False):
-        if row[0] == "\\midrule":
-            lines.append(r"\midrule")
+        if row[0] == "\\midrule" or row[0].startswith("\\multicolumn"):  # a line of its own, across the table
+            lines.append(row[0] if row[0] == "\\midrule" else row[0] + r" \\")
             continue
         lines.append(" & ".join(str(c) for c in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]

@@ -68,9 +68,9 @@ def device_name(device):
         return torch.cuda.get_device_name(device)
     # The instruction set torch dispatches to changes float rounding: runs repeat bitwise only on the same one. So
     # does the vendor: MKL takes other code paths on AMD's AVX-512 than on Intel's.
-    model = _cpu_model()
+    model, threads = _cpu_model(), torch.get_num_threads()
     return (f"cpu ({f'{model}, ' if model else ''}{platform.processor() or platform.machine()}, "
-            f"{torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)")
+            f"{torch.backends.cpu.get_cpu_capability()}, {threads} thread{'' if threads == 1 else 's'})")
 
 
 def _cpu_model():

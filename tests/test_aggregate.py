@@ -13,9 +13,10 @@ PROV = {"git_commit": "abc123def456", "git_dirty": False, "device": "cpu", "pack
         "started": "t0", "finished": "t1"}
 
 
-def write_run(tmp, seed, status="completed", ll=100.0, se=2.0, run_hash="h1", prov=PROV, model="mlp_gan"):
-    base = {"model": model, "dataset": "mnist", "seed": seed}
-    train_json, parzen_json = tmp / f"train-{model}{seed}.json", tmp / f"parzen-{model}{seed}.json"
+def write_run(tmp, seed, status="completed", ll=100.0, se=2.0, run_hash="h1", prov=PROV, model="mlp_gan",
+              dataset="mnist"):
+    base = {"model": model, "dataset": dataset, "seed": seed}
+    train_json, parzen_json = tmp / f"train-{model}{dataset}{seed}.json", tmp / f"parzen-{model}{dataset}{seed}.json"
     train_json.write_text(json.dumps({**base, "status": status, "epochs_completed": 3, "train_images": 50000,
                                       "diverged": {"step": 7} if status == "diverged" else None,
                                       "wall_time_s": 1.0, "provenance": prov}))
@@ -47,7 +48,19 @@ def test_mean_and_std_over_seeds_with_diverged_runs_counted_not_averaged(tmp_pat
     assert "gsOtherCellOutcomes" not in macros  # Table 1's cell has its own paragraph
     table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
     assert r"\num{121 +- 1.6}" in table and r"\num{105.0 +- 3.0}" in table and "2/3" in table
+    assert "trains no model on MNIST" not in table
     assert "Package versions: torch 2.x." in (tmp_path / "out" / "tables" / "provenance.tex").read_text()
+
+
+def test_table1_of_a_study_without_an_mnist_cell_points_to_its_cells(tmp_path, tiny_config):
+    """Table 1 holds MNIST and TFD: a Fashion-MNIST study's would show the paper's rows alone, no word of its own."""
+    files = [write_run(tmp_path, seed, dataset="fashion_mnist") for seed in (0, 1)]
+    aggregate(tiny_config, [p for p, _ in files], [t for _, t in files], tmp_path / "out")
+    table = (tmp_path / "out" / "tables" / "table1.tex").read_text()
+    assert (r"\multicolumn{5}{l}{\emph{This study trains no model on MNIST: its cells are in "
+            r"Table~\ref{tab:parzen_all}.}} \\") in table.splitlines()
+    assert "this study, final" not in table
+    assert r"\num{100.0 +- 2.0}" in (tmp_path / "out" / "tables" / "parzen_all.tex").read_text()
 
 
 def test_a_study_trained_in_parts_names_every_commit_that_trained_it(tmp_path, tiny_config):

@@ -46,8 +46,11 @@ def test_a_cpu_is_named_by_model_instruction_set_and_threads(monkeypatch):
     from gan_study import provenance
 
     monkeypatch.setattr(provenance, "_cpu_model", lambda: "AMD EPYC")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # a training job of the CPU profiles
+    assert provenance.device_name("cpu").endswith(f", {torch.backends.cpu.get_cpu_capability()}, 1 thread)")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     name = provenance.device_name("cpu")
     assert name.startswith("cpu (AMD EPYC, ") and name.endswith(
-        f", {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)")
+        f", {torch.backends.cpu.get_cpu_capability()}, 2 threads)")
     monkeypatch.setattr(provenance, "_cpu_model", lambda: None)  # no /proc/cpuinfo: the architecture alone
     assert provenance.device_name("cpu") == name.replace("AMD EPYC, ", "")

@@ -39,11 +39,24 @@ def test_the_readme_is_short_and_names_every_committed_study_and_no_other():
     """Five minutes of reading (the rest is in docs/), and its list of studies is the committed one."""
     readme = (REPO / "README.md").read_text()
     assert len(readme) <= 15_000, f"README.md has {len(readme):,} characters; move detail to docs/"
-    results = readme[readme.index("## Results"):readme.index(START)]
-    named = set(re.findall(r"`([\w-]+)` \(", results))
+    named = {study for study, _, _ in studies_table(readme)}
     assert named == {study.name for study in committed_studies()}, named
     for link in re.findall(r"\]\((docs/[\w.-]+\.md)", readme):
         assert (REPO / link).is_file(), link
+
+
+def studies_table(readme):
+    """(study, seeds, epochs) per row of the README's table of committed studies."""
+    results = readme[readme.index("## Results"):readme.index(START)]
+    return re.findall(r"^\| `([\w-]+)` \|[^|]*\| (\d+) \| (\d+) \|$", results, re.M)
+
+
+def test_the_readme_table_of_studies_gives_each_study_s_seeds_and_epochs():
+    import pandas as pd
+
+    for study, seeds, epochs in studies_table((REPO / "README.md").read_text()):
+        summary = pd.read_csv(REPO / "results" / study / "parzen_summary.csv")
+        assert set(summary["runs"]) == {int(seeds)} and set(summary["epochs"]) == {int(epochs)}, study
 
 
 def test_the_two_commands_are_the_makefiles_and_ci_runs_the_test_command():
@@ -69,7 +82,7 @@ def test_the_docs_cpu_training_times_are_the_committed_ones():
     import json
 
     running = (REPO / "docs" / "running.md").read_text()
-    for study in ("cpu", "cpu-long", "cpu-cgan", "cpu-conv"):
+    for study in ("cpu", "cpu-long", "cpu-cgan", "cpu-conv", "cpu-fashion"):
         minutes = sorted(round(json.loads(p.read_text())["wall_time_s"] / 60)
                          for p in (REPO / "results" / study).glob("runs/*/*/*/train.json"))
         row = next(line for line in running.splitlines() if line.startswith(f"| {study} |"))
@@ -327,7 +340,7 @@ def test_the_docs_quote_the_conv_study_cell_by_cell():
 
     from gan_study.aggregate import cell_outcome
 
-    quoted = passage("protocol.md", "`results/cpu-conv/` trains", "TFD is licensed")
+    quoted = passage("protocol.md", "`results/cpu-conv/` trains", "`results/cpu-fashion/` trains")
     summary = pd.read_csv(REPO / "results" / "cpu-conv" / "parzen_summary.csv")
     assert sorted(summary["model"]) == ["dcgan", "wgan", "wgan_gp"]
     for cell in summary.itertuples():
@@ -339,3 +352,32 @@ def test_the_docs_quote_the_conv_study_cell_by_cell():
     for model in ("wgan", "wgan_gp"):  # "the critics' Parzen numbers peak at epoch 2 and fall after it"
         by_epoch = curves[curves["model"] == model].groupby("epoch")["test_mean_ll"].mean()
         assert by_epoch.idxmax() == 2 and by_epoch.iloc[-1] < by_epoch.max(), model
+
+
+def test_the_docs_quote_the_fashion_study_as_its_files_say():
+    """cpu-fashion's cell, curve, baselines and FID, beside the MNIST numbers they are compared with."""
+    import pandas as pd
+
+    from gan_study.aggregate import cell_outcome
+
+    quoted = passage("protocol.md", "`results/cpu-fashion/` trains", "TFD is licensed")
+    results = REPO / "results"
+    cell = next(pd.read_csv(results / "cpu-fashion" / "parzen_summary.csv").itertuples())
+    assert cell_outcome(cell) in quoted
+    curves = pd.read_csv(results / "cpu-fashion" / "parzen_curves.csv")
+    by_epoch = curves.groupby("epoch")["test_mean_ll"].mean()
+    assert (f"from {by_epoch[20]:.1f} nats at epoch 20 to {by_epoch.max():.1f} at epoch {by_epoch.idxmax()} "
+            f"({by_epoch[50]:.1f} at 50)") in quoted
+    baselines = {study: pd.read_csv(results / study / "parzen_baselines.csv").set_index("baseline")
+                 for study in ("cpu-fashion", "cpu-long")}
+    fashion, mnist = baselines["cpu-fashion"], baselines["cpu-long"]
+    assert (f"the training images as centres score {fashion.loc['true_data', 'test_mean_ll']:.1f} ± "
+            f"{fashion.loc['true_data', 'test_se']:.1f} nats, k-means centroids of them "
+            f"{fashion.loc['kmeans', 'test_mean_ll']:.1f} ± {fashion.loc['kmeans', 'test_se']:.1f} (MNIST, "
+            f"`results/cpu-long`: {mnist.loc['true_data', 'test_mean_ll']:.1f} and "
+            f"{mnist.loc['kmeans', 'test_mean_ll']:.1f})") in quoted
+    fid = {study: pd.read_csv(results / study / "fid_summary.csv").iloc[0] for study in ("cpu-fashion", "cpu")}
+    assert (f"FID on 2,048 images {fid['cpu-fashion']['fid_mean']:.1f} ± {fid['cpu-fashion']['fid_std']:.1f}, "
+            f"precision {fid['cpu-fashion']['precision_mean']:.2f}, recall {fid['cpu-fashion']['recall_mean']:.2f}"
+            ) in quoted
+    assert f"FID {fid['cpu']['fid_mean']:.1f}, recall {fid['cpu']['recall_mean']:.2f}" in quoted
