@@ -359,6 +359,7 @@ def test_the_docs_quote_the_fashion_study_as_its_files_say():
     import pandas as pd
 
     from gan_study.aggregate import cell_outcome
+    from gan_study.reference import lucic_fid
 
     quoted = passage("protocol.md", "`results/cpu-fashion/` trains", "TFD is licensed")
     results = REPO / "results"
@@ -381,3 +382,5 @@ def test_the_docs_quote_the_fashion_study_as_its_files_say():
             f"precision {fid['cpu-fashion']['precision_mean']:.2f}, recall {fid['cpu-fashion']['recall_mean']:.2f}"
             ) in quoted
     assert f"FID {fid['cpu']['fid_mean']:.1f}, recall {fid['cpu']['recall_mean']:.2f}" in quoted
+    mean, std = lucic_fid("NS GAN", "fashion_mnist")  # quoted from the one file of published numbers
+    assert f"Lucic et al.'s best NS GAN on Fashion-MNIST ({mean} ± {std})" in quoted
