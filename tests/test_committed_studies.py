@@ -17,8 +17,9 @@ PUBLISHED = sorted(p.parents[1].name for p in (REPO / "results").glob("*/weights
 REBUILT = ("parzen_runs.csv", "parzen_summary.csv", "macros.tex", "methods.tex", "tables/table1.tex",
            "tables/parzen_all.tex", "tables/fid.tex", "tables/metrics.tex")
 PAIRED = ("paired_seeds.csv", "paired_summary.csv", "tables/paired.tex")  # a study paired with another (cpu-noise, …)
-# Rebuilt to the PDF: Table 1's study, the one with a paired comparison, and one without Table 1's cell.
-WITH_REPORT = ("paper", "cpu-noise", "cpu-conv")
+# Rebuilt to the PDF: Table 1's study, the one with a paired comparison, and two without Table 1's cell (one on
+# another dataset); paper and cpu-noise have collapsed seeds, the other two none.
+WITH_REPORT = ("paper", "cpu-noise", "cpu-conv", "cpu-fashion")
 
 
 def test_the_committed_studies_are_the_nine_we_know():
@@ -75,10 +76,15 @@ def test_reaggregate_rebuilds_the_committed_tables_exactly(study, repo_copy):
                               capture_output=True, text=True, check=True).stdout
         assert "Discussion" in text and "Training outcome" in text
         assert ("Seed by seed against another study" in text) == (study == "cpu-noise")
-        with_table1_cell = study != "cpu-conv"  # the 2014 MLP GAN on MNIST: its own paragraphs
+        words = " ".join(text.split())
+        with_table1_cell = study in ("paper", "cpu-noise")  # the 2014 MLP GAN on MNIST: its own paragraphs
         assert ("The budget question" in text) == with_table1_cell
-        assert ("This study does not train the paper" in " ".join(text.split())) == (not with_table1_cell)
-        assert ("Each cell. DCGAN on MNIST: 2 of 2 seeds trained" in " ".join(text.split())) == (not with_table1_cell)
+        assert ("This study does not train the paper" in words) == (not with_table1_cell)
+        assert ("This study trains no model on MNIST: its cells are in Table 2" in words) == (study == "cpu-fashion")
+        assert ("Each cell. DCGAN on MNIST: 2 of 2 seeds trained" in words) == (study == "cpu-conv")
+        none_failed = study in ("cpu-conv", "cpu-fashion")  # the training curves' caption says what its lines are
+        assert ("a thin line per seed: every seed trained (none collapsed or diverged)" in words) == none_failed
+        assert ("Failed seeds are dashed and named in red" in words) == (not none_failed)
 
 
 @pytest.mark.parametrize("study", STUDIES)

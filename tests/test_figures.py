@@ -55,6 +55,24 @@ def test_the_figures_include_the_separation_figure_with_the_rule_in_its_caption(
     assert r"last 10\% of its epochs" in tex
 
 
+def test_the_captions_say_every_seed_trained_only_when_the_runs_table_says_so(tmp_path, tiny_config):
+    runs = tmp_path / "runs" / "mlp_gan" / "mnist"
+    logs = [_log(runs / "seed0" / "train_log.csv", 0.3), _log(runs / "seed1" / "train_log.csv", 0.2)]
+    captions = {}
+    for name, statuses in (("none", {0: "completed", 1: "completed"}), ("one", {0: "completed", 1: "collapsed"}),
+                           ("unknown", None)):
+        (tmp_path / name).mkdir()
+        runs_csv = _runs(tmp_path / name, statuses) if statuses else None
+        figures(tiny_config, logs, [], tmp_path / name / "figures", runs_csv=runs_csv)
+        captions[name] = (tmp_path / name / "figures" / "figures.tex").read_text()
+    assert r"\providecommand{\gsNoSeedFailed}{}" in captions["none"]  # the report's training-curves caption
+    assert captions["none"].count("every seed trained") == 2  # separation and seeds figures
+    assert "red" not in captions["none"]
+    for name in ("one", "unknown"):  # a failed seed, or outcomes not known: no claim that none failed
+        assert "gsNoSeedFailed" not in captions[name] and "every seed trained" not in captions[name]
+    assert "failed seeds (collapsed or diverged) as red crosses" in captions["one"]
+
+
 def test_critics_without_probabilities_get_a_note_not_a_separation_figure(tmp_path):
     log = tmp_path / "runs" / "wgan" / "mnist" / "seed0" / "train_log.csv"
     log.parent.mkdir(parents=True)
