@@ -11,7 +11,7 @@ from .identity import check_images, check_run, read_record
 from .parzen import evaluate as parzen_evaluate
 from .provenance import StampedRecord, config_hash
 from .runtime import resolve_device
-from .sample import SAMPLES_FORMAT
+from .sample import SAMPLES_FORMAT, scored_subset
 from .status import SCORED
 from .train import run_config
 from .commands import RUN_ARGS, arg, command
@@ -49,7 +49,7 @@ def parzen(config, model, dataset, seed, samples_path, out_json):
     device = resolve_device(config["device"])
     if payload["status"] in SCORED:
         splits = load_splits(dataset, config["data_dir"], config["download"])
-        samples = payload["images"][: pcfg["n_samples"]].to(device)
+        samples = scored_subset(payload["images"], payload.get("labels"), pcfg["n_samples"]).to(device)
         record.update(parzen_score(samples, _parzen_sets(pcfg, splits, dataset, device), pcfg))
     return record.write(out_json, device)
 
@@ -87,7 +87,7 @@ def parzen_curve(config, model, dataset, seed, train_json, final_parzen_json, ou
     """
     from pathlib import Path
 
-    from .sample import evaluation_sample_count, generate, load_generator
+    from .sample import evaluation_samples, load_generator
 
     record = run_record(config, model, dataset, seed, "parzen_curve")
     train, final = _run_files(record, train_json, final_parzen_json, "parzen.json")
@@ -99,7 +99,7 @@ def parzen_curve(config, model, dataset, seed, train_json, final_parzen_json, ou
         if not Path(snap["path"]).is_file():
             raise GanStudyError(f"generator snapshot {snap['path']} listed in {train_json} is missing; re-run training")
         variant, gen, _ = load_generator(snap["path"], model, dataset, seed, cfg, device)
-        images = generate(variant, gen, evaluation_sample_count(config), seed, device)[: pcfg["n_samples"]]
+        images = evaluation_samples(variant, gen, config, seed, device, pcfg["n_samples"])
         points.append(parzen_point(snap["epoch"], "snapshot", parzen_score(images.to(device), sets, pcfg)))
         print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: test {points[-1]['test_mean_ll']:.1f} nats, "
               f"selection {points[-1]['select_mean_ll']:.1f}", flush=True)
@@ -148,7 +148,10 @@ def fid(config, model, dataset, seed, samples_path, reference_json, out_json):
     device = resolve_device(config["device"])
     if payload["status"] in SCORED:
         fcfg, real, weights = _fid_inputs(config, dataset)
-        generated = payload["images"][: fcfg["n_samples"]]
+        generated = scored_subset(payload["images"], payload.get("labels"), fcfg["n_samples"])
+        if payload.get("labels") is not None:  # a conditional model's: the classes its FID images cover
+            chosen = scored_subset(payload["labels"], payload["labels"], fcfg["n_samples"])
+            record["generated_per_class"] = torch.bincount(chosen).tolist()
         record.update(fidelity_metrics(generated, real, reference["cache_name"], fcfg, device,
                                        reference["cache_dir"], weights))
         record["inception_weights"] = weights_record(weights)
@@ -186,7 +189,7 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
     from pathlib import Path
 
     from .fidelity import fidelity_metrics
-    from .sample import evaluation_sample_count, generate, load_generator
+    from .sample import evaluation_samples, load_generator
 
     record = run_record(config, model, dataset, seed, "fid_curve")
     train, final = _run_files(record, train_json, final_fid_json, "fid.json")
@@ -200,7 +203,7 @@ def fid_curve(config, model, dataset, seed, train_json, final_fid_json, referenc
         if not Path(snap["path"]).is_file():
             raise GanStudyError(f"generator snapshot {snap['path']} listed in {train_json} is missing; re-run training")
         variant, gen, _ = load_generator(snap["path"], model, dataset, seed, cfg, device)
-        images = generate(variant, gen, evaluation_sample_count(config), seed, device)[: fcfg["n_samples"]]
+        images = evaluation_samples(variant, gen, config, seed, device, fcfg["n_samples"])
         metrics = fidelity_metrics(images, real, reference["cache_name"], fcfg, device, reference["cache_dir"], weights)
         points.append({"epoch": snap["epoch"], "source": "snapshot", **{k: metrics.get(k) for k in CURVE_METRICS}})
         print(f"{model}/{dataset}/seed{seed} epoch {snap['epoch']}: FID {metrics['fid']:.2f}")

@@ -96,8 +96,29 @@ def nearest_neighbour_grid(images, train_x, rows=6, cols=5):
 
 
 def evaluation_sample_count(config):
-    """How many samples the sample step draws: enough for Parzen and for FID (FID uses the first fid.n_samples)."""
+    """How many samples the sample step draws: enough for Parzen and for FID (each scores `scored_subset` of them)."""
     return max(config["parzen"]["n_samples"], config["fid"]["n_samples"] if config["fid"]["enabled"] else 0)
+
+
+def scored_subset(images, labels, k):
+    """The `k` of the evaluation `images` that a metric scores. Without labels: the first k. A conditional model's
+    samples come in class blocks (`sample_labels`), whose first k would hold the first classes only (2,048 of 10,000:
+    classes 0 and 1 and 48 images of class 2): the first of each class instead, as many per class as k labels drawn
+    the same way have. All of them (k = n), in their order: the same images as the first k."""
+    if labels is None or k >= len(images):
+        return images[:k]
+    classes = labels.unique(sorted=True)
+    per_class = torch.bincount(torch.arange(k) * len(classes) // k, minlength=len(classes))
+    keep = torch.cat([torch.nonzero(labels == c).flatten()[:m] for c, m in zip(classes, per_class.tolist())])
+    return images[keep]
+
+
+def evaluation_samples(variant, gen, config, seed, device, k):
+    """The `k` samples a metric scores of a generator (a snapshot): drawn as the sample step draws them, then
+    `scored_subset`."""
+    n = evaluation_sample_count(config)
+    images = generate(variant, gen, n, seed, device)
+    return scored_subset(images, variant.sample_labels(n, "cpu"), k)
 
 
 def sample(config, model, dataset, seed, final_path, samples_path, grid_path, nn_path=None, interp_path=None):

@@ -22,9 +22,9 @@ PAIRED = ("paired_seeds.csv", "paired_summary.csv", "tables/paired.tex")  # a st
 WITH_REPORT = ("paper", "cpu-noise", "cpu-conv", "cpu-fashion")
 
 
-def test_the_committed_studies_are_the_ten_we_know():
-    assert STUDIES == ["cpu", "cpu-cgan", "cpu-cgan-fashion", "cpu-cgan-no-dropout", "cpu-conv", "cpu-failures",
-                       "cpu-fashion", "cpu-long", "cpu-noise", "paper"]
+def test_the_committed_studies_are_the_nine_we_know():
+    assert STUDIES == ["cpu", "cpu-cgan", "cpu-cgan-no-dropout", "cpu-conv", "cpu-failures", "cpu-fashion", "cpu-long",
+                       "cpu-noise", "paper"]
 
 
 @pytest.mark.parametrize("study", STUDIES)

@@ -82,7 +82,7 @@ def test_the_docs_cpu_training_times_are_the_committed_ones():
     import json
 
     running = (REPO / "docs" / "running.md").read_text()
-    for study in ("cpu", "cpu-long", "cpu-cgan", "cpu-conv", "cpu-fashion", "cpu-cgan-fashion"):
+    for study in ("cpu", "cpu-long", "cpu-cgan", "cpu-conv", "cpu-fashion"):
         minutes = sorted(round(json.loads(p.read_text())["wall_time_s"] / 60)
                          for p in (REPO / "results" / study).glob("runs/*/*/*/train.json"))
         row = next(line for line in running.splitlines() if line.startswith(f"| {study} |"))
@@ -361,7 +361,7 @@ def test_the_docs_quote_the_fashion_study_as_its_files_say():
     from gan_study.aggregate import cell_outcome
     from gan_study.reference import lucic_fid
 
-    quoted = passage("protocol.md", "`results/cpu-fashion/` trains", "`results/cpu-cgan-fashion/` trains")
+    quoted = passage("protocol.md", "`results/cpu-fashion/` trains", "TFD is licensed")
     results = REPO / "results"
     cell = next(pd.read_csv(results / "cpu-fashion" / "parzen_summary.csv").itertuples())
     assert cell_outcome(cell) in quoted
@@ -386,28 +386,26 @@ def test_the_docs_quote_the_fashion_study_as_its_files_say():
     assert f"Lucic et al.'s best NS GAN on Fashion-MNIST ({mean} ± {std})" in quoted
 
 
-def test_the_docs_quote_the_conditional_fashion_study_beside_the_mlp_gan_there():
-    """cpu-cgan-fashion's cell, its seeds and FID, beside cpu-fashion's MLP GAN at the same budget."""
-    import pandas as pd
+def test_the_docs_say_which_committed_conditional_fids_cover_only_the_first_classes():
+    """FID records made before a conditional model's FID images covered every class lack `generated_per_class`;
+    docs/protocol says so of exactly those studies (cpu-cgan and the study re-scoring its runs), with the classes."""
+    import json
 
-    from gan_study.aggregate import cell_outcome
+    import torch
 
-    quoted = passage("protocol.md", "`results/cpu-cgan-fashion/` trains", "TFD is licensed")
-    results = REPO / "results"
-    summary = {study: next(pd.read_csv(results / study / "parzen_summary.csv").itertuples())
-               for study in ("cpu-cgan-fashion", "cpu-fashion")}
-    assert cell_outcome(summary["cpu-cgan-fashion"]) in quoted
-    assert summary["cpu-cgan-fashion"].epochs == summary["cpu-fashion"].epochs == 50  # "at cpu-fashion's budget"
-    seeds = {study: pd.read_csv(results / study / "parzen_runs.csv").set_index("seed")["test_mean_ll"]
-             for study in summary}
-    cgan, mlp = seeds["cpu-cgan-fashion"], seeds["cpu-fashion"]
-    assert (f"(seed 0: {cgan[0]:.1f} nats, seed 1: {cgan[1]:.1f}; the MLP GAN's: {mlp[0]:.1f} and {mlp[1]:.1f})"
-            ) in quoted
-    means = [summary[study].parzen_mean for study in summary]
-    assert f"the two models' means ({means[0]:.1f} and {means[1]:.1f} nats) agree well inside that spread" in quoted
-    assert abs(means[0] - means[1]) < min(cgan.max() - cgan.min(), mlp.max() - mlp.min())
-    fid = {study: pd.read_csv(results / study / "fid_summary.csv").iloc[0] for study in summary}
-    here, there = fid["cpu-cgan-fashion"], fid["cpu-fashion"]
-    assert (f"FID on 2,048 images {here['fid_mean']:.1f} ± {here['fid_std']:.1f}, precision "
-            f"{here['precision_mean']:.2f}, recall {here['recall_mean']:.2f} (the MLP GAN: FID {there['fid_mean']:.1f}, "
-            f"precision {there['precision_mean']:.2f}, recall {there['recall_mean']:.2f})") in quoted
+    from gan_study.config import load_config
+    from gan_study.models import get_variant
+
+    def conditional(model):
+        return get_variant(model, load_config()["models"][model]).conditional
+
+    quoted = passage("protocol.md", "`results/cpu-cgan/` is the conditional GAN", "`results/cpu-conv/` trains")
+    config = json.loads((REPO / "results" / "cpu-cgan" / "config.json").read_text())
+    drawn = get_variant("cgan", config["models"]["cgan"]).sample_labels(config["parzen"]["n_samples"], "cpu")
+    counts = torch.bincount(drawn[: config["fid"]["n_samples"]]).tolist()
+    assert counts[:2] == [1000, 1000] and len(counts) == 3  # what those records scored
+    assert f"the first 2,048 of them, classes 0 and 1 and {counts[2]} images of class 2" in quoted
+    older = {study.name for study in committed_studies()
+             if any(conditional(p.parts[-4]) and "generated_per_class" not in json.loads(p.read_text())
+                    for p in study.glob("runs/*/*/*/fid.json"))}
+    assert older == {"cpu-cgan", "cpu-cgan-no-dropout"}
