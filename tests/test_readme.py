@@ -386,9 +386,9 @@ def test_the_docs_quote_the_fashion_study_as_its_files_say():
     assert f"Lucic et al.'s best NS GAN on Fashion-MNIST ({mean} ± {std})" in quoted
 
 
-def test_the_docs_say_which_committed_conditional_fids_cover_only_the_first_classes():
-    """FID records made before a conditional model's FID images covered every class lack `generated_per_class`;
-    docs/protocol says so of exactly those studies (cpu-cgan and the study re-scoring its runs), with the classes."""
+def test_every_committed_conditional_fid_covers_every_class_and_the_docs_say_what_the_first_ones_scored():
+    """A conditional model's samples come in class blocks: its FID images are a tenth per class (`scored_subset`),
+    as each record says; docs/protocol says what the cGAN studies' first FID records scored instead."""
     import json
 
     import torch
@@ -396,16 +396,17 @@ def test_the_docs_say_which_committed_conditional_fids_cover_only_the_first_clas
     from gan_study.config import load_config
     from gan_study.models import get_variant
 
-    def conditional(model):
-        return get_variant(model, load_config()["models"][model]).conditional
-
-    quoted = passage("protocol.md", "`results/cpu-cgan/` is the conditional GAN", "`results/cpu-conv/` trains")
     config = json.loads((REPO / "results" / "cpu-cgan" / "config.json").read_text())
-    drawn = get_variant("cgan", config["models"]["cgan"]).sample_labels(config["parzen"]["n_samples"], "cpu")
-    counts = torch.bincount(drawn[: config["fid"]["n_samples"]]).tolist()
-    assert counts[:2] == [1000, 1000] and len(counts) == 3  # what those records scored
+    variant = get_variant("cgan", load_config()["models"]["cgan"])
+    conditional = [p for p in (REPO / "results").glob("*/runs/*/*/*/fid.json")
+                   if get_variant(p.parts[-4], load_config()["models"][p.parts[-4]]).conditional]
+    assert conditional
+    for path in conditional:
+        record = json.loads(path.read_text())
+        assert record["generated_per_class"] == torch.bincount(variant.sample_labels(record["n_generated"],
+                                                                                    "cpu")).tolist(), path
+    quoted = passage("protocol.md", "`results/cpu-cgan/` is the conditional GAN", "`results/cpu-conv/` trains")
+    drawn = variant.sample_labels(config["parzen"]["n_samples"], "cpu")
+    counts = torch.bincount(drawn[: config["fid"]["n_samples"]]).tolist()  # what the first records scored
+    assert counts[:2] == [1000, 1000] and len(counts) == 3
     assert f"the first 2,048 of them, classes 0 and 1 and {counts[2]} images of class 2" in quoted
-    older = {study.name for study in committed_studies()
-             if any(conditional(p.parts[-4]) and "generated_per_class" not in json.loads(p.read_text())
-                    for p in study.glob("runs/*/*/*/fid.json"))}
-    assert older == {"cpu-cgan", "cpu-cgan-no-dropout"}

@@ -184,6 +184,8 @@ def fid_macros(c, fid_summary):
 
 
 def methods_paragraph(config):
+    from ..models import variant_class
+
     f = config["fid"]
     return (
             r"\paragraph{FID, KID, precision and recall.} Computed by torch-fidelity's \texttt{calculate\_metrics} "
@@ -192,7 +194,9 @@ def methods_paragraph(config):
             rf"KID with {f['kid_subsets']} subsets of {f['kid_subset_size']:,}; precision and recall "
             + ("on the same Inception features (3 nearest neighbours)." if f["prc"] else "not computed.")
             + " Generators with a tanh output are mapped back to $[0,1]$ before any metric."
-            r" Differences from the TensorFlow pipeline of \citet{lucic2018gans}: features come from torch-fidelity's "
+            + (" A conditional model's generated images are a tenth per class (as are its Parzen centres)."
+               if any(variant_class(run["model"]).conditional for run in config["runs"]) else "")
+            + r" Differences from the TensorFlow pipeline of \citet{lucic2018gans}: features come from torch-fidelity's "
             r"PyTorch port of the same 2015 Inception graph (it reproduces TensorFlow~1's bilinear resize to "
             r"$299\times299$), images are quantised to 8 bits before the network, and the models and their "
             r"hyper-parameters are ours, not the result of their large-scale search."
